@@ -1,0 +1,109 @@
+"""Typed settings: defaults here, overlaid by a YAML file, overlaid by ``DUBFLOW_*`` environment variables.
+
+Loaded once at the edge (CLI, DAG) and passed down, so library code never reads globals or the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+Severity = Literal["error", "warning"]
+
+DEFAULT_CONFIG = Path("configs/pipeline.yaml")
+CONFIG_ENV = "DUBFLOW_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PauseSettings(_Section):
+    """Silence recorded after a manuscript segment, by what ends it (seconds)."""
+
+    clause: float = Field(0.25, ge=0)
+    sentence: float = Field(0.45, ge=0)
+    paragraph: float = Field(0.9, ge=0)
+    chapter: float = Field(1.8, ge=0)
+
+
+class IngestSettings(_Section):
+    max_file_bytes: PositiveInt = 20 * 1024 * 1024
+    max_lines: PositiveInt = 20_000
+    frame_rate: PositiveFloat = 25.0
+    overlap: Severity = "warning"
+    out_of_order: Severity = "warning"
+    unknown_column: Severity = "warning"
+    # Tried, in order, after BOM sniffing and strict UTF-8/UTF-16 fail.
+    fallback_encodings: list[str] = Field(default_factory=lambda: ["gb18030"])
+    # Used when a line names no language and its text has no CJK characters.
+    default_lang: str = "en"
+    # Manuscript paragraphs longer than this (characters) are split into sentences, packed up to the limit.
+    max_chars: dict[str, PositiveInt] = Field(default_factory=lambda: {"zh": 80, "en": 240})
+    max_chars_default: PositiveInt = 240
+    # Manuscript headings are read out (audiobook chapters are announced) unless this is off.
+    speak_headings: bool = True
+    # Spell out numbers/dates/currency into ``spoken_text`` at ingest so reviewers see what will be said.
+    normalize: bool = True
+    pauses: PauseSettings = Field(default_factory=PauseSettings)
+
+
+class Settings(BaseSettings):
+    """Everything configurable in dubflow. Sections are added by the stages that need them."""
+
+    model_config = SettingsConfigDict(env_prefix="DUBFLOW_", env_nested_delimiter="__", extra="forbid")
+
+    project: str = "default"
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = _config_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+# The file chosen by load_settings(); a ContextVar so concurrent loads in threads cannot see each other's.
+_explicit_path: ContextVar[Path | None] = ContextVar("dubflow_config_path", default=None)
+
+
+def _config_path() -> Path | None:
+    if (explicit := _explicit_path.get()) is not None:
+        return explicit
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise FileNotFoundError(f"{CONFIG_ENV}={env}: no such config file")
+        return path
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def load_settings(path: str | Path | None = None, **overrides: object) -> Settings:
+    """Load settings from ``path`` (or ``$DUBFLOW_CONFIG``, or ``./configs/pipeline.yaml``), env, and overrides."""
+    if path is not None and not Path(path).is_file():
+        raise FileNotFoundError(f"config file {path}: no such file")
+    token = _explicit_path.set(Path(path) if path is not None else None)
+    try:
+        return Settings(**overrides)
+    finally:
+        _explicit_path.reset(token)
