@@ -1,0 +1,25 @@
+import pytest
+
+from pipeline.text.pinyin import PinyinError, split_for_cosyvoice, to_canonical, to_tone_marks
+
+
+@pytest.mark.parametrize(
+    ("token", "canonical"),
+    [("hào", "hao4"), ("hao4", "hao4"), ("lǜ", "lv4"), ("lü4", "lv4"), ("ma", "ma5"), ("HAO3", "hao3")],
+)
+def test_canonical_form(token: str, canonical: str) -> None:
+    assert to_canonical(token) == canonical
+
+
+@pytest.mark.parametrize("token", ["xyz4", "hao9", "", "door", "bq"])
+def test_non_syllables_are_rejected(token: str) -> None:
+    with pytest.raises(PinyinError):
+        to_canonical(token)
+
+
+def test_cosyvoice_split_and_tone_marks_invert_canonical() -> None:
+    assert split_for_cosyvoice("hao4") == ("h", "ào")
+    assert split_for_cosyvoice("ji3") == ("j", "ǐ")
+    assert split_for_cosyvoice("ai4") == ("ài",)
+    assert to_tone_marks("lv4") == "lǜ"
+    assert to_canonical("".join(split_for_cosyvoice("zhuang1"))) == "zhuang1"
