@@ -1,0 +1,212 @@
+"""One script file → validated ``Line`` records, with every problem found on the way.
+
+Ids: a ``line_id`` from the file is checked and kept. Otherwise it is derived from the speaker and the canonical
+text, so re-ingesting an edited script keeps the ids of the lines that did not change, whatever moved around
+them; the n-th repeat of the same speaker+text gets a ``-n`` suffix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+from pipeline.ids import InvalidIdError, check_id, slugify
+from pipeline.scripts import linesheet, manuscript, subtitles
+from pipeline.scripts.decode import DecodeError, decode
+from pipeline.scripts.model import IngestResult, Line, RawLine, Report
+from pipeline.scripts.validate import check_timing, check_unique_ids, resolve_voice
+from pipeline.settings import IngestSettings
+from pipeline.text import lang as langs
+from pipeline.text.markup import MarkupError, Utterance, parse, plain, render
+from pipeline.text.normalize import normalize
+from pipeline.text.style import parse_style
+
+FORMATS: dict[str, str] = {**subtitles.FORMATS, **linesheet.FORMATS, **manuscript.FORMATS}
+
+
+def supported_suffixes() -> list[str]:
+    return sorted(FORMATS)
+
+
+def _parse(
+    data: bytes, suffix: str, report: Report, settings: IngestSettings, encoding: str | None, speakers: frozenset[str]
+) -> tuple[list[RawLine], str | None]:
+    if suffix == ".xlsx":
+        return linesheet.parse_xlsx(data, report, settings), None
+    try:
+        decoded = decode(data, settings.fallback_encodings, encoding)
+    except DecodeError as exc:
+        report.error(exc.line, "encoding", str(exc))
+        return [], None
+    text = decoded.text
+    if suffix in subtitles.FORMATS:
+        raw = subtitles.parse_subtitles(text, suffix, report, speakers)
+    elif suffix in (".csv", ".tsv"):
+        raw = linesheet.parse_delimited(text, suffix, report, settings)
+    elif suffix in (".json", ".jsonl"):
+        raw = linesheet.parse_json(text, suffix, report, settings)
+    else:
+        raw = manuscript.parse_manuscript(text, suffix, report, settings)
+    return raw, decoded.encoding
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _derived_id(speaker: str | None, canonical_text: str) -> str:
+    digest = hashlib.sha256(f"{speaker or ''}\x1f{canonical_text}".encode()).hexdigest()
+    return f"L{digest[:12]}"
+
+
+def ingest_bytes(
+    data: bytes,
+    name: str,
+    settings: IngestSettings,
+    *,
+    voice_map: Mapping[str, str] | None = None,
+    script_id: str | None = None,
+    encoding: str | None = None,
+) -> IngestResult:
+    """Ingest the bytes of a script file called ``name`` (its suffix picks the format)."""
+    report = Report(name)
+    suffix = Path(name).suffix.lower()
+    sid = script_id or slugify(Path(name).stem)
+    try:
+        check_id(sid, "script_id")
+    except InvalidIdError as exc:
+        report.error(None, "bad-script-id", str(exc))
+    result = _Result(name, sid, suffix, data)
+    if suffix not in FORMATS:
+        report.error(
+            None, "format", f"unsupported format '{suffix or name}' (supported: {', '.join(supported_suffixes())})"
+        )
+        return result.build(report, [], None)
+    if len(data) > settings.max_file_bytes:
+        report.error(None, "too-large", f"file is {len(data)} bytes, over the limit of {settings.max_file_bytes}")
+        return result.build(report, [], None)
+    speakers = frozenset(voice_map or ())
+    raw, used_encoding = _parse(data, suffix, report, settings, encoding, speakers)
+    if len(raw) > settings.max_lines:
+        report.error(None, "too-many-lines", f"{len(raw)} lines, over the limit of {settings.max_lines}")
+        return result.build(report, [], used_encoding)
+    check_timing(raw, report, settings)
+    lines = _build_lines(raw, sid, report, settings, voice_map)
+    return result.build(report, lines, used_encoding)
+
+
+def ingest_file(path: str | Path, settings: IngestSettings, **kwargs: object) -> IngestResult:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        report = Report(str(path))
+        report.error(None, "unreadable", f"cannot read file: {exc.strerror or exc}")
+        return _Result(str(path), slugify(path.stem), path.suffix.lower(), b"").build(report, [], None)
+    if size > settings.max_file_bytes:  # refuse before reading a huge file into memory
+        report = Report(str(path))
+        report.error(None, "too-large", f"file is {size} bytes, over the limit of {settings.max_file_bytes}")
+        return _Result(str(path), slugify(path.stem), path.suffix.lower(), b"").build(report, [], None)
+    return ingest_bytes(path.read_bytes(), str(path), settings, **kwargs)  # type: ignore[arg-type]
+
+
+def ingest_text(text: str, name: str, settings: IngestSettings, **kwargs: object) -> IngestResult:
+    """Ingest script text held in memory (tests, the Airflow trigger form's pasted script)."""
+    return ingest_bytes(text.encode("utf-8"), name, settings, **kwargs)  # type: ignore[arg-type]
+
+
+class _Result:
+    def __init__(self, name: str, script_id: str, suffix: str, data: bytes):
+        self.name, self.script_id, self.suffix = name, script_id, suffix
+        self.sha = hashlib.sha256(data).hexdigest()
+
+    def build(self, report: Report, lines: list[Line], encoding: str | None) -> IngestResult:
+        problems = sorted(report.problems, key=lambda p: (p.line or 0, p.severity != "error"))
+        return IngestResult(
+            script_id=self.script_id,
+            source=self.name,
+            source_sha256=self.sha,
+            format=FORMATS.get(self.suffix, "unknown"),
+            encoding=encoding,
+            lines=tuple(lines),
+            problems=tuple(problems),
+        )
+
+
+def _build_lines(
+    raw: list[RawLine],
+    script_id: str,
+    report: Report,
+    settings: IngestSettings,
+    voice_map: Mapping[str, str] | None,
+) -> list[Line]:
+    staged: list[tuple[RawLine, str, Utterance | None, str]] = []
+    for item in raw:
+        if not item.text.strip():
+            report.error(item.source_line, "missing-text", "line has no text to speak")
+        utterance: Utterance | None = None
+        try:
+            utterance = parse(item.text)
+        except MarkupError as exc:
+            for issue in exc.issues:
+                report.error(item.source_line, "markup", f"text {issue}")
+        canonical = " ".join((render(utterance) if utterance else item.text).split())
+        try:
+            language = langs.normalize_tag(item.lang) if item.lang else langs.detect(item.text, settings.default_lang)
+        except ValueError as exc:
+            report.error(item.source_line, "bad-lang", str(exc))
+            language = settings.default_lang
+        staged.append((item, canonical, utterance, language))
+
+    ids = _assign_ids(staged, report)
+    check_unique_ids([(line_id, item.source_line) for (item, *_), line_id in zip(staged, ids, strict=True)], report)
+
+    lines: list[Line] = []
+    for index, ((item, canonical, utterance, language), line_id) in enumerate(zip(staged, ids, strict=True)):
+        voice = resolve_voice(item, voice_map, report)
+        if item.style:
+            for warning in parse_style(item.style).warnings:
+                if warning.startswith("contradictory") or warning.startswith("several"):
+                    report.warning(item.source_line, "style", f"style '{item.style}': {warning}")
+        spoken = plain(normalize(utterance, language) if settings.normalize else utterance) if utterance else item.text
+        lines.append(
+            Line(
+                script_id=script_id,
+                line_id=line_id,
+                index=index,
+                source_line=item.source_line,
+                text=item.text,
+                spoken_text=spoken,
+                text_hash=_sha256(canonical),
+                lang=language,
+                speaker=item.speaker,
+                voice=voice,
+                style=item.style,
+                notes=item.notes,
+                start=item.start,
+                end=item.end,
+                chapter=item.chapter,
+                paragraph=item.paragraph,
+                pause_after=item.pause_after,
+            )
+        )
+    return lines
+
+
+def _assign_ids(staged: list[tuple[RawLine, str, Utterance | None, str]], report: Report) -> list[str]:
+    ids: list[str] = []
+    repeats: Counter[str] = Counter()
+    for item, canonical, _, _ in staged:
+        if item.line_id is not None:
+            try:
+                ids.append(check_id(item.line_id, "line_id"))
+            except InvalidIdError as exc:
+                report.error(item.source_line, "bad-line-id", str(exc))
+                ids.append(_derived_id(item.speaker, canonical))
+            continue
+        derived = _derived_id(item.speaker, canonical)
+        repeats[derived] += 1
+        ids.append(derived if repeats[derived] == 1 else f"{derived}-{repeats[derived]}")
+    return ids

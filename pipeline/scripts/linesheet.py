@@ -1,0 +1,235 @@
+"""Line sheets (CSV, TSV, XLSX) and JSON/JSONL → raw lines.
+
+Columns: ``line_id, speaker, text, start, end, voice, style, lang, notes``; only ``text`` is required, headers
+are case-insensitive and a few common studio spellings (``character``, ``tc_in``, ``language`` …) are accepted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pipeline.scripts.model import RawLine, Report
+from pipeline.scripts.timecode import TimecodeError, parse_timecode
+from pipeline.settings import IngestSettings
+
+COLUMNS = ("line_id", "speaker", "text", "start", "end", "voice", "style", "lang", "notes")
+ALIASES = {
+    "id": "line_id",
+    "lineid": "line_id",
+    "character": "speaker",
+    "role": "speaker",
+    "dialogue": "text",
+    "transcript": "text",
+    "in": "start",
+    "tc_in": "start",
+    "timecode_in": "start",
+    "start_time": "start",
+    "out": "end",
+    "tc_out": "end",
+    "timecode_out": "end",
+    "end_time": "end",
+    "language": "lang",
+    "instruction": "style",
+    "note": "notes",
+    "comment": "notes",
+    "comments": "notes",
+}
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".xlsx": "xlsx", ".json": "json", ".jsonl": "jsonl"}
+
+
+def column_name(header: object) -> str:
+    key = re.sub(r"[\s\-]+", "_", str(header if header is not None else "").strip().lstrip("\ufeff").lower())
+    return ALIASES.get(key, key)
+
+
+def _cell(value: Any) -> Any:
+    """Spreadsheet cells → what the field parsers take: trimmed strings, ``None`` for blanks, times/numbers kept."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value).strip() or None
+
+
+class _Columns:
+    """Maps a header row to our fields, reporting unknown, duplicate and missing columns once."""
+
+    def __init__(self, headers: Iterable[object], line: int, report: Report, settings: IngestSettings):
+        self.names = [column_name(h) for h in headers]
+        self.ok = True
+        seen: set[str] = set()
+        for name in self.names:
+            if not name:
+                continue
+            if name in seen:
+                report.error(line, "duplicate-column", f"column '{name}' appears twice")
+                self.ok = False
+            seen.add(name)
+            if name not in COLUMNS:
+                report.add(
+                    settings.unknown_column,
+                    line,
+                    "unknown-column",
+                    f"unknown column '{name}' is ignored (known: {', '.join(COLUMNS)})",
+                )
+        if "text" not in seen:
+            report.error(line, "missing-text-column", f"no 'text' column (columns found: {', '.join(self.names)})")
+            self.ok = False
+
+    def row(self, values: Iterable[Any]) -> dict[str, Any]:
+        return {n: _cell(v) for n, v in zip(self.names, values, strict=False) if n in COLUMNS}
+
+
+def _raw(fields: dict[str, Any], line: int, report: Report, settings: IngestSettings) -> RawLine | None:
+    if all(v is None for v in fields.values()):
+        return None  # a blank row in a sheet is layout, not a line
+    times: dict[str, float | None] = {}
+    timing_ok = True
+    for key in ("start", "end"):
+        try:
+            times[key] = parse_timecode(fields.get(key), settings.frame_rate)
+        except TimecodeError as exc:
+            report.error(line, "bad-timecode", f"{key}: {exc}")
+            times[key], timing_ok = None, False
+    return RawLine(
+        source_line=line,
+        text=_text(fields.get("text")) or "",
+        speaker=_text(fields.get("speaker")),
+        line_id=_text(fields.get("line_id")),
+        start=times["start"],
+        end=times["end"],
+        voice=_text(fields.get("voice")),
+        style=_text(fields.get("style")),
+        lang=_text(fields.get("lang")),
+        notes=_text(fields.get("notes")),
+        timing_ok=timing_ok,
+    )
+
+
+def _rows_to_raw(rows: Iterator[tuple[int, list[Any]]], report: Report, settings: IngestSettings) -> list[RawLine]:
+    columns: _Columns | None = None
+    out: list[RawLine] = []
+    for line, values in rows:
+        if columns is None:
+            if not any(_cell(v) is not None for v in values):
+                continue
+            columns = _Columns(values, line, report, settings)
+            if not columns.ok:
+                return []
+            continue
+        if (raw := _raw(columns.row(values), line, report, settings)) is not None:
+            out.append(raw)
+    if columns is None:
+        report.error(None, "empty", "no header row: the sheet is empty")
+    return out
+
+
+def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    start = 1
+    for row in reader:
+        yield start, row
+        start = reader.line_num + 1
+
+
+def _sniff_delimiter(text: str) -> str:
+    try:
+        return csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def parse_delimited(text: str, suffix: str, report: Report, settings: IngestSettings) -> list[RawLine]:
+    delimiter = "\t" if suffix == ".tsv" else _sniff_delimiter(text)
+    try:
+        return _rows_to_raw(_csv_rows(text, delimiter), report, settings)
+    except csv.Error as exc:
+        report.error(None, "unreadable", f"not a readable {suffix[1:].upper()} file: {exc}")
+        return []
+
+
+def parse_xlsx(data: bytes, report: Report, settings: IngestSettings) -> list[RawLine]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException for broken files
+        report.error(None, "unreadable", f"not a readable XLSX workbook: {exc}")
+        return []
+    try:
+        sheet = book.worksheets[0]
+        if len(book.worksheets) > 1:
+            report.warning(None, "extra-sheets", f"only the first sheet '{sheet.title}' is read")
+        rows = ((i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), start=1))
+        return _rows_to_raw(rows, report, settings)
+    finally:
+        book.close()
+
+
+def _json_items(text: str, report: Report) -> Iterator[tuple[int, Any]]:
+    """Items of a top-level array (or of ``{"lines": [...]}``) with the line each starts on."""
+    decoder = json.JSONDecoder()
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError as exc:
+        report.error(exc.lineno, "bad-json", f"invalid JSON: {exc.msg} (column {exc.colno})")
+        return
+    if isinstance(whole, dict) and isinstance(whole.get("lines"), list):
+        array_start = text.index("[", text.index('"lines"'))
+    elif isinstance(whole, list):
+        array_start = text.index("[")
+    else:
+        report.error(1, "bad-json", 'expected a list of line objects or {"lines": [...]}')
+        return
+    pos = array_start + 1
+    for _ in range(len(whole["lines"] if isinstance(whole, dict) else whole)):
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        item, end = decoder.raw_decode(text, pos)
+        yield text.count("\n", 0, pos) + 1, item
+        pos = end
+
+
+def _jsonl_items(text: str, report: Report) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            report.error(number, "bad-json", f"invalid JSON: {exc.msg} (column {exc.colno})")
+
+
+def parse_json(text: str, suffix: str, report: Report, settings: IngestSettings) -> list[RawLine]:
+    items = _jsonl_items(text, report) if suffix == ".jsonl" else _json_items(text, report)
+    out: list[RawLine] = []
+    unknown: set[str] = set()
+    for line, item in items:
+        if not isinstance(item, dict):
+            report.error(line, "bad-json", f"expected an object with a 'text' field, got {type(item).__name__}")
+            continue
+        fields: dict[str, Any] = {}
+        for key, value in item.items():
+            name = column_name(key)
+            if name not in COLUMNS:
+                unknown.add(name)
+            elif isinstance(value, dict | list):
+                report.error(line, "bad-field", f"field '{key}' must be a string or number, not {type(value).__name__}")
+            else:
+                fields[name] = _cell(value)
+        if (raw := _raw(fields, line, report, settings)) is not None:
+            out.append(raw)
+    for name in sorted(unknown):
+        report.add(settings.unknown_column, None, "unknown-column", f"unknown field '{name}' is ignored")
+    return out

@@ -1,0 +1,113 @@
+"""The records ingestion produces: lines, and the problems found on the way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int | None  # 1-based line in the source file; None when the problem is about the whole file
+    severity: Severity
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.severity}: {self.message} [{self.code}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One unit of synthesis: a cue, a sheet row, or a manuscript sentence group."""
+
+    script_id: str
+    line_id: str
+    index: int
+    source_line: int
+    text: str  # as written, markup included (styling tags stripped)
+    spoken_text: str  # markup removed, numbers/dates spelled out: what the listener should hear
+    text_hash: str  # sha256 of the canonical markup: changes exactly when what is to be said changes
+    lang: str
+    speaker: str | None = None
+    voice: str | None = None
+    style: str | None = None
+    notes: str | None = None
+    start: float | None = None
+    end: float | None = None
+    chapter: str | None = None
+    paragraph: int | None = None
+    pause_after: float = 0.0
+
+    @property
+    def slot(self) -> float | None:
+        """Seconds available for the line, when the script times it."""
+        return None if self.start is None or self.end is None else self.end - self.start
+
+
+@dataclass
+class RawLine:
+    """A parser's output before ids, language and validation: fields as found, plus where they were found."""
+
+    source_line: int
+    text: str
+    speaker: str | None = None
+    line_id: str | None = None
+    start: float | None = None
+    end: float | None = None
+    voice: str | None = None
+    style: str | None = None
+    lang: str | None = None
+    notes: str | None = None
+    chapter: str | None = None
+    paragraph: int | None = None
+    pause_after: float = 0.0
+    timing_ok: bool = True  # False when a timecode could not be read (already reported; skip timing checks)
+
+
+@dataclass
+class Report:
+    """Collects every problem of one file so the author sees them all at once."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, severity: Severity, line: int | None, code: str, message: str) -> None:
+        self.problems.append(Problem(self.file, line, severity, code, message))
+
+    def error(self, line: int | None, code: str, message: str) -> None:
+        self.add("error", line, code, message)
+
+    def warning(self, line: int | None, code: str, message: str) -> None:
+        self.add("warning", line, code, message)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    script_id: str
+    source: str
+    source_sha256: str
+    format: str
+    encoding: str | None
+    lines: tuple[Line, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
