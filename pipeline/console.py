@@ -1,0 +1,67 @@
+"""Terminal views (rich) of what the library produces; the CLI prints these, the library never prints."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from pipeline.scripts.model import IngestResult, Line, Problem
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    minutes, seconds = divmod(value, 60)
+    return f"{int(minutes):02d}:{seconds:06.3f}"
+
+
+def lines_table(result: IngestResult, limit: int | None = None) -> Table:
+    """One row per line; columns the script does not use (timing, voices, chapters …) are left out."""
+    lines = result.lines if limit is None else result.lines[:limit]
+    table = Table(
+        title=f"{result.script_id}  ({result.format}, {len(result.lines)} lines, {result.encoding or 'binary'})",
+        title_justify="left",
+    )
+    columns: list[tuple[str, str, Callable[[Line], str]]] = [
+        ("line_id", "cyan", lambda ln: ln.line_id),
+        ("src", "dim", lambda ln: str(ln.source_line)),
+        ("speaker", "magenta", lambda ln: ln.speaker or ""),
+        ("chapter", "magenta", lambda ln: ln.chapter or ""),
+        ("lang", "", lambda ln: ln.lang),
+        ("start", "", lambda ln: _seconds(ln.start)),
+        ("end", "", lambda ln: _seconds(ln.end)),
+        ("voice", "green", lambda ln: ln.voice or ""),
+        ("style", "yellow", lambda ln: ln.style or ""),
+        ("text", "", lambda ln: ln.text),
+        ("pause", "dim", lambda ln: f"{ln.pause_after:g}" if ln.pause_after else ""),
+    ]
+    used = [(name, style, get) for name, style, get in columns if name == "text" or any(get(ln) for ln in lines)]
+    for name, style, _ in used:
+        table.add_column(
+            name,
+            style=style,
+            no_wrap=name in ("line_id", "src", "lang", "start", "end"),
+            ratio=4 if name == "text" else None,
+            overflow="fold",
+        )
+    for line in lines:
+        table.add_row(*(Text(get(line)) for _, _, get in used))
+    if limit is not None and len(result.lines) > limit:
+        table.caption = f"… {len(result.lines) - limit} more lines"
+    return table
+
+
+def make_console(stderr: bool = False) -> Console:
+    """Wide enough for a lines table when output goes to a log instead of a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
+
+
+def print_problems(console: Console, problems: Iterable[Problem]) -> None:
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        console.print(str(problem), style=colour, markup=False, highlight=False, soft_wrap=True)
