@@ -101,6 +101,109 @@ def text(
         console.print(escape(repr(parsed)), highlight=False)
 
 
+voices_app = typer.Typer(help="The voice catalog: list, check, preview.", no_args_is_help=True)
+app.add_typer(voices_app, name="voices")
+
+
+def _catalog(config: Path | None):
+    from pipeline.voices.catalog import load_catalog
+
+    settings = load_settings(config)
+    return settings, load_catalog(settings.voices_file)
+
+
+@voices_app.command("list")
+def voices_list(config: ConfigOpt = None) -> None:
+    """Every voice in the catalog with its engine and languages."""
+    from rich.table import Table
+
+    _, catalog = _catalog(config)
+    table = Table(title=str(catalog.path), title_justify="left")
+    for column in ("voice", "engine", "languages", "engine voice", "reference", "description"):
+        table.add_column(column)
+    for voice in catalog.voices.values():
+        table.add_row(voice.id, voice.engine, ", ".join(voice.languages), voice.engine_voice or "",
+                      voice.reference or "", voice.description)  # fmt: skip
+    console.print(table)
+    print_problems(err, catalog.problems)
+    if any(p.severity == "error" for p in catalog.problems):
+        raise typer.Exit(1)
+
+
+@voices_app.command("check")
+def voices_check(
+    load: Annotated[bool, typer.Option(help="Also load each voice's engine.")] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Validate the catalog (reference clips, transcripts, project maps) and that each voice's engine loads."""
+    from pipeline.engines.base import EngineError
+    from pipeline.engines.registry import EngineRegistry
+
+    settings, catalog = _catalog(config)
+    print_problems(err, catalog.problems)
+    failed = any(p.severity == "error" for p in catalog.problems)
+    if load and catalog.voices:
+        registry = EngineRegistry(settings.engines)
+        for voice in catalog.voices.values():
+            try:
+                engine = registry.get(voice.engine)
+                loaded = f"{engine.model_version} (loaded in {engine.load_seconds:.2f}s)"
+                console.print(f"[green]✓[/green] {voice.id}: {loaded}")
+            except EngineError as exc:
+                failed = True
+                err.print(f"✗ {voice.id}: {exc}", style="red", markup=False)
+    if failed:
+        raise typer.Exit(1)
+    console.print(f"{len(catalog.voices)} voices OK")
+
+
+@voices_app.command("preview")
+def voices_preview(
+    voice: Annotated[str, typer.Argument(help="Voice id from the catalog.")],
+    text: Annotated[str, typer.Argument(help="What to say (markup allowed).")],
+    out: Annotated[Path | None, typer.Option(help="WAV file to write (default: build/preview/<voice>.wav).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language (default: detected from the text).")] = None,
+    style: Annotated[str | None, typer.Option(help="Style instruction.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible output.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Speak a line with one voice and write a WAV."""
+    import soundfile as sf
+
+    from pipeline.engines.base import EngineError
+    from pipeline.engines.registry import EngineRegistry
+    from pipeline.scripts.model import Line
+    from pipeline.text import lang as langs
+    from pipeline.text.markup import MarkupError
+    from pipeline.voices.speak import build_request
+
+    settings, catalog = _catalog(config)
+    try:
+        chosen = catalog.voice(voice)
+    except KeyError as exc:
+        err.print(str(exc.args[0]), style="red", markup=False)
+        raise typer.Exit(1) from exc
+    language = langs.normalize_tag(lang) if lang else langs.detect(text, chosen.languages[0])
+    line = Line(script_id="preview", line_id="preview", index=0, source_line=1, text=text, spoken_text=text,
+                text_hash="", lang=language, voice=chosen.id, style=style)  # fmt: skip
+    try:
+        request = build_request(line, chosen, catalog.reference_path(chosen), seed)
+        result = EngineRegistry(settings.engines).get(chosen.engine).synthesize(request)
+    except MarkupError as exc:
+        err.print(f"markup: {exc}", style="red", markup=False)
+        raise typer.Exit(1) from exc
+    except EngineError as exc:
+        err.print(f"{voice}: {exc}", style="red", markup=False)
+        raise typer.Exit(1) from exc
+    path = out or Path("build/preview") / f"{chosen.id}.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, result.samples, result.sample_rate, subtype="PCM_16")
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", style="yellow", markup=False)
+    console.print(f"{path}: {result.duration:.2f}s at {result.sample_rate} Hz by {result.model_version} "
+                  f"(RTF {result.rtf:.3f})", highlight=False)  # fmt: skip
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its outputs.")] = Path("build/demo"),

@@ -58,6 +58,38 @@ class IngestSettings(_Section):
     pauses: PauseSettings = Field(default_factory=PauseSettings)
 
 
+class PiperSettings(_Section):
+    voices_dir: Path | None = None  # extra NAME.onnx + NAME.onnx.json voices
+    default_voice: str = "en_US-joe-medium"
+
+
+class MandarinSettings(_Section):
+    cache_dir: Path = Path("var/cache/mandarin")  # the patched FastSpeech2 model is cached here
+    num_threads: PositiveInt = 2
+
+
+class CosyVoiceSettings(_Section):
+    model_dir: Path | None = None  # a local copy of the weights (NFS / synced from MinIO); never downloaded
+    fp16: bool = False
+    load_trt: bool = False
+    load_vllm: bool = False
+
+
+class EngineSettings(_Section):
+    enabled: list[str] = Field(default_factory=lambda: ["piper", "mandarin", "espeak"])
+    # Engines tried, in order, for a line whose voice does not name one (or whose engine cannot speak it).
+    fallback: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "en": ["cosyvoice", "piper", "espeak"],
+            "zh": ["cosyvoice", "mandarin", "espeak"],
+            "*": ["cosyvoice", "espeak"],
+        }
+    )
+    piper: PiperSettings = Field(default_factory=PiperSettings)
+    mandarin: MandarinSettings = Field(default_factory=MandarinSettings)
+    cosyvoice: CosyVoiceSettings = Field(default_factory=CosyVoiceSettings)
+
+
 class Settings(BaseSettings):
     """Everything configurable in dubflow. Sections are added by the stages that need them."""
 
@@ -65,6 +97,8 @@ class Settings(BaseSettings):
 
     project: str = "default"
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    engines: EngineSettings = Field(default_factory=EngineSettings)
+    voices_file: Path = Path("configs/voices.yaml")
 
     @classmethod
     def settings_customise_sources(

@@ -66,7 +66,7 @@ def ingest_bytes(
     name: str,
     settings: IngestSettings,
     *,
-    voice_map: Mapping[str, str] | None = None,
+    voice_map: Mapping[str, str | None] | None = None,
     script_id: str | None = None,
     encoding: str | None = None,
 ) -> IngestResult:
@@ -140,7 +140,7 @@ def _build_lines(
     script_id: str,
     report: Report,
     settings: IngestSettings,
-    voice_map: Mapping[str, str] | None,
+    voice_map: Mapping[str, str | None] | None,
 ) -> list[Line]:
     staged: list[tuple[RawLine, str, Utterance | None, str]] = []
     for item in raw:

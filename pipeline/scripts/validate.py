@@ -43,7 +43,7 @@ def check_timing(lines: Sequence[RawLine], report: Report, settings: IngestSetti
         previous = line
 
 
-def resolve_voice(line: RawLine, voice_map: Mapping[str, str] | None, report: Report) -> str | None:
+def resolve_voice(line: RawLine, voice_map: Mapping[str, str | None] | None, report: Report) -> str | None:
     """The line's own voice, else its speaker's from the map; with a map, an unmapped speaker is an error."""
     if line.voice or voice_map is None:
         return line.voice

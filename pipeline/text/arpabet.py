@@ -31,3 +31,37 @@ def validate(token: str) -> str:
             raise ArpabetError(f"'{token}': consonant {base} takes no stress digit")
         return token
     raise ArpabetError(f"'{token}' is not an ARPAbet phoneme")
+
+
+# espeak-ng en-us IPA, which is what Piper's English voices were trained on.
+_IPA = {
+    "AA": "ɑː", "AE": "æ", "AH": "ʌ", "AO": "ɔː", "AW": "aʊ", "AY": "aɪ", "EH": "ɛ", "ER": "ɚ", "EY": "eɪ",
+    "IH": "ɪ", "IY": "iː", "OW": "oʊ", "OY": "ɔɪ", "UH": "ʊ", "UW": "uː",
+    "B": "b", "CH": "tʃ", "D": "d", "DH": "ð", "F": "f", "G": "ɡ", "HH": "h", "JH": "dʒ", "K": "k", "L": "l",
+    "M": "m", "N": "n", "NG": "ŋ", "P": "p", "R": "ɹ", "S": "s", "SH": "ʃ", "T": "t", "TH": "θ", "V": "v",
+    "W": "w", "Y": "j", "Z": "z", "ZH": "ʒ",
+}  # fmt: skip
+# Before R espeak writes these vowels short/open: "clear" is klˈɪɹ, "car" kˈɑːɹ.
+_BEFORE_R = {"IY": "ɪ", "IH": "ɪ", "EH": "ɛ", "EY": "ɛ", "UH": "ʊ", "UW": "ʊ", "AA": "ɑː", "AO": "ɔː"}
+_STRESS = {"0": "", "1": "ˈ", "2": "ˌ"}
+
+
+def to_ipa(phones: tuple[str, ...] | list[str]) -> str:
+    """One ARPAbet word → espeak-style IPA (``K L IY1 R`` → ``klˈɪɹ``), stress mark before the vowel."""
+    out: list[str] = []
+    for i, token in enumerate(phones):
+        base, stress = (token[:-1], token[-1]) if token[-1].isdigit() else (token, None)
+        if stress is None:
+            out.append(_IPA[base])
+            continue
+        following = phones[i + 1] if i + 1 < len(phones) else ""
+        if base == "AH" and stress == "0":
+            ipa = "ə"
+        elif base == "ER":
+            ipa = "ɜː" if stress == "1" else "ɚ"
+        elif following == "R" and base in _BEFORE_R:
+            ipa = _BEFORE_R[base]
+        else:
+            ipa = _IPA[base]
+        out.append(_STRESS[stress] + ipa)
+    return "".join(out)

@@ -1,0 +1,461 @@
+"""CosyVoice2 / CosyVoice3 (github.com/FunAudioLLM/CosyVoice) behind the ``Engine`` interface: the GPU production
+voice, zero-shot cloned from a 3-30 s reference clip.
+
+Upstream is a source checkout, not a wheel: ``cosyvoice/cli/cosyvoice.py`` is imported lazily in ``_load()`` by its
+dotted name (injectable, so tests run this adapter against a stand-in with upstream's signatures). Nothing here
+imports torch at module import time, and nothing ever downloads weights: upstream's ``AutoModel`` calls modelscope's
+``snapshot_download`` for a directory that does not exist, so the directory is checked first.
+
+What upstream expects, as of the CosyVoice3 release (``cosyvoice/cli/cosyvoice.py``, ``cli/frontend.py``,
+``example.py``):
+
+* ``prompt_wav`` is a **path**. Older checkouts took ``prompt_speech_16k`` (a 16 kHz tensor from ``load_wav``);
+  the current frontend calls ``load_wav(prompt_wav, 16000/24000)`` itself. Checkouts with the old signature are
+  refused at load time rather than fed a path they would treat as a tensor.
+* CosyVoice3 prompts carry ``<|endofprompt|>``: zero-shot ``prompt_text`` is
+  ``"You are a helpful assistant.<|endofprompt|>" + transcript``; cross-lingual puts that prefix in front of
+  ``tts_text``; instruct2 takes ``"You are a helpful assistant. {instruction}<|endofprompt|>"``. CosyVoice2 takes
+  the bare transcript, the bare text, and ``"{instruction}<|endofprompt|>"``.
+* The speaker cache (``add_zero_shot_spk``) is used for zero-shot calls only. Upstream's frontend returns the
+  cached ``spk2info[id]`` dict itself and ``frontend_cross_lingual`` / ``frontend_instruct2`` ``del`` keys from
+  it, so a cached id passed to those would corrupt the cache for every later call; ``frontend_instruct2`` with a
+  cached id would also condition on the cached transcript and silently drop the instruction. Cross-lingual and
+  instruct calls therefore pass ``zero_shot_spk_id=''`` and the reference path.
+* Seeding: ``cosyvoice.utils.common.set_all_random_seed(seed)`` (random, numpy, torch, cuda) from the injected
+  module's package; if that is missing, random/numpy (and torch if already imported) are seeded here.
+
+CosyVoice has no break token, so breaks split the utterance: each segment is synthesized on its own and the
+pause is inserted as zeros. Known field problems (fp16 NaN or silent output) are caught here and raised as
+``EngineError`` so the worker retries or quarantines instead of publishing silence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import random
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.engines.base import (
+    Capabilities,
+    Engine,
+    EngineError,
+    EngineNotLoadedError,
+    SynthesisRequest,
+    UnsupportedInputError,
+    silence,
+)
+from pipeline.text import pinyin
+from pipeline.text.markup import EVENTS, Break, Event, Phonemes, Pinyin, Segment, Span, Text, Utterance, features
+from pipeline.text.style import DIALECTS, Style
+
+DEFAULT_MODULE = "cosyvoice.cli.cosyvoice"
+SYSTEM_PROMPT = "You are a helpful assistant."
+ENDOFPROMPT = "<|endofprompt|>"
+
+ZERO_SHOT = "zero_shot"
+CROSS_LINGUAL = "cross_lingual"
+INSTRUCT = "instruct2"
+
+V3_LANGUAGES = frozenset("zh en ja ko de es fr it ru yue".split())
+V2_LANGUAGES = frozenset("zh en ja ko yue".split())
+V3_MARKUP = frozenset({"pinyin", "phonemes", "break", "span:strong", "span:laughter", *(f"event:{e}" for e in EVENTS)})
+V2_MARKUP = V3_MARKUP - {"pinyin", "phonemes"}  # CosyVoice2's tokenizer has no pinyin/ARPAbet tokens
+
+MAX_REFERENCE_S = 30.0  # upstream asserts this when extracting speech tokens
+MIN_REFERENCE_S = 3.0
+MIN_REFERENCE_SR = 16000  # upstream load_wav refuses to upsample
+SILENT_PEAK = 1e-6
+
+_YAMLS = (("cosyvoice3.yaml", "CosyVoice3"), ("cosyvoice2.yaml", "CosyVoice2"), ("cosyvoice.yaml", "CosyVoice"))
+_EMPTY_SPAN = re.compile(r"<(strong|laughter)>\s*</\1>")
+_SPECIAL_CHARS = str.maketrans("", "", "[]<>")
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    mode: str
+    instruct_text: str | None
+    warnings: tuple[str, ...]
+
+
+def _lang_key(tag: str | None) -> str | None:
+    if not tag:
+        return None
+    value = tag.strip().replace("_", "-").lower()
+    if value.startswith("yue") or value == "zh-yue":
+        return "yue"
+    primary = value.split("-", 1)[0]
+    return "zh" if primary == "cmn" else primary
+
+
+def to_numpy(speech: Any) -> np.ndarray:
+    """``tts_speech`` (torch tensor on any device/dtype, numpy array, or anything with the same methods) →
+    float32 mono 1-D."""
+    x = speech
+    if not isinstance(x, np.ndarray):
+        if hasattr(x, "detach"):
+            x = x.detach()
+        if hasattr(x, "cpu"):
+            x = x.cpu()
+        if hasattr(x, "float"):
+            x = x.float()  # fp16/bf16 tensors cannot go to numpy directly
+        x = x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+    arr = np.asarray(x, dtype=np.float32)
+    if arr.ndim == 2 and arr.shape[0] > 1 and arr.shape[0] < arr.shape[1]:
+        return arr.mean(axis=0)
+    return arr.reshape(-1)
+
+
+class CosyVoiceEngine(Engine):
+    name = "cosyvoice"
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        fp16: bool = False,
+        load_trt: bool = False,
+        load_vllm: bool = False,
+        module: str = DEFAULT_MODULE,
+    ):
+        super().__init__()
+        self.model_dir = Path(model_dir)
+        self.fp16 = fp16
+        self.load_trt = load_trt
+        self.load_vllm = load_vllm
+        self.module = module
+        self._model: Any = None
+        self._v3 = True
+        self._capabilities = self._make_capabilities(v3=True, sample_rate=24000)
+        self._speakers: dict[str, str] = {}  # voice id → fingerprint of (reference content, prompt text)
+        self._hashes: dict[tuple[str, int, int], str] = {}  # (path, mtime_ns, size) → sha256
+
+    # ------------------------------------------------------------------------------------------------ loading
+
+    @staticmethod
+    def _make_capabilities(v3: bool, sample_rate: int) -> Capabilities:
+        return Capabilities(
+            languages=V3_LANGUAGES if v3 else V2_LANGUAGES,
+            cloning=True,
+            instruct=True,
+            markup=V3_MARKUP if v3 else V2_MARKUP,
+            sample_rate=sample_rate,
+            needs_gpu=True,
+            thread_safe=False,
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """CosyVoice3's before load (what a router may assume); the loaded model's version and sample rate after."""
+        return self._capabilities
+
+    @property
+    def upstream(self) -> Any:
+        """The loaded upstream model object (``CosyVoice3`` / ``CosyVoice2``)."""
+        if self._model is None:
+            raise EngineNotLoadedError(f"{self.name}: call load() first")
+        return self._model
+
+    @property
+    def model_version(self) -> str:
+        if self._model is None:
+            raise EngineNotLoadedError(f"{self.name}: the model version is known after load()")
+        return f"{type(self._model).__name__}/{self.model_dir.name}"
+
+    def _load(self) -> None:
+        model_dir = self.model_dir
+        if not model_dir.is_dir():
+            raise EngineError(
+                f"{self.name}: model directory {model_dir} does not exist. Weights are never downloaded at run "
+                "time: put the model on shared storage and point engines.cosyvoice.model_dir at it."
+            )
+        kind = next((cls for yaml, cls in _YAMLS if (model_dir / yaml).is_file()), None)
+        if kind is None:
+            raise EngineError(
+                f"{self.name}: {model_dir} holds no cosyvoice3.yaml or cosyvoice2.yaml: not a CosyVoice2/3 model"
+            )
+        if kind == "CosyVoice":
+            raise EngineError(f"{self.name}: {model_dir} is a CosyVoice v1 model; only CosyVoice2/3 are supported")
+        try:
+            module = importlib.import_module(self.module)
+        except ImportError as exc:
+            raise EngineError(
+                f"{self.name}: cannot import {self.module} ({exc}). Put the CosyVoice checkout and its "
+                "third_party/Matcha-TTS on PYTHONPATH and install the 'gpu' extra."
+            ) from exc
+        factory = getattr(module, "AutoModel", None) or getattr(module, kind, None)
+        if factory is None:
+            raise EngineError(f"{self.name}: {self.module} has neither AutoModel nor {kind}")
+        # Both CosyVoice2 and CosyVoice3 take load_trt/load_vllm/fp16; only v1/v2 take load_jit (not used).
+        try:
+            model = factory(model_dir=str(model_dir), load_trt=self.load_trt, load_vllm=self.load_vllm, fp16=self.fp16)
+        except Exception as exc:  # upstream raises ValueError/AssertionError/TypeError/CUDA errors
+            raise EngineError(f"{self.name}: loading {model_dir} failed: {type(exc).__name__}: {exc}") from exc
+        names = {cls.__name__ for cls in type(model).__mro__}
+        if "CosyVoice2" not in names or not hasattr(model, "inference_instruct2"):
+            raise EngineError(f"{self.name}: {type(model).__name__} is not a CosyVoice2/3 model")
+        params = inspect.signature(model.inference_zero_shot).parameters
+        if "prompt_wav" not in params:
+            raise EngineError(
+                f"{self.name}: this CosyVoice checkout predates the prompt_wav API (inference_zero_shot takes "
+                f"{', '.join(params)}); update the checkout"
+            )
+        sample_rate = getattr(model, "sample_rate", None)
+        if not isinstance(sample_rate, int) or sample_rate <= 0:
+            raise EngineError(f"{self.name}: loaded model reports no sample_rate ({sample_rate!r})")
+        self._model = model
+        self._v3 = "CosyVoice3" in names
+        self._capabilities = self._make_capabilities(v3=self._v3, sample_rate=sample_rate)
+        self._speakers.clear()
+
+    # ------------------------------------------------------------------------------------------------ planning
+
+    def plan(self, request: SynthesisRequest) -> _Plan:
+        """Which upstream call speaks the request, with what instruction: instruct2 when the style carries an
+        instruction or a dialect, cross-lingual when the line's language differs from the reference's,
+        zero-shot otherwise."""
+        style: Style = request.style
+        warnings: list[str] = []
+        instruction: str | None = None
+        if style.dialect:
+            # CosyVoice3: 请用四川话表达。 (upstream instruct_list); CosyVoice2: upstream example.py's wording
+            instruction = style.dialect_instruction if self._v3 else f"用{DIALECTS[style.dialect].name_zh}说这句话"
+            if style.cues:
+                warnings.append(
+                    f"{self.name}: instruction '{style.instruction}' sent as the dialect instruction only "
+                    f"('{instruction}'); other cues {list(style.cues)} are not sent"
+                )
+        elif style.instruction.strip():
+            instruction = style.instruction.strip()
+            instruction = instruction.replace(ENDOFPROMPT, "").strip()
+            if instruction.startswith(SYSTEM_PROMPT):
+                instruction = instruction[len(SYSTEM_PROMPT) :].strip()
+        if instruction:
+            return _Plan(INSTRUCT, self._instruct_text(instruction), tuple(warnings))
+        line, ref = _lang_key(request.lang), _lang_key(request.voice.reference_lang)
+        if ref is not None and line != ref:
+            return _Plan(CROSS_LINGUAL, None, tuple(warnings))
+        return _Plan(ZERO_SHOT, None, tuple(warnings))
+
+    def _instruct_text(self, instruction: str) -> str:
+        if self._v3:
+            return f"{SYSTEM_PROMPT} {instruction}{ENDOFPROMPT}"
+        return f"{instruction}{ENDOFPROMPT}"
+
+    def _prompt_text(self, transcript: str) -> str:
+        return f"{SYSTEM_PROMPT}{ENDOFPROMPT}{transcript}" if self._v3 else transcript
+
+    def check(self, request: SynthesisRequest) -> None:
+        super().check(request)
+        voice = request.voice
+        if not voice.reference_wav:
+            raise UnsupportedInputError(
+                f"{self.name} clones from a reference clip: voice '{voice.id}' has no reference_wav (a local path)"
+            )
+        ref = Path(voice.reference_wav)
+        if not ref.is_file():
+            raise UnsupportedInputError(f"{self.name}: reference clip {ref} of voice '{voice.id}' is not a file")
+        if self.plan(request).mode == ZERO_SHOT and not (voice.reference_text or "").strip():
+            raise UnsupportedInputError(
+                f"{self.name}: zero-shot cloning needs the reference transcript: voice '{voice.id}' has no "
+                "reference_text (give one, or a reference_lang different from the line's for cross-lingual)"
+            )
+        duration, sample_rate = self._reference_info(ref)
+        if duration > MAX_REFERENCE_S:
+            raise UnsupportedInputError(
+                f"{self.name}: reference clip {ref} is {duration:.1f}s; CosyVoice takes at most {MAX_REFERENCE_S:g}s"
+            )
+        if sample_rate < MIN_REFERENCE_SR:
+            raise UnsupportedInputError(
+                f"{self.name}: reference clip {ref} is {sample_rate} Hz; CosyVoice needs >= {MIN_REFERENCE_SR} Hz"
+            )
+        if not self._v3 and features(request.utterance) & {"pinyin", "phonemes"}:
+            raise UnsupportedInputError(
+                f"{self.name}: pinyin/ARPAbet overrides need CosyVoice3 (the loaded {type(self._model).__name__} "
+                "has no such tokens)"
+            )
+        if not any(isinstance(piece, str) for piece in self.render(request.utterance)[0]):
+            raise UnsupportedInputError(f"{self.name}: line {request.line_id or '?'} has nothing to say")
+
+    def _reference_info(self, ref: Path) -> tuple[float, int]:
+        import soundfile
+
+        try:
+            info = soundfile.info(str(ref))
+        except Exception as exc:  # soundfile.LibsndfileError and friends
+            raise UnsupportedInputError(f"{self.name}: cannot read reference clip {ref}: {exc}") from exc
+        return info.frames / info.samplerate, info.samplerate
+
+    # ------------------------------------------------------------------------------------------------ markup
+
+    def render(self, utterance: Utterance) -> tuple[list[str | float], list[str]]:
+        """The utterance as CosyVoice text pieces (``str``) and pauses (``float`` seconds), plus warnings.
+
+        Pinyin → ``[h][ào]``, ARPAbet → ``[K][L][IY1][R]``, events → ``[breath]``, spans → ``<strong>…</strong>``
+        (closed before and reopened after a break inside them). Literal ``[ ] < >`` in text runs are dropped:
+        they are never spoken and could otherwise spell a control token."""
+        pieces: list[str | float] = []
+        buf: list[str] = []
+        open_spans: list[str] = []
+        warnings: list[str] = []
+
+        def flush() -> None:
+            text = "".join(buf)
+            buf.clear()
+            while (cleaned := _EMPTY_SPAN.sub("", text)) != text:
+                text = cleaned
+            if text.strip():
+                pieces.append(text.strip())
+
+        def walk(segments: Iterable[Segment]) -> None:
+            for seg in segments:
+                match seg:
+                    case Text(text):
+                        clean = text.translate(_SPECIAL_CHARS)
+                        if clean != text:
+                            warnings.append(f"{self.name}: literal brackets dropped from '{text}'")
+                        buf.append(clean)
+                    case Pinyin(syllables):
+                        buf.extend(f"[{t}]" for s in syllables for t in pinyin.split_for_cosyvoice(s))
+                    case Phonemes(phones):
+                        buf.extend(f"[{p}]" for p in phones)
+                    case Event(name):
+                        buf.append(f"[{name}]")
+                    case Span(kind, children):
+                        buf.append(f"<{kind}>")
+                        open_spans.append(kind)
+                        walk(children)
+                        open_spans.pop()
+                        buf.append(f"</{kind}>")
+                    case Break(seconds):
+                        buf.extend(f"</{k}>" for k in reversed(open_spans))
+                        flush()
+                        if pieces and isinstance(pieces[-1], float):
+                            pieces[-1] += seconds
+                        else:
+                            pieces.append(float(seconds))
+                        buf.extend(f"<{k}>" for k in open_spans)
+
+        walk(utterance.segments)
+        flush()
+        return pieces, warnings
+
+    # ------------------------------------------------------------------------------------------------ synthesis
+
+    def _fingerprint(self, path: Path) -> str:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key not in self._hashes:
+            self._hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return self._hashes[key]
+
+    def _speaker(self, request: SynthesisRequest, prompt_text: str) -> str:
+        """Register the voice's speaker prompt once per loaded model (again if its clip or transcript changed)."""
+        voice = request.voice
+        fingerprint = hashlib.sha256(
+            f"{self._fingerprint(Path(voice.reference_wav or ''))}\0{prompt_text}".encode()
+        ).hexdigest()
+        if self._speakers.get(voice.id) != fingerprint:
+            self._model.add_zero_shot_spk(prompt_text, str(voice.reference_wav), voice.id)
+            self._speakers[voice.id] = fingerprint
+        return voice.id
+
+    def _seed(self, seed: int) -> None:
+        package = self.module.rsplit(".cli.", 1)[0] if ".cli." in self.module else self.module.split(".", 1)[0]
+        try:
+            set_all_random_seed = importlib.import_module(f"{package}.utils.common").set_all_random_seed
+        except (ImportError, AttributeError):
+            random.seed(seed)
+            np.random.seed(seed)
+            torch = sys.modules.get("torch")
+            if torch is not None:
+                torch.manual_seed(seed)
+                if torch.cuda.is_available():
+                    torch.cuda.manual_seed_all(seed)
+            return
+        set_all_random_seed(seed)
+
+    def _generate(self, request: SynthesisRequest, plan: _Plan, text: str, text_frontend: bool) -> Any:
+        voice, model, speed = request.voice, self._model, request.effective_speed
+        wav = str(voice.reference_wav)
+        if plan.mode == INSTRUCT:
+            # The instruction already asks for the style's pace; only the time-fit factor is applied on top.
+            speed = request.speed
+            return model.inference_instruct2(
+                tts_text=text,
+                instruct_text=plan.instruct_text,
+                prompt_wav=wav,
+                zero_shot_spk_id="",
+                stream=False,
+                speed=speed,
+                text_frontend=text_frontend,
+            )
+        if plan.mode == CROSS_LINGUAL:
+            return model.inference_cross_lingual(
+                tts_text=f"{SYSTEM_PROMPT}{ENDOFPROMPT}{text}" if self._v3 else text,
+                prompt_wav=wav,
+                zero_shot_spk_id="",
+                stream=False,
+                speed=speed,
+                text_frontend=text_frontend,
+            )
+        prompt_text = self._prompt_text((voice.reference_text or "").strip())
+        return model.inference_zero_shot(
+            tts_text=text,
+            prompt_text=prompt_text,
+            prompt_wav=wav,
+            zero_shot_spk_id=self._speaker(request, prompt_text),
+            stream=False,
+            speed=speed,
+            text_frontend=text_frontend,
+        )
+
+    def _speak(self, request: SynthesisRequest, plan: _Plan, text: str, text_frontend: bool) -> np.ndarray:
+        line = request.line_id or "?"
+        try:
+            chunks = [to_numpy(out["tts_speech"]) for out in self._generate(request, plan, text, text_frontend)]
+        except EngineError:
+            raise
+        except Exception as exc:  # CUDA OOM, upstream asserts, tokenizer errors …
+            raise EngineError(f"{self.name}: line {line} ({plan.mode}) failed: {type(exc).__name__}: {exc}") from exc
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+        if audio.size == 0:
+            raise EngineError(f"{self.name}: line {line} ({plan.mode}) produced no audio for '{text}'")
+        if not np.isfinite(audio).all():
+            raise EngineError(
+                f"{self.name}: line {line}: NaN/inf in the output (fp16={self.fp16}; fp16 NaN output is a known "
+                "CosyVoice problem, load with fp16=False)"
+            )
+        if float(np.max(np.abs(audio))) <= SILENT_PEAK:
+            raise EngineError(
+                f"{self.name}: line {line}: all-zero output (fp16={self.fp16}; silent fp16 output is a known "
+                "CosyVoice problem, load with fp16=False)"
+            )
+        return audio
+
+    def _synthesize(self, request: SynthesisRequest) -> tuple[np.ndarray, list[str]]:
+        plan = self.plan(request)
+        pieces, warnings = self.render(request.utterance)
+        warnings = list(plan.warnings) + warnings
+        duration, _ = self._reference_info(Path(request.voice.reference_wav or ""))
+        if duration < MIN_REFERENCE_S:
+            warnings.append(f"{self.name}: reference clip is {duration:.1f}s; cloning wants at least 3s")
+        text_frontend = not (features(request.utterance) & {"pinyin", "phonemes"})
+        if request.seed is not None:
+            self._seed(request.seed)
+        sample_rate = self.capabilities.sample_rate
+        parts: list[np.ndarray] = []
+        for piece in pieces:
+            if isinstance(piece, float):
+                parts.append(silence(piece, sample_rate))
+            else:
+                parts.append(self._speak(request, plan, piece, text_frontend))
+        return np.concatenate(parts), warnings

@@ -1,0 +1,155 @@
+"""espeak-ng 1.52 (from the ``espeakng-loader`` wheel, not Debian's 1.51 whose ``cmn`` voice is broken) via ctypes.
+
+The fallback for every language the neural voices lack, Cantonese (``yue``) included. Pinyin overrides are
+spoken as tone-number syllables, which the ``cmn`` voice reads as pinyin. libespeak-ng keeps one global state
+per process (voice, parameters, callback), so every call goes through one process-wide lock.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+import numpy as np
+
+from pipeline.engines.base import (
+    Capabilities,
+    Engine,
+    EngineError,
+    SynthesisRequest,
+    UnsupportedInputError,
+    int16_to_float,
+    silence,
+)
+from pipeline.text import arpabet
+from pipeline.text.markup import Break, Event, Phonemes, Pinyin, Segment, Span, Text
+
+AUDIO_OUTPUT_SYNCHRONOUS = 2
+INITIALIZE_DONT_EXIT = 0x8000
+POS_CHARACTER = 1
+CHARS_UTF8 = 1
+PHONEMES_INPUT = 0x100
+RATE, VOLUME, PITCH = 1, 2, 3
+DEFAULT_RATE_WPM = 175
+DEFAULT_PITCH = 50
+
+# dubflow language → espeak-ng voice name, where they differ.
+VOICE_FOR_LANG = {"zh": "cmn", "en": "en-us", "yue": "yue", "zh-yue": "yue"}
+
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_global_lock = threading.Lock()
+
+
+class EspeakEngine(Engine):
+    name = "espeak"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.capabilities = Capabilities(languages=frozenset({"*"}), markup=frozenset({"pinyin", "phonemes", "break"}))
+        self._lib: ctypes.CDLL | None = None
+        self._buffer: list[np.ndarray] = []
+        self._callback = _SYNTH_CALLBACK(self._collect)  # must outlive every synth call
+        self._version = "espeak-ng"
+
+    def _collect(self, wav: ctypes.Array, count: int, _events: int) -> int:
+        if wav and count > 0:
+            self._buffer.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
+        return 0
+
+    def _load(self) -> None:
+        try:
+            import espeakng_loader
+        except ImportError as exc:
+            raise EngineError("espeak: espeakng-loader is not installed (pip install 'dubflow[voices]')") from exc
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_SetSynthCallback.argtypes = [_SYNTH_CALLBACK]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]  # fmt: skip
+        lib.espeak_Info.restype = ctypes.c_char_p
+        lib.espeak_Info.argtypes = [ctypes.c_void_p]
+        with _global_lock:
+            rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(),
+                                         INITIALIZE_DONT_EXIT)  # fmt: skip
+            if rate <= 0:
+                raise EngineError(f"espeak: espeak_Initialize failed ({rate})")
+            lib.espeak_SetSynthCallback(self._callback)
+        self._lib = lib
+        self._version = f"espeak-ng-{lib.espeak_Info(None).decode()}"
+        self.capabilities = Capabilities(
+            languages=frozenset({"*"}), markup=frozenset({"pinyin", "phonemes", "break"}), sample_rate=rate
+        )
+
+    @property
+    def model_version(self) -> str:
+        return self._version
+
+    def voice_name(self, request: SynthesisRequest) -> str:
+        if request.voice.engine_voice:
+            return request.voice.engine_voice
+        if request.style.dialect == "cantonese":
+            return "yue"
+        return VOICE_FOR_LANG.get(request.lang, VOICE_FOR_LANG.get(request.lang.split("-", 1)[0], request.lang))
+
+    def _synthesize(self, request: SynthesisRequest) -> tuple[np.ndarray, list[str]]:
+        assert self._lib is not None
+        voice = self.voice_name(request)
+        style = request.style
+        rate_wpm = int(np.clip(DEFAULT_RATE_WPM * request.effective_speed, 80, 450))
+        pitch = int(np.clip(DEFAULT_PITCH * style.pitch, 0, 100))
+        warnings = []
+        if style.dialect and style.dialect != "cantonese":
+            warnings.append(f"espeak has no {style.dialect} dialect voice; spoken in {voice}")
+        if style.emotion or style.whisper:
+            warnings.append("espeak renders speed and pitch only; emotion and whisper are not applied")
+        pieces: list[np.ndarray] = []
+        sample_rate = self.capabilities.sample_rate
+        with _global_lock:
+            if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise UnsupportedInputError(f"espeak has no voice '{voice}' for language '{request.lang}'")
+            self._lib.espeak_SetParameter(RATE, rate_wpm, 0)  # after SetVoiceByName, which resets them
+            self._lib.espeak_SetParameter(PITCH, pitch, 0)
+            self._lib.espeak_SetParameter(VOLUME, int(np.clip(100 * style.energy, 10, 200)), 0)
+            for kind, text in _segments(request.utterance.segments):
+                if kind == "pause":
+                    pieces.append(silence(float(text), sample_rate))
+                    continue
+                self._buffer = []
+                data = str(text).encode("utf-8") + b"\0"
+                flags = CHARS_UTF8 | PHONEMES_INPUT
+                self._lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, flags, None, None)
+                pieces.extend(int16_to_float(b) for b in self._buffer)
+        if not pieces:
+            return np.zeros(0, np.float32), warnings
+        return np.concatenate(pieces), warnings
+
+
+def _segments(segments: tuple[Segment, ...]) -> list[tuple[str, object]]:
+    """Utterance → espeak input runs (pinyin as ``hao4``, ARPAbet as ``[[…]]`` phonemes) and pauses."""
+    out: list[tuple[str, object]] = []
+
+    def add(text: str) -> None:
+        if out and out[-1][0] == "text":
+            out[-1] = ("text", str(out[-1][1]) + text)
+        else:
+            out.append(("text", text))
+
+    def walk(items: tuple[Segment, ...]) -> None:
+        for seg in items:
+            if isinstance(seg, Text):
+                add(seg.text.replace("[[", "[ ["))
+            elif isinstance(seg, Pinyin):
+                add(" " + " ".join(seg.syllables) + " ")
+            elif isinstance(seg, Phonemes):
+                add(f"[[{arpabet.to_ipa(seg.phones)}]]")
+            elif isinstance(seg, Break):
+                out.append(("pause", seg.seconds))
+            elif isinstance(seg, Span):
+                walk(seg.children)
+            elif isinstance(seg, Event):
+                continue
+
+    walk(segments)
+    return [(k, v) for k, v in out if k == "pause" or str(v).strip()]

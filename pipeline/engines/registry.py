@@ -1,0 +1,123 @@
+"""Which engine speaks a line: the voice's own engine first, then the language's fallback order from config.
+
+Engines are created and loaded once per process (a Dask worker plugin holds one registry). A line that no
+enabled engine can speak fails with every engine that was tried and why, never with silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pipeline.engines.base import Engine, EngineError, SynthesisRequest, UnsupportedInputError
+from pipeline.settings import EngineSettings
+
+KNOWN_ENGINES = ("cosyvoice", "piper", "mandarin", "espeak")
+
+
+class NoEngineError(EngineError):
+    pass
+
+
+def _factories(settings: EngineSettings) -> dict[str, Callable[[], Engine]]:
+    def piper() -> Engine:
+        from pipeline.engines.piper import PiperEngine
+
+        return PiperEngine(settings.piper.voices_dir, settings.piper.default_voice)
+
+    def mandarin() -> Engine:
+        from pipeline.engines.mandarin import MandarinEngine
+
+        return MandarinEngine(settings.mandarin.cache_dir, settings.mandarin.num_threads)
+
+    def espeak() -> Engine:
+        from pipeline.engines.espeak import EspeakEngine
+
+        return EspeakEngine()
+
+    def cosyvoice() -> Engine:
+        if settings.cosyvoice.model_dir is None:
+            raise EngineError("cosyvoice: engines.cosyvoice.model_dir is not set")
+        from pipeline.engines.cosyvoice import CosyVoiceEngine
+
+        return CosyVoiceEngine(
+            settings.cosyvoice.model_dir,
+            fp16=settings.cosyvoice.fp16,
+            load_trt=settings.cosyvoice.load_trt,
+            load_vllm=settings.cosyvoice.load_vllm,
+        )
+
+    return {"piper": piper, "mandarin": mandarin, "espeak": espeak, "cosyvoice": cosyvoice}
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    engine: Engine
+    fell_back_from: str | None  # the voice's engine, when another one had to speak the line
+
+
+class EngineRegistry:
+    def __init__(self, settings: EngineSettings, factories: dict[str, Callable[[], Engine]] | None = None):
+        unknown = sorted(set(settings.enabled) - set(KNOWN_ENGINES))
+        if unknown:
+            raise ValueError(f"engines.enabled: unknown engine(s) {unknown} (known: {', '.join(KNOWN_ENGINES)})")
+        self.settings = settings
+        self._factories = factories or _factories(settings)
+        self._engines: dict[str, Engine] = {}
+        self._failed: dict[str, str] = {}
+
+    def get(self, name: str) -> Engine:
+        """The loaded engine ``name``; raises ``EngineError`` saying why it is not available."""
+        if name not in self.settings.enabled:
+            raise EngineError(f"{name} is not enabled (engines.enabled: {', '.join(self.settings.enabled)})")
+        if name in self._failed:
+            raise EngineError(self._failed[name])
+        if name not in self._engines:
+            try:
+                engine = self._factories[name]()
+                engine.load()
+            except EngineError as exc:
+                self._failed[name] = str(exc)
+                raise
+            self._engines[name] = engine
+        return self._engines[name]
+
+    def load_all(self) -> dict[str, str | None]:
+        """Load every enabled engine now (worker start-up); returns name → error or None."""
+        status: dict[str, str | None] = {}
+        for name in self.settings.enabled:
+            try:
+                self.get(name)
+                status[name] = None
+            except EngineError as exc:
+                status[name] = str(exc)
+        return status
+
+    def order(self, lang: str, voice_engine: str | None) -> list[str]:
+        primary = lang.split("-", 1)[0]
+        table = self.settings.fallback
+        fallback = table.get(lang) or table.get(primary) or table.get("*", [])
+        names = [voice_engine] if voice_engine else []
+        return names + [n for n in fallback if n not in names]
+
+    def choose(self, request: SynthesisRequest, voice_engine: str | None = None, allow_fallback: bool = True) -> Choice:
+        tried: list[str] = []
+        names = self.order(request.lang, voice_engine)
+        if voice_engine and not allow_fallback:
+            names = names[:1]
+        for name in names:
+            try:
+                engine = self.get(name)
+                engine.check(request)
+            except UnsupportedInputError as exc:
+                tried.append(f"{name}: {exc}")
+                continue
+            except EngineError as exc:
+                tried.append(f"{name}: {exc}")
+                continue
+            fell_back = voice_engine if voice_engine and name != voice_engine else None
+            return Choice(engine, fell_back)
+        raise NoEngineError(
+            f"line {request.line_id or '?'}: no engine can speak language '{request.lang}' "
+            f"with voice '{request.voice.id}' (tried: {'; '.join(tried) or 'none configured'})"
+        )
