@@ -21,8 +21,7 @@ from pipeline.engines.base import (
     int16_to_float,
     silence,
 )
-from pipeline.text import arpabet
-from pipeline.text.markup import Break, Event, Phonemes, Pinyin, Segment, Span, Text
+from pipeline.engines.espeak_input import text_runs
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 INITIALIZE_DONT_EXIT = 0x8000
@@ -112,7 +111,7 @@ class EspeakEngine(Engine):
             self._lib.espeak_SetParameter(RATE, rate_wpm, 0)  # after SetVoiceByName, which resets them
             self._lib.espeak_SetParameter(PITCH, pitch, 0)
             self._lib.espeak_SetParameter(VOLUME, int(np.clip(100 * style.energy, 10, 200)), 0)
-            for kind, text in _segments(request.utterance.segments):
+            for kind, text in text_runs(request.utterance, pinyin=True):
                 if kind == "pause":
                     pieces.append(silence(float(text), sample_rate))
                     continue
@@ -124,32 +123,3 @@ class EspeakEngine(Engine):
         if not pieces:
             return np.zeros(0, np.float32), warnings
         return np.concatenate(pieces), warnings
-
-
-def _segments(segments: tuple[Segment, ...]) -> list[tuple[str, object]]:
-    """Utterance → espeak input runs (pinyin as ``hao4``, ARPAbet as ``[[…]]`` phonemes) and pauses."""
-    out: list[tuple[str, object]] = []
-
-    def add(text: str) -> None:
-        if out and out[-1][0] == "text":
-            out[-1] = ("text", str(out[-1][1]) + text)
-        else:
-            out.append(("text", text))
-
-    def walk(items: tuple[Segment, ...]) -> None:
-        for seg in items:
-            if isinstance(seg, Text):
-                add(seg.text.replace("[[", "[ ["))
-            elif isinstance(seg, Pinyin):
-                add(" " + " ".join(seg.syllables) + " ")
-            elif isinstance(seg, Phonemes):
-                add(f"[[{arpabet.to_ipa(seg.phones)}]]")
-            elif isinstance(seg, Break):
-                out.append(("pause", seg.seconds))
-            elif isinstance(seg, Span):
-                walk(seg.children)
-            elif isinstance(seg, Event):
-                continue
-
-    walk(segments)
-    return [(k, v) for k, v in out if k == "pause" or str(v).strip()]

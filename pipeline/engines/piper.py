@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.engines.base import Capabilities, Engine, EngineError, SynthesisRequest, UnsupportedInputError, silence
-from pipeline.text import arpabet
-from pipeline.text.markup import Break, Event, Phonemes, Pinyin, Segment, Span, Text
+from pipeline.engines.espeak_input import text_runs
 
 DEFAULT_VOICE = "en_US-joe-medium"
 NOISE_SCALE = 0.667
@@ -123,7 +122,7 @@ class PiperEngine(Engine):
             warnings.append("piper renders speed only; pitch, energy, emotion and whisper are not applied")
         rate = voice.piper.config.sample_rate
         pieces: list[np.ndarray] = []
-        for kind, value in _segments(request.utterance.segments):
+        for kind, value in text_runs(request.utterance, pinyin=False):
             if kind == "pause":
                 pieces.append(silence(float(value), rate))
                 continue
@@ -135,30 +134,3 @@ class PiperEngine(Engine):
         if not pieces:
             raise UnsupportedInputError(f"line {request.line_id or '?'}: nothing piper can speak")
         return np.concatenate(pieces), warnings
-
-
-def _segments(segments: tuple[Segment, ...]) -> list[tuple[str, object]]:
-    """Utterance → [("text", piper input with [[ipa]] blocks) | ("pause", seconds)]."""
-    out: list[tuple[str, object]] = [("text", "")]
-
-    def add(text: str) -> None:
-        if out[-1][0] == "text":
-            out[-1] = ("text", str(out[-1][1]) + text)
-        else:
-            out.append(("text", text))
-
-    def walk(items: tuple[Segment, ...]) -> None:
-        for seg in items:
-            if isinstance(seg, Text):
-                add(seg.text.replace("[[", "[ ["))
-            elif isinstance(seg, Phonemes):
-                add(f"[[{arpabet.to_ipa(seg.phones)}]]")
-            elif isinstance(seg, Break):
-                out.append(("pause", seg.seconds))
-            elif isinstance(seg, Span):
-                walk(seg.children)
-            elif isinstance(seg, Pinyin | Event):
-                continue  # reported by dropped_markup()
-
-    walk(segments)
-    return [(k, v) for k, v in out if k == "pause" or str(v).strip()]

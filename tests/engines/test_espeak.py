@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.engines.base import UnsupportedInputError, VoiceRef
-from pipeline.engines.espeak import _segments
+from pipeline.engines.espeak_input import text_runs
 from pipeline.text.markup import parse
 from tests.engines.conftest import assert_speech, request
 
@@ -31,7 +31,7 @@ def test_speed_changes_duration(espeak_engine) -> None:
 
 
 def test_pinyin_override_is_spoken_as_tone_number_pinyin(espeak_engine) -> None:
-    assert _segments(parse("她[h][ào]干净").segments) == [("text", "她 hao4 干净")]
+    assert text_runs(parse("她[h][ào]干净"), pinyin=True) == [("text", "她 hao4 干净")]
     assert_speech(espeak_engine.synthesize(request("她[h][ào]干净", "zh")), 0.5, 3.0)
 
 
