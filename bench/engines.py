@@ -39,9 +39,11 @@ CASES = {"piper": ["en"], "mandarin": ["zh"], "espeak": ["en", "zh", "yue"]}
 
 
 def _child(engine_name: str, lang: str, runs: int) -> dict[str, float]:
+    from pipeline.engines.base import SynthesisRequest, VoiceRef
     from pipeline.engines.registry import EngineRegistry
     from pipeline.settings import EngineSettings
-    from tests.engines.conftest import request
+    from pipeline.text.markup import parse
+    from pipeline.text.normalize import normalize
 
     registry = EngineRegistry(EngineSettings(enabled=[engine_name]))
     start = time.perf_counter()
@@ -52,7 +54,7 @@ def _child(engine_name: str, lang: str, runs: int) -> dict[str, float]:
     for _ in range(runs):
         synth = audio = 0.0
         for text in sentences:
-            result = engine.synthesize(request(text, lang))
+            result = engine.synthesize(SynthesisRequest(normalize(parse(text), lang), lang, VoiceRef("bench")))
             synth += result.synth_seconds
             audio += result.duration
         rtfs.append(synth / audio)
@@ -78,7 +80,10 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline:
-        import pipeline.voices.speak  # noqa: F401  (what every worker imports before any engine)
+        # Exactly what a child imports before it loads its engine.
+        import pipeline.engines.registry
+        import pipeline.text.markup
+        import pipeline.text.normalize  # noqa: F401
 
         print(json.dumps({"rss_mb": _rss_mb()}))
         return

@@ -6,17 +6,36 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 
 from pipeline.console import lines_table, make_console, print_problems
 from pipeline.scripts.ingest import ingest_file
 from pipeline.scripts.table import write_lines
 from pipeline.scripts.voice_map import VoiceMapError, load_voice_map
-from pipeline.settings import load_settings
+from pipeline.settings import Settings, load_settings
+from pipeline.text import lang as langs
 
 app = typer.Typer(help="dubflow: scripts in, checked voice assets out.", no_args_is_help=True, add_completion=False)
 console = make_console()
 err = make_console(stderr=True)
+
+
+def _settings(config: Path | None) -> Settings:
+    """Settings for a command; a missing or invalid config file is a clear error, not a traceback."""
+    try:
+        return load_settings(config)
+    except (FileNotFoundError, ValidationError) as exc:
+        err.print(f"configuration: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from exc
+
+
+def _language(tag: str) -> str:
+    try:
+        return langs.normalize_tag(tag)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from exc
+
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="Settings YAML (default: $DUBFLOW_CONFIG or configs/pipeline.yaml).")
@@ -44,7 +63,7 @@ def ingest(
     config: ConfigOpt = None,
 ) -> None:
     """Parse and validate scripts; print their lines (or every problem) and exit 1 if any file has errors."""
-    settings = load_settings(config)
+    settings = _settings(config)
     if script_id and len(files) > 1:
         raise typer.BadParameter("--script-id needs exactly one file")
     try:
@@ -76,9 +95,9 @@ def text(
     source: Annotated[str, typer.Argument(help="Script text with markup, e.g. '她[h][ào]干净'.")],
     lang: Annotated[str | None, typer.Option(help="Language (default: detected).")] = None,
     style: Annotated[str | None, typer.Option(help="A style instruction to parse, e.g. '用兴奋的语气说'.")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Show how dubflow reads one line: markup structure, canonical form, spoken text, style."""
-    from pipeline.text import lang as langs
     from pipeline.text.markup import MarkupError, features, parse, plain, render
     from pipeline.text.normalize import normalize
     from pipeline.text.style import parse_style
@@ -89,7 +108,7 @@ def text(
         for issue in exc.issues:
             err.print(f"[red]{escape(str(issue))}[/red]")
         raise typer.Exit(1) from exc
-    language = langs.normalize_tag(lang) if lang else langs.detect(source, "en")
+    language = _language(lang) if lang else langs.detect(source, _settings(config).ingest.default_lang)
     console.print(f"lang:      {language}", highlight=False)
     console.print(f"canonical: {escape(render(utterance))}", highlight=False)
     console.print(f"spoken:    {escape(plain(normalize(utterance, language)))}", highlight=False)
@@ -108,7 +127,7 @@ app.add_typer(voices_app, name="voices")
 def _catalog(config: Path | None):
     from pipeline.voices.catalog import load_catalog
 
-    settings = load_settings(config)
+    settings = _settings(config)
     return settings, load_catalog(settings.voices_file)
 
 
@@ -173,7 +192,6 @@ def voices_preview(
     from pipeline.engines.base import EngineError
     from pipeline.engines.registry import EngineRegistry
     from pipeline.scripts.model import Line
-    from pipeline.text import lang as langs
     from pipeline.text.markup import MarkupError
     from pipeline.voices.speak import build_request
 
@@ -183,7 +201,7 @@ def voices_preview(
     except KeyError as exc:
         err.print(str(exc.args[0]), style="red", markup=False)
         raise typer.Exit(1) from exc
-    language = langs.normalize_tag(lang) if lang else langs.detect(text, chosen.languages[0])
+    language = _language(lang) if lang else langs.detect(text, chosen.languages[0])
     line = Line(script_id="preview", line_id="preview", index=0, source_line=1, text=text, spoken_text=text,
                 text_hash="", lang=language, voice=chosen.id, style=style)  # fmt: skip
     try:
@@ -213,7 +231,7 @@ def demo(
     """Run the pipeline end to end on the sample scripts with the embedded defaults."""
     from pipeline.demo import run_demo
 
-    raise typer.Exit(run_demo(load_settings(config), samples, out, console))
+    raise typer.Exit(run_demo(_settings(config), samples, out, console))
 
 
 if __name__ == "__main__":

@@ -104,3 +104,25 @@ def test_installed_console_script_runs() -> None:
         timeout=120,
     )
     assert done.returncode == 1 and "bad-json" in done.stderr
+
+
+def test_bad_config_and_bad_language_are_clear_errors_not_tracebacks(tmp_path: Path, write) -> None:
+    missing = runner.invoke(app, ["ingest", "--config", str(tmp_path / "none.yaml"), str(SAMPLES / "zh_linesheet.csv")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    invalid = runner.invoke(app, ["demo", "--config", str(write("bad.yaml", "ingest:\n  overlap: maybe\n"))])
+    assert invalid.exit_code == 2 and "ingest.overlap" in invalid.output
+    bad_lang = runner.invoke(app, ["text", "hi", "--lang", "bad!"])
+    assert bad_lang.exit_code == 2 and "not a language tag" in bad_lang.output
+
+
+def test_voices_preview_writes_a_wav_and_refuses_what_the_voice_cannot_speak(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    out = tmp_path / "joe.wav"
+    result = runner.invoke(app, ["voices", "preview", "en-joe", "Hello there.", "--out", str(out), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert sf.info(str(out)).samplerate == 22050 and sf.info(str(out)).duration > 0.3
+    refused = runner.invoke(app, ["voices", "preview", "en-joe", "你好"])
+    assert refused.exit_code == 1 and "piper does not speak 'zh'" in refused.output
+    unknown = runner.invoke(app, ["voices", "preview", "nobody", "hi"])
+    assert unknown.exit_code == 1 and "unknown voice 'nobody'" in unknown.output

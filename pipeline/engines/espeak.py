@@ -22,6 +22,7 @@ from pipeline.engines.base import (
     silence,
 )
 from pipeline.engines.espeak_input import text_runs
+from pipeline.text.style import DIALECTS
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 INITIALIZE_DONT_EXIT = 0x8000
@@ -88,8 +89,9 @@ class EspeakEngine(Engine):
     def voice_name(self, request: SynthesisRequest) -> str:
         if request.voice.engine_voice:
             return request.voice.engine_voice
-        if request.style.dialect == "cantonese":
-            return "yue"
+        dialect = DIALECTS.get(request.style.dialect or "")
+        if dialect is not None and dialect.espeak_voice:
+            return dialect.espeak_voice
         return VOICE_FOR_LANG.get(request.lang, VOICE_FOR_LANG.get(request.lang.split("-", 1)[0], request.lang))
 
     def _synthesize(self, request: SynthesisRequest) -> tuple[np.ndarray, list[str]]:
@@ -99,7 +101,7 @@ class EspeakEngine(Engine):
         rate_wpm = int(np.clip(DEFAULT_RATE_WPM * request.effective_speed, 80, 450))
         pitch = int(np.clip(DEFAULT_PITCH * style.pitch, 0, 100))
         warnings = []
-        if style.dialect and style.dialect != "cantonese":
+        if style.dialect and not DIALECTS[style.dialect].espeak_voice:
             warnings.append(f"espeak has no {style.dialect} dialect voice; spoken in {voice}")
         if style.emotion or style.whisper:
             warnings.append("espeak renders speed and pitch only; emotion and whisper are not applied")

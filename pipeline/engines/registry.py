@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.engines.base import Engine, EngineError, SynthesisRequest, UnsupportedInputError
+from pipeline.engines.base import Engine, EngineError, SynthesisRequest
 from pipeline.settings import EngineSettings
 
 KNOWN_ENGINES = ("cosyvoice", "piper", "mandarin", "espeak")
@@ -109,10 +109,7 @@ class EngineRegistry:
             try:
                 engine = self.get(name)
                 engine.check(request)
-            except UnsupportedInputError as exc:
-                tried.append(f"{name}: {exc}")
-                continue
-            except EngineError as exc:
+            except EngineError as exc:  # not available here, or cannot speak this request
                 tried.append(f"{name}: {exc}")
                 continue
             fell_back = voice_engine if voice_engine and name != voice_engine else None

@@ -36,7 +36,8 @@ SCHEMA = pa.schema(
         ("pause_after", pa.float64()),
     ]
 )
-assert SCHEMA.names == [f.name for f in dataclasses.fields(Line)], "table schema and Line drifted apart"
+if SCHEMA.names != [f.name for f in dataclasses.fields(Line)]:  # not an assert: must hold under python -O too
+    raise ImportError("pipeline.scripts.table: SCHEMA and Line have drifted apart")
 
 
 class TableError(ValueError):

@@ -16,52 +16,38 @@ RATIO_RANGE = (0.5, 2.0)
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    id: str
+    id: str  # also its English keyword
     name_zh: str  # as CosyVoice3's instruct prompt says it: 请用{name_zh}表达。
     espeak_voice: str | None = None  # the CPU fallback that can actually speak it, if any
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """四川话, 四川, sichuan, and any aliases."""
+        return (self.name_zh, self.name_zh.removesuffix("话"), self.id, *self.aliases)
 
 
 DIALECTS: dict[str, Dialect] = {
     d.id: d
     for d in (
-        Dialect("cantonese", "广东话", "yue"),
+        Dialect("cantonese", "广东话", "yue", aliases=("粤语", "白话")),
         Dialect("northeastern", "东北话"),
         Dialect("gansu", "甘肃话"),
         Dialect("guizhou", "贵州话"),
         Dialect("henan", "河南话"),
-        Dialect("hubei", "湖北话"),
+        Dialect("hubei", "湖北话", aliases=("wuhan",)),
         Dialect("hunan", "湖南话"),
         Dialect("jiangxi", "江西话"),
-        Dialect("minnan", "闽南话"),
+        Dialect("minnan", "闽南话", aliases=("闽南语", "hokkien")),
         Dialect("ningxia", "宁夏话"),
         Dialect("shanxi", "山西话"),
         Dialect("shaanxi", "陕西话"),
         Dialect("shandong", "山东话"),
-        Dialect("shanghai", "上海话"),
-        Dialect("sichuan", "四川话"),
+        Dialect("shanghai", "上海话", aliases=("shanghainese",)),
+        Dialect("sichuan", "四川话", aliases=("sichuanese",)),
         Dialect("tianjin", "天津话"),
         Dialect("yunnan", "云南话"),
     )
-}
-
-_DIALECT_WORDS: dict[str, tuple[str, ...]] = {
-    "cantonese": ("广东话", "广东", "粤语", "白话", "cantonese"),
-    "northeastern": ("东北话", "东北", "northeastern"),
-    "gansu": ("甘肃话", "甘肃", "gansu"),
-    "guizhou": ("贵州话", "贵州", "guizhou"),
-    "henan": ("河南话", "河南", "henan"),
-    "hubei": ("湖北话", "湖北", "hubei", "wuhan"),
-    "hunan": ("湖南话", "湖南", "hunan"),
-    "jiangxi": ("江西话", "江西", "jiangxi"),
-    "minnan": ("闽南话", "闽南语", "闽南", "minnan", "hokkien"),
-    "ningxia": ("宁夏话", "宁夏", "ningxia"),
-    "shanxi": ("山西话", "山西", "shanxi"),
-    "shaanxi": ("陕西话", "陕西", "shaanxi"),
-    "shandong": ("山东话", "山东", "shandong"),
-    "shanghai": ("上海话", "上海", "shanghainese"),
-    "sichuan": ("四川话", "四川", "sichuanese", "sichuan"),
-    "tianjin": ("天津话", "天津", "tianjin"),
-    "yunnan": ("云南话", "云南", "yunnan"),
 }
 
 
@@ -146,7 +132,7 @@ class Style:
 
 def _keywords() -> list[tuple[str, object]]:
     table: list[tuple[str, object]] = [(w, cue) for cue, words in _CUES for w in words]
-    table += [(w, DIALECTS[d]) for d, words in _DIALECT_WORDS.items() for w in words]
+    table += [(w, d) for d in DIALECTS.values() for w in d.keywords]
     return sorted(table, key=lambda kv: -len(kv[0]))
 
 

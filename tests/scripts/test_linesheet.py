@@ -9,10 +9,6 @@ from openpyxl import Workbook
 
 from pipeline.scripts.ingest import ingest_bytes, ingest_text
 
-CSV = """Line_ID,Character,Text,TC In,TC Out,Voice,Style,Language,Notes
-z1,林晓,你好！,00:00:01.000,00:00:02,500,,,zh,
-"""
-
 
 def test_csv_headers_case_and_aliases(ingest_settings) -> None:
     sheet = (
