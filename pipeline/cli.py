@@ -6,40 +6,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.markup import escape
 
-from pipeline.console import lines_table, make_console, print_problems
+from pipeline.cli_common import ConfigOpt, console, err
+from pipeline.cli_common import language as _language
+from pipeline.cli_common import settings_or_exit as _settings
+from pipeline.cli_storage import catalog_app, inbox_app, s3_app
+from pipeline.console import lines_table, print_problems
 from pipeline.scripts.ingest import ingest_file
 from pipeline.scripts.table import write_lines
 from pipeline.scripts.voice_map import VoiceMapError, load_voice_map
-from pipeline.settings import Settings, load_settings
 from pipeline.text import lang as langs
 
 app = typer.Typer(help="dubflow: scripts in, checked voice assets out.", no_args_is_help=True, add_completion=False)
-console = make_console()
-err = make_console(stderr=True)
-
-
-def _settings(config: Path | None) -> Settings:
-    """Settings for a command; a missing or invalid config file is a clear error, not a traceback."""
-    try:
-        return load_settings(config)
-    except (FileNotFoundError, ValidationError) as exc:
-        err.print(f"configuration: {exc}", style="red", markup=False)
-        raise typer.Exit(2) from exc
-
-
-def _language(tag: str) -> str:
-    try:
-        return langs.normalize_tag(tag)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--lang") from exc
-
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="Settings YAML (default: $DUBFLOW_CONFIG or configs/pipeline.yaml).")
-]
+app.add_typer(s3_app, name="s3")
+app.add_typer(inbox_app, name="inbox")
+app.add_typer(catalog_app, name="catalog")
 
 
 @app.command()

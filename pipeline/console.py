@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -65,3 +67,22 @@ def print_problems(console: Console, problems: Iterable[Problem]) -> None:
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
         console.print(str(problem), style=colour, markup=False, highlight=False, soft_wrap=True)
+
+
+def frame_table(frame: pd.DataFrame, title: str, columns: list[str] | None = None) -> Table:
+    """A pandas frame as a rich table (catalog listings); floats to 2 places, timestamps to the second."""
+    table = Table(title=title, title_justify="left")
+    names = columns or [str(c) for c in frame.columns]
+    for name in names:
+        table.add_column(name)
+    for row in frame[names].itertuples(index=False):
+        table.add_row(*(_cell(value) for value in row))
+    return table
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return "" if value is None else str(value)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -90,6 +90,63 @@ class EngineSettings(_Section):
     cosyvoice: CosyVoiceSettings = Field(default_factory=CosyVoiceSettings)
 
 
+class BucketSettings(_Section):
+    """Bucket names before the deployment prefix is applied."""
+
+    inbox: str = "inbox"
+    staging: str = "staging"
+    assets: str = "assets"
+
+
+class RetrySettings(_Section):
+    """Backoff for transient S3 errors (connection reset, 5xx, SlowDown): exponential with jitter."""
+
+    attempts: PositiveInt = 8
+    initial_wait: PositiveFloat = 0.25
+    max_wait: PositiveFloat = 8.0
+
+
+class LocalServerSettings(_Section):
+    """The embedded S3 server (SeaweedFS ``weed mini``) used when no endpoint is configured."""
+
+    data_dir: Path = Path("var/s3")  # objects, generated credentials, PID and log (git-ignored)
+    s3_port: int = Field(8333, ge=0, le=65535)  # 0 = any free port
+    start_timeout: PositiveFloat = 60.0
+
+
+class StorageSettings(_Section):
+    # host:port or http(s)://host:port of any S3 server; unset = the embedded local server's env file.
+    # Also read from DUBFLOW_S3_ENDPOINT / DUBFLOW_S3_ACCESS_KEY / DUBFLOW_S3_SECRET_KEY / DUBFLOW_S3_SECURE.
+    endpoint: str | None = None
+    access_key: str | None = None
+    secret_key: SecretStr | None = None
+    secure: bool = False
+    cert_check: bool = True
+    region: str = "us-east-1"
+    bucket_prefix: str = "dubflow-"  # one deployment's buckets: dubflow-inbox, dubflow-staging, dubflow-assets
+    buckets: BucketSettings = Field(default_factory=BucketSettings)
+    connect_timeout: PositiveFloat = 10.0
+    read_timeout: PositiveFloat = 120.0
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    presign_expiry: PositiveInt = 3600  # seconds a review link stays valid
+    local: LocalServerSettings = Field(default_factory=LocalServerSettings)
+
+
+class _S3Env(PydanticBaseSettingsSource):
+    """Short ``DUBFLOW_S3_*`` names for the store, what operators and CI set to point dubflow at a server."""
+
+    NAMES: ClassVar[dict[str, str]] = {"ENDPOINT": "endpoint", "ACCESS_KEY": "access_key", "SECRET_KEY": "secret_key",
+             "SECURE": "secure", "REGION": "region", "BUCKET_PREFIX": "bucket_prefix"}
+
+    def get_field_value(self, field, field_name):  # type: ignore[no-untyped-def]  # unused: __call__ does it all
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, object]:
+        storage = {key: os.environ[f"DUBFLOW_S3_{env}"] for env, key in self.NAMES.items()
+                   if os.environ.get(f"DUBFLOW_S3_{env}")}
+        return {"storage": storage} if storage else {}
+
+
 class Settings(BaseSettings):
     """Everything configurable in dubflow. Sections are added by the stages that need them."""
 
@@ -99,6 +156,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     engines: EngineSettings = Field(default_factory=EngineSettings)
     voices_file: Path = Path("configs/voices.yaml")
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -110,7 +168,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         yaml_file = _config_path()
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, _S3Env(settings_cls), env_settings]
         if yaml_file is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
         return tuple(sources)

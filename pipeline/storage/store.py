@@ -1,0 +1,405 @@
+"""The object store: the few S3 operations the pipeline needs, through the ``minio`` client, with retries.
+
+Every other stage stores through this class, so retry policy, checksums and error messages live in one place and
+the server behind it (MinIO in production, the embedded SeaweedFS locally) does not matter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+import certifi
+import urllib3
+from minio import Minio
+from minio.commonconfig import REPLACE, CopySource, Tags
+from minio.deleteobjects import DeleteObject
+from minio.error import S3Error, ServerError
+from minio.versioningconfig import ENABLED, VersioningConfig
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from pipeline.settings import StorageSettings
+from pipeline.storage.errors import NotConfiguredError, StorageError, StorageUnavailableError
+
+log = logging.getLogger(__name__)
+
+BucketRole = Literal["inbox", "staging", "assets"]
+SHA256_META = "sha256"
+_CHUNK = 1024 * 1024
+_T = TypeVar("_T")
+
+# S3 error codes that mean "the server is busy or briefly broken", worth another try.
+_TRANSIENT_CODES = frozenset(
+    {"SlowDown", "SlowDownWrite", "SlowDownRead", "InternalError", "ServiceUnavailable", "RequestTimeout",
+     "RequestTimeTooSkewed", "XMinioServerNotInitialized", "OperationTimedOut", "XAmzContentSHA256Mismatch"}
+)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the S3 server is and how to sign requests. ``secret_key`` never appears in repr/logs."""
+
+    endpoint: str  # host:port
+    access_key: str
+    secret_key: str
+    secure: bool = False
+    cert_check: bool = True
+    region: str = "us-east-1"
+
+    def __repr__(self) -> str:
+        scheme = "https" if self.secure else "http"
+        return f"Connection({scheme}://{self.endpoint}, access_key={self.access_key!r})"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.secure else 'http'}://{self.endpoint}"
+
+
+def credentials_file(storage: StorageSettings) -> Path:
+    """Where the embedded server writes the endpoint and the credentials it generated."""
+    return storage.local.data_dir / "credentials.env"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def resolve_connection(storage: StorageSettings) -> Connection:
+    """The configured endpoint, else the embedded server's credentials file, else a clear error."""
+    if storage.endpoint:
+        endpoint, secure = _split_endpoint(storage.endpoint, storage.secure)
+        if not storage.access_key or storage.secret_key is None:
+            raise NotConfiguredError(
+                f"S3 endpoint {storage.endpoint} is configured without credentials: "
+                "set DUBFLOW_S3_ACCESS_KEY and DUBFLOW_S3_SECRET_KEY (or the Airflow connection)"
+            )
+        return Connection(endpoint, storage.access_key, storage.secret_key.get_secret_value(), secure,
+                          storage.cert_check, storage.region)
+    path = credentials_file(storage)
+    if not path.is_file():
+        raise NotConfiguredError(
+            f"no S3 endpoint configured and no local server credentials at {path}: "
+            "run `dubflow s3 start`, or set DUBFLOW_S3_ENDPOINT / storage.endpoint"
+        )
+    env = read_env_file(path)
+    try:
+        endpoint, secure = _split_endpoint(env["DUBFLOW_S3_ENDPOINT"], False)
+        return Connection(endpoint, env["DUBFLOW_S3_ACCESS_KEY"], env["DUBFLOW_S3_SECRET_KEY"], secure,
+                          storage.cert_check, storage.region)
+    except KeyError as missing:
+        raise NotConfiguredError(f"{path}: missing {missing.args[0]}; restart the server with `dubflow s3 start`") \
+            from None
+
+
+def _split_endpoint(value: str, secure: bool) -> tuple[str, bool]:
+    if "://" not in value:
+        return value.rstrip("/"), secure
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+        raise NotConfiguredError(f"S3 endpoint '{value}' must be host:port or http(s)://host:port with no path")
+    return parts.netloc, parts.scheme == "https"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    sha256: str | None  # from our own metadata; None for objects dubflow did not write
+    content_type: str | None
+    last_modified: datetime | None
+    version_id: str | None
+    metadata: Mapping[str, str]
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, ServerError):
+        return exc.status_code >= 500 or exc.status_code == 429
+    if isinstance(exc, S3Error):
+        return exc.code in _TRANSIENT_CODES
+    return isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError))
+
+
+class ObjectStore:
+    """One deployment's buckets on one S3 server."""
+
+    def __init__(self, connection: Connection, storage: StorageSettings) -> None:
+        self.connection = connection
+        self.settings = storage
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=storage.connect_timeout, read=storage.read_timeout),
+            maxsize=16,
+            cert_reqs="CERT_REQUIRED" if connection.cert_check else "CERT_NONE",
+            ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+            retries=False,  # one retry policy, ours, not urllib3's stacked under it
+        )
+        self.client = Minio(
+            endpoint=connection.endpoint,
+            access_key=connection.access_key,
+            secret_key=connection.secret_key,
+            secure=connection.secure,
+            region=connection.region,
+            http_client=http,
+            cert_check=connection.cert_check,
+        )
+        self.retries = 0  # transient failures absorbed since construction (reported by benchmarks and tests)
+
+    @classmethod
+    def from_settings(cls, storage: StorageSettings) -> ObjectStore:
+        return cls(resolve_connection(storage), storage)
+
+    def bucket(self, role: BucketRole) -> str:
+        return f"{self.settings.bucket_prefix}{getattr(self.settings.buckets, role)}"
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({self.connection.url}, prefix={self.settings.bucket_prefix!r})"
+
+    # -- retries ---------------------------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], _T]) -> _T:
+        retry = self.settings.retry
+
+        def count(state: object) -> None:
+            self.retries += 1
+            exc = state.outcome.exception()  # type: ignore[attr-defined]
+            log.warning("%s on %s failed (%s); retrying", what, self.connection.url, exc)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(retry.attempts),
+            wait=wait_random_exponential(multiplier=retry.initial_wait, max=retry.max_wait),
+            retry=retry_if_exception(_is_transient),
+            before_sleep=count,
+            reraise=True,
+        )
+        try:
+            return retrying(fn)
+        except S3Error as exc:
+            if exc.code in _TRANSIENT_CODES:
+                raise StorageUnavailableError(f"{what}: {self.connection.url} kept failing ({exc.code})") from exc
+            raise StorageError(f"{what}: {_explain(exc, self.connection)}") from exc
+        except ServerError as exc:
+            raise StorageUnavailableError(
+                f"{what}: {self.connection.url} answered HTTP {exc.status_code} {retry.attempts} times"
+            ) from exc
+        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
+            raise StorageUnavailableError(
+                f"{what}: cannot reach S3 server {self.connection.url} after {retry.attempts} attempts ({exc})"
+            ) from exc
+
+    # -- buckets ---------------------------------------------------------------------------------------------
+
+    def ensure_buckets(self, versioning: bool = True) -> list[str]:
+        """Create this deployment's buckets if missing; turn on versioning where the server supports it."""
+        created = []
+        for role in ("inbox", "staging", "assets"):
+            name = self.bucket(role)  # type: ignore[arg-type]
+            if not self._call(f"check bucket {name}", lambda n=name: self.client.bucket_exists(bucket_name=n)):
+                self._call(f"create bucket {name}", lambda n=name: self.client.make_bucket(bucket_name=n))
+                created.append(name)
+            if versioning and role != "staging":
+                self._enable_versioning(name)
+        return created
+
+    def _enable_versioning(self, name: str) -> None:
+        try:
+            self._call(
+                f"enable versioning on {name}",
+                lambda: self.client.set_bucket_versioning(bucket_name=name, config=VersioningConfig(ENABLED)),
+            )
+        except StorageError as exc:
+            # Versioning is defence in depth (the publish protocol never overwrites); a server without it still works.
+            log.warning("bucket versioning not available on %s: %s", name, exc)
+
+    # -- objects ---------------------------------------------------------------------------------------------
+
+    def put_bytes(
+        self,
+        role: BucketRole,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Upload ``data`` with its sha256 in the metadata; returns the sha256."""
+        digest = sha256_bytes(data)
+        bucket = self.bucket(role)
+        meta = {**(metadata or {}), SHA256_META: digest}
+        self._call(
+            f"put s3://{bucket}/{key}",
+            lambda: self.client.put_object(
+                bucket_name=bucket, object_name=key, data=io.BytesIO(data), length=len(data),
+                content_type=content_type, metadata=meta, tags=_tags(tags),
+            ),
+        )
+        return digest
+
+    def put_file(
+        self,
+        role: BucketRole,
+        key: str,
+        path: Path,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        sha256: str | None = None,
+    ) -> str:
+        digest = sha256 or sha256_file(path)
+        bucket = self.bucket(role)
+        meta = {**(metadata or {}), SHA256_META: digest}
+        self._call(
+            f"put s3://{bucket}/{key}",
+            lambda: self.client.fput_object(
+                bucket_name=bucket, object_name=key, file_path=str(path),
+                content_type=content_type, metadata=meta, tags=_tags(tags),
+            ),
+        )
+        return digest
+
+    def copy(self, role: BucketRole, source: str, key: str, metadata: Mapping[str, str],
+             content_type: str = "application/octet-stream", tags: Mapping[str, str] | None = None) -> None:
+        """Server-side copy within a bucket: a new version reuses an unchanged clip without sending its bytes."""
+        bucket = self.bucket(role)
+        src_sha = metadata.get(SHA256_META)
+        self._call(
+            f"copy s3://{bucket}/{source} to {key}",
+            lambda: self.client.copy_object(
+                bucket_name=bucket, object_name=key, source=CopySource(bucket_name=bucket, object_name=source),
+                metadata={**metadata, "Content-Type": content_type}, metadata_directive=REPLACE, tags=_tags(tags),
+                tagging_directive=REPLACE if tags else None,
+            ),
+        )
+        copied = self.stat(role, key)
+        if copied is None or copied.sha256 != src_sha or copied.content_type != content_type:
+            raise StorageError(f"copy of s3://{bucket}/{source} to {key} did not keep its sha256 metadata")
+
+    def get_bytes(self, role: BucketRole, key: str) -> bytes:
+        bucket = self.bucket(role)
+
+        def read() -> bytes:
+            response = self.client.get_object(bucket_name=bucket, object_name=key)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+        return self._call(f"get s3://{bucket}/{key}", read)
+
+    def get_file(self, role: BucketRole, key: str, path: Path) -> Path:
+        bucket = self.bucket(role)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._call(f"get s3://{bucket}/{key}",
+                   lambda: self.client.fget_object(bucket_name=bucket, object_name=key, file_path=str(path)))
+        return path
+
+    def stat(self, role: BucketRole, key: str) -> ObjectInfo | None:
+        """The object's info, or None when it does not exist."""
+        bucket = self.bucket(role)
+
+        def head() -> ObjectInfo | None:
+            try:
+                obj = self.client.stat_object(bucket_name=bucket, object_name=key)
+            except S3Error as exc:
+                if exc.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                    return None
+                raise
+            meta = {k.lower().removeprefix("x-amz-meta-"): v for k, v in (obj.metadata or {}).items()
+                    if k.lower().startswith("x-amz-meta-")}
+            return ObjectInfo(bucket, key, obj.size or 0, (obj.etag or "").strip('"'), meta.get(SHA256_META),
+                              obj.content_type, obj.last_modified, obj.version_id, meta)
+
+        return self._call(f"stat s3://{bucket}/{key}", head)
+
+    def exists(self, role: BucketRole, key: str) -> bool:
+        return self.stat(role, key) is not None
+
+    def has_same_content(self, role: BucketRole, key: str, sha256: str) -> bool:
+        """True when ``key`` exists and was written with this sha256: the upload can be skipped."""
+        info = self.stat(role, key)
+        return info is not None and info.sha256 == sha256
+
+    def list(self, role: BucketRole, prefix: str = "", recursive: bool = True) -> Iterator[ObjectInfo]:
+        """Objects (and, when not recursive, ``dir/`` prefixes as size-0 entries) under ``prefix``."""
+        bucket = self.bucket(role)
+        items = self._call(
+            f"list s3://{bucket}/{prefix}",
+            lambda: list(self.client.list_objects(bucket_name=bucket, prefix=prefix, recursive=recursive)),
+        )
+        for obj in items:
+            yield ObjectInfo(bucket, obj.object_name or "", obj.size or 0, (obj.etag or "").strip('"'), None,
+                             None, obj.last_modified, obj.version_id, {})
+
+    def presigned_get(self, role: BucketRole, key: str, expires: timedelta | None = None) -> str:
+        """A URL anyone holding it can GET until it expires: for players in the review page and editors."""
+        bucket = self.bucket(role)
+        lifetime = expires or timedelta(seconds=self.settings.presign_expiry)
+        return self._call(
+            f"presign s3://{bucket}/{key}",
+            lambda: self.client.presigned_get_object(bucket_name=bucket, object_name=key, expires=lifetime),
+        )
+
+    def delete_staging(self, keys: list[str]) -> int:
+        """Delete work-in-progress objects. Only the staging bucket: published assets are never deleted by code."""
+        bucket = self.bucket("staging")
+        if not keys:
+            return 0
+
+        def remove() -> list[str]:
+            errors = self.client.remove_objects(bucket_name=bucket, delete_object_list=[DeleteObject(k) for k in keys])
+            return [f"{e.name}: {e.message}" for e in errors]
+
+        failed = self._call(f"delete {len(keys)} objects from s3://{bucket}", remove)
+        if failed:
+            raise StorageError(f"could not delete from s3://{bucket}: {'; '.join(failed[:5])}")
+        return len(keys)
+
+
+def _tags(values: Mapping[str, str] | None) -> Tags | None:
+    if not values:
+        return None
+    tags = Tags.new_object_tags()
+    for key, value in values.items():
+        tags[key] = value
+    return tags
+
+
+_ADVICE = {
+    "AccessDenied": "the access key may not do this; check the key's policy",
+    "InvalidAccessKeyId": "unknown access key; check DUBFLOW_S3_ACCESS_KEY or the Airflow connection",
+    "SignatureDoesNotMatch": "wrong secret key; check DUBFLOW_S3_SECRET_KEY or the Airflow connection",
+    "NoSuchBucket": "the bucket does not exist; run `dubflow s3 init` to create this deployment's buckets",
+}
+
+
+def _explain(exc: S3Error, connection: Connection) -> str:
+    where = f"s3://{exc.bucket_name}/{exc.object_name or ''}" if exc.bucket_name else connection.url
+    advice = _ADVICE.get(exc.code or "", exc.message or "")
+    return f"{exc.code} at {where} on {connection.url}: {advice}"

@@ -1,0 +1,85 @@
+"""No id a script can carry may produce a key outside its prefix."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.ids import InvalidIdError
+from pipeline.storage import keys
+
+HOSTILE = ["../x", "a/b", "..", "x/../../y", "a\\b", "tab\there", "nul\x00", "new\nline", "ünïcødé", "名字",
+           "x" * 1024, "", " ", ".hidden", "-dash", "a..b", "%2e%2e"]
+
+
+@pytest.mark.parametrize("bad", HOSTILE)
+def test_hostile_ids_are_rejected_by_every_key_builder(bad: str) -> None:
+    builders = [
+        lambda: keys.asset_key(bad, "s", 1, "en", "l1", "wav"),
+        lambda: keys.asset_key("p", bad, 1, "en", "l1", "wav"),
+        lambda: keys.asset_key("p", "s", 1, bad, "l1", "wav"),
+        lambda: keys.asset_key("p", "s", 1, "en", bad, "wav"),
+        lambda: keys.manifest_key(bad, "s", 1),
+        lambda: keys.catalog_key(date(2026, 1, 1), "p", bad, 1),
+        lambda: keys.extra_key("p", "s", 1, bad),
+        lambda: keys.cache_key(bad),
+    ]
+    for build in builders:
+        with pytest.raises(InvalidIdError):
+            build()
+
+
+def test_layout() -> None:
+    assert keys.asset_key("acme", "ep01", 3, "zh", "zh-001", "wav") == "acme/ep01/v3/zh/zh-001.wav"
+    assert keys.manifest_key("acme", "ep01", 3) == "acme/ep01/v3/manifest.json"
+    assert keys.extra_key("acme", "ep01", 3, keys.QA_REPORT_NAME) == "acme/ep01/v3/qa/report.html"
+    digest = "ab" + "0" * 62
+    assert keys.cache_key(digest) == f"cache/ab/{digest}.wav"
+    assert keys.catalog_key(date(2026, 11, 23), "acme", "ep01", 3) == \
+        "catalog/date=2026-11-23/project=acme/ep01-v3.parquet"
+    assert keys.parse_version_dir("v12/") == 12
+    assert keys.parse_version_dir("v0/") is None
+    assert keys.parse_version_dir("v1x/") is None
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "2", 1_000_000])
+def test_bad_versions(bad: object) -> None:
+    with pytest.raises(InvalidIdError):
+        keys.version_prefix("p", "s", bad)  # type: ignore[arg-type]
+
+
+def test_bad_extensions_and_extra_names() -> None:
+    with pytest.raises(InvalidIdError, match="extension"):
+        keys.asset_key("p", "s", 1, "en", "l1", "exe")
+    for name in ["manifest.json", "qa/../x.html", "/abs.wav", "a/b/c.wav", "noext", "qa/report.html/"]:
+        with pytest.raises(InvalidIdError):
+            keys.extra_key("p", "s", 1, name)
+
+
+def test_catalog_prefix_is_not_a_project() -> None:
+    with pytest.raises(InvalidIdError, match="reserved"):
+        keys.asset_key("catalog", "s", 1, "en", "l1", "wav")
+
+
+def test_inbox_names_are_slugified_inside_their_prefix() -> None:
+    assert keys.inbox_key("acme", date(2026, 1, 2), "../../etc/Episode 01 (FINAL).SRT") == \
+        "acme/2026-01-02/etc-episode-01-final.srt"
+    assert keys.inbox_key("acme", date(2026, 1, 2), "剧本.csv") == "acme/2026-01-02/script.csv"
+    with pytest.raises(InvalidIdError, match="not a script file"):
+        keys.inbox_key("acme", date(2026, 1, 2), "payload.sh")
+
+
+@given(project=st.text(max_size=80), script=st.text(max_size=80), line=st.text(max_size=80),
+       lang=st.text(max_size=12))
+def test_any_accepted_id_stays_inside_its_prefix(project: str, script: str, line: str, lang: str) -> None:
+    try:
+        key = keys.asset_key(project, script, 7, lang, line, "wav")
+    except InvalidIdError:
+        return
+    parts = key.split("/")
+    assert parts[:3] == [project, script, "v7"] and len(parts) == 5
+    assert all(part and part not in (".", "..") and part.isprintable() and part.isascii() for part in parts)
+    assert len(key) <= 64 * 3 + 40
