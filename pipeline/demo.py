@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.console import frame_table, lines_table, print_problems
+from pipeline.digest import sha256_file
 from pipeline.engines.base import EngineError
 from pipeline.engines.registry import EngineRegistry
 from pipeline.scripts.ingest import ingest_file, supported_suffixes
@@ -26,7 +27,7 @@ from pipeline.storage.errors import StorageError
 from pipeline.storage.inbox import put_script
 from pipeline.storage.local_server import LocalS3Server
 from pipeline.storage.publish import Delivery, DeliveryLine, publish
-from pipeline.storage.store import ObjectStore, sha256_file
+from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import load_catalog
 from pipeline.voices.speak import speak
 

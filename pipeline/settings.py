@@ -61,6 +61,7 @@ class IngestSettings(_Section):
 class PiperSettings(_Section):
     voices_dir: Path | None = None  # extra NAME.onnx + NAME.onnx.json voices
     default_voice: str = "en_US-joe-medium"
+    num_threads: PositiveInt | None = None  # onnxruntime intra-op threads; None = all cores (set per Dask worker)
 
 
 class MandarinSettings(_Section):
@@ -85,6 +86,8 @@ class EngineSettings(_Section):
             "*": ["cosyvoice", "espeak"],
         }
     )
+    # A studio's own engines: name → "package.module:Class" (an Engine subclass, constructed with no arguments).
+    custom: dict[str, str] = Field(default_factory=dict)
     piper: PiperSettings = Field(default_factory=PiperSettings)
     mandarin: MandarinSettings = Field(default_factory=MandarinSettings)
     cosyvoice: CosyVoiceSettings = Field(default_factory=CosyVoiceSettings)
@@ -132,6 +135,46 @@ class StorageSettings(_Section):
     local: LocalServerSettings = Field(default_factory=LocalServerSettings)
 
 
+class CudaSettings(_Section):
+    """``dask.mode: cuda``: LocalCUDACluster, one worker per visible GPU."""
+
+    visible_devices: list[int] | None = None  # None = every GPU the node shows
+    device_memory_limit: str = "0.8"  # per GPU: a fraction of its memory or a size like "14GB"; spills to host
+    rmm_pool_size: str | None = None  # e.g. "12GB" to pre-allocate an RMM pool per GPU
+    protocol: Literal["tcp", "ucx"] = "tcp"
+
+
+class ExternalClusterSettings(_Section):
+    """``dask.mode: external``: a running scheduler (the compose service, a GPU node's ``dask scheduler``)."""
+
+    scheduler_address: str | None = None  # tcp://host:8786 or tls://host:8786
+    tls_ca_file: Path | None = None
+    tls_client_cert: Path | None = None
+    tls_client_key: Path | None = None
+
+
+class DaskSettings(_Section):
+    mode: Literal["auto", "cuda", "local", "external"] = "auto"  # auto: cuda when GPUs are visible, else local
+    workers: PositiveInt | None = None  # local mode: worker processes; None = CPU cores
+    threads_per_worker: PositiveInt = 1  # one line at a time per worker: engines are not re-entrant
+    memory_limit: str = "4GiB"  # per local worker; the nanny restarts a worker that exceeds it
+    engine_threads: PositiveInt | None = None  # CPU engine threads per worker; None = cores / workers
+    dashboard: bool = False  # serve the Dask dashboard on 127.0.0.1 (a free port)
+    cuda: CudaSettings = Field(default_factory=CudaSettings)
+    external: ExternalClusterSettings = Field(default_factory=ExternalClusterSettings)
+
+
+class SynthesisSettings(_Section):
+    """The fan-out: how lines become Dask tasks, and what happens when one fails."""
+
+    batch_size: PositiveInt = 8  # lines per task, grouped by voice so prompt caches are reused
+    retries: int = Field(2, ge=0)  # re-runs of a failed line, on another worker where there is one
+    reseed_attempts: int = Field(2, ge=0)  # empty/silent/NaN audio is re-synthesized with another seed
+    seed: int = 0  # base seed; a line's seed is derived from it and the line id
+    silence_rms: PositiveFloat = 1e-4  # RMS below this is "silent"
+    cache: bool = True  # reuse clips whose cache key exists in the staging bucket (--force bypasses it)
+
+
 class _S3Env(PydanticBaseSettingsSource):
     """Short ``DUBFLOW_S3_*`` names for the store, what operators and CI set to point dubflow at a server."""
 
@@ -157,6 +200,8 @@ class Settings(BaseSettings):
     engines: EngineSettings = Field(default_factory=EngineSettings)
     voices_file: Path = Path("configs/voices.yaml")
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    dask: DaskSettings = Field(default_factory=DaskSettings)
+    synthesis: SynthesisSettings = Field(default_factory=SynthesisSettings)
 
     @classmethod
     def settings_customise_sources(

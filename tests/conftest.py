@@ -63,18 +63,23 @@ def s3_settings(local_s3_server: LocalS3Server | None) -> StorageSettings:
 
 
 @pytest.fixture
-def s3_env(s3_settings: StorageSettings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def s3_env(
+    s3_settings: StorageSettings, local_s3_server: LocalS3Server | None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
     """DUBFLOW_S3_* variables pointing at the suite's server with a fresh bucket prefix (for the CLI and demo)."""
     connection = resolve_connection(s3_settings)
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
     env = {
         "DUBFLOW_S3_ENDPOINT": connection.url,
         "DUBFLOW_S3_ACCESS_KEY": connection.access_key,
         "DUBFLOW_S3_SECRET_KEY": connection.secret_key,
-        "DUBFLOW_S3_BUCKET_PREFIX": f"t{uuid.uuid4().hex[:10]}-",
+        "DUBFLOW_S3_BUCKET_PREFIX": prefix,
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    return env
+    yield env
+    if local_s3_server is None:  # be polite to a shared server; the local one is thrown away
+        remove_buckets(ObjectStore(connection, s3_settings.model_copy(update={"bucket_prefix": prefix})))
 
 
 @pytest.fixture
@@ -94,6 +99,8 @@ def remove_buckets(store: ObjectStore) -> None:
 
     for role in ("inbox", "staging", "assets"):
         bucket = store.bucket(role)
+        if not store.client.bucket_exists(bucket_name=bucket):
+            continue
         objects = store.client.list_objects(bucket_name=bucket, recursive=True, include_version=True)
         victims = [DeleteObject(o.object_name, o.version_id) for o in objects]
         for error in store.client.remove_objects(bucket_name=bucket, delete_object_list=victims):

@@ -28,7 +28,8 @@ def test_s3_start_status_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         assert "created buckets: dubflow-inbox, dubflow-staging, dubflow-assets" in started.output
         up = runner.invoke(app, ["s3", "status", "--config", str(config)])
         assert up.exit_code == 0 and "running: pid" in up.output and "pipeline uses: Connection(http://127.0.0.1:" in up.output
-        assert "secret" not in up.output.lower()
+        secret = (tmp_path / "s3" / "credentials.env").read_text().split("DUBFLOW_S3_SECRET_KEY=")[1].strip()
+        assert secret not in up.output and secret not in started.output
         empty = runner.invoke(app, ["catalog", "list", "--config", str(config)])
         assert empty.exit_code == 0 and "0 published version(s)" in empty.output
     finally:

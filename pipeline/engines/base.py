@@ -119,6 +119,17 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def model_version(self) -> str: ...
 
+    # Bump when this adapter changes what it sends to the model (text frontend, parameters): cached audio made by
+    # the previous revision is then no longer reused.
+    revision: ClassVar[int] = 1
+
+    @abc.abstractmethod
+    def _fingerprint(self) -> str: ...
+
+    def fingerprint(self) -> str:
+        """What identifies this engine's output, computed without loading it: the synthesis cache key uses it."""
+        return f"{self._fingerprint()}#r{self.revision}"
+
     def check(self, request: SynthesisRequest) -> None:
         """Raise ``UnsupportedInputError`` if this engine cannot speak the request at all."""
         if not self.capabilities.speaks(request.lang):

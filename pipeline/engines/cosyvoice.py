@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.digest import file_digest
 from pipeline.engines.base import (
     Capabilities,
     Engine,
@@ -136,7 +137,6 @@ class CosyVoiceEngine(Engine):
         self._v3 = True
         self._capabilities = self._make_capabilities(v3=True, sample_rate=24000)
         self._speakers: dict[str, str] = {}  # voice id → fingerprint of (reference content, prompt text)
-        self._hashes: dict[tuple[str, int, int], str] = {}  # (path, mtime_ns, size) → sha256
 
     # ------------------------------------------------------------------------------------------------ loading
 
@@ -169,6 +169,11 @@ class CosyVoiceEngine(Engine):
         if self._model is None:
             raise EngineNotLoadedError(f"{self.name}: the model version is known after load()")
         return f"{type(self._model).__name__}/{self.model_dir.name}"
+
+    def _fingerprint(self) -> str:
+        configs = sorted(self.model_dir.glob("cosyvoice*.yaml")) if self.model_dir.is_dir() else []
+        identity = ",".join(f"{c.name}@{file_digest(c)[:12]}" for c in configs) or "no-config"
+        return f"cosyvoice/{self.model_dir.name}/{identity}/fp16={self.fp16}"
 
     def _load(self) -> None:
         model_dir = self.model_dir
@@ -350,18 +355,11 @@ class CosyVoiceEngine(Engine):
 
     # ------------------------------------------------------------------------------------------------ synthesis
 
-    def _fingerprint(self, path: Path) -> str:
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-        if key not in self._hashes:
-            self._hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        return self._hashes[key]
-
     def _speaker(self, request: SynthesisRequest, prompt_text: str) -> str:
         """Register the voice's speaker prompt once per loaded model (again if its clip or transcript changed)."""
         voice = request.voice
         fingerprint = hashlib.sha256(
-            f"{self._fingerprint(Path(voice.reference_wav or ''))}\0{prompt_text}".encode()
+            f"{file_digest(Path(voice.reference_wav or ''))}\0{prompt_text}".encode()
         ).hexdigest()
         if self._speakers.get(voice.id) != fingerprint:
             self._model.add_zero_shot_spk(prompt_text, str(voice.reference_wav), voice.id)

@@ -82,6 +82,14 @@ class EspeakEngine(Engine):
             languages=frozenset({"*"}), markup=frozenset({"pinyin", "phonemes", "break"}), sample_rate=rate
         )
 
+    def _fingerprint(self) -> str:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"espeak-ng/espeakng-loader-{version('espeakng-loader')}"
+        except PackageNotFoundError:
+            return "espeak-ng/unknown"
+
     @property
     def model_version(self) -> str:
         return self._version

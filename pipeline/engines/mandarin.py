@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.digest import file_digest
 from pipeline.engines import mandarin_frontend as frontend
 from pipeline.engines import tflite_patch
 from pipeline.engines.base import (
@@ -83,11 +84,14 @@ class MandarinEngine(Engine):
 
     def _hashes(self) -> tuple[str, str]:
         acoustic, vocoder = self._assets()
-        return tflite_patch.file_sha256(acoustic), tflite_patch.file_sha256(vocoder)
+        return file_digest(acoustic), file_digest(vocoder)
 
     @staticmethod
     def _version_of(acoustic_sha: str, vocoder_sha: str) -> str:
         return f"fastspeech2-{acoustic_sha[:12]}+mb_melgan-{vocoder_sha[:12]}+frontend{frontend.FRONTEND_VERSION}"
+
+    def _fingerprint(self) -> str:
+        return self.model_version  # content hashes of both models + the frontend version, known before load
 
     @property
     def model_version(self) -> str:

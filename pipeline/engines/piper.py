@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.digest import file_digest
 from pipeline.engines.base import Capabilities, Engine, EngineError, SynthesisRequest, UnsupportedInputError, silence
 from pipeline.engines.espeak_input import text_runs
 
@@ -51,13 +52,25 @@ def find_voices(voices_dir: Path | None) -> list[_Voice]:
     return voices
 
 
+def _session(model: Path, threads: int):  # -> onnxruntime.InferenceSession
+    """Piper's session with a fixed thread count: N Dask workers on N cores must not each spread over all cores."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+
+
 class PiperEngine(Engine):
     name = "piper"
 
-    def __init__(self, voices_dir: Path | None = None, default_voice: str = DEFAULT_VOICE):
+    def __init__(self, voices_dir: Path | None = None, default_voice: str = DEFAULT_VOICE,
+                 num_threads: int | None = None):  # fmt: skip
         super().__init__()
         self.voices_dir = voices_dir
         self.default_voice = default_voice
+        self.num_threads = num_threads
         self._voices: dict[str, _Voice] = {}
         self._version = "piper-1.8"
         self._lock = threading.Lock()  # the espeak phonemizer inside piper is process-global
@@ -71,6 +84,8 @@ class PiperEngine(Engine):
         for voice in find_voices(self.voices_dir):
             try:
                 voice.piper = PiperVoice.load(voice.model, voice.config)
+                if self.num_threads:
+                    voice.piper.session = _session(voice.model, self.num_threads)
             except Exception as exc:  # onnxruntime / json errors for a broken voice file
                 raise EngineError(f"piper: cannot load voice {voice.model}: {exc}") from exc
             voice.language = voice.piper.config.espeak_voice.split("-", 1)[0]
@@ -83,6 +98,11 @@ class PiperEngine(Engine):
         self.capabilities = Capabilities(languages=languages, markup=frozenset({"phonemes", "break"}), sample_rate=rate)
         model = self._voices[self.default_voice].model
         self._version = f"piper-1.8/{self.default_voice}@{hashlib.sha256(model.read_bytes()).hexdigest()[:12]}"
+
+    def _fingerprint(self) -> str:
+        voices = find_voices(self.voices_dir)
+        return "piper-1.8/" + ",".join(f"{v.name}@{file_digest(v.model)[:12]}" for v in voices) + \
+            f"/default={self.default_voice}"
 
     @property
     def voices(self) -> list[str]:

@@ -6,6 +6,7 @@ enabled engine can speak fails with every engine that was tried and why, never w
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ def _factories(settings: EngineSettings) -> dict[str, Callable[[], Engine]]:
     def piper() -> Engine:
         from pipeline.engines.piper import PiperEngine
 
-        return PiperEngine(settings.piper.voices_dir, settings.piper.default_voice)
+        return PiperEngine(settings.piper.voices_dir, settings.piper.default_voice, settings.piper.num_threads)
 
     def mandarin() -> Engine:
         from pipeline.engines.mandarin import MandarinEngine
@@ -47,7 +48,27 @@ def _factories(settings: EngineSettings) -> dict[str, Callable[[], Engine]]:
             load_vllm=settings.cosyvoice.load_vllm,
         )
 
-    return {"piper": piper, "mandarin": mandarin, "espeak": espeak, "cosyvoice": cosyvoice}
+    factories = {"piper": piper, "mandarin": mandarin, "espeak": espeak, "cosyvoice": cosyvoice}
+    for name, target in settings.custom.items():
+        factories[name] = _import_factory(name, target)
+    return factories
+
+
+def _import_factory(name: str, target: str) -> Callable[[], Engine]:
+    """``package.module:Class`` from ``engines.custom``: a studio's own engine, imported where it is used."""
+
+    def make() -> Engine:
+        module_name, _, attr = target.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise EngineError(f"{name}: cannot import custom engine '{target}': {exc}") from exc
+        engine = factory()
+        if not isinstance(engine, Engine):
+            raise EngineError(f"{name}: '{target}' did not make an Engine")
+        return engine
+
+    return make
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +79,55 @@ class Choice:
 
 class EngineRegistry:
     def __init__(self, settings: EngineSettings, factories: dict[str, Callable[[], Engine]] | None = None):
-        unknown = sorted(set(settings.enabled) - set(KNOWN_ENGINES))
+        known = (*KNOWN_ENGINES, *settings.custom)
+        unknown = sorted(set(settings.enabled) - set(known))
         if unknown:
-            raise ValueError(f"engines.enabled: unknown engine(s) {unknown} (known: {', '.join(KNOWN_ENGINES)})")
+            raise ValueError(f"engines.enabled: unknown engine(s) {unknown} (known: {', '.join(known)})")
         self.settings = settings
         self._factories = factories or _factories(settings)
-        self._engines: dict[str, Engine] = {}
+        self._instances: dict[str, Engine] = {}  # constructed, maybe not loaded
+        self._engines: dict[str, Engine] = {}  # loaded
         self._failed: dict[str, str] = {}
+        self._fingerprints: dict[str, str] = {}
 
-    def get(self, name: str) -> Engine:
-        """The loaded engine ``name``; raises ``EngineError`` saying why it is not available."""
+    def _instance(self, name: str) -> Engine:
+        """The engine object, constructed but not loaded (cheap): enough for fingerprints and capabilities."""
         if name not in self.settings.enabled:
             raise EngineError(f"{name} is not enabled (engines.enabled: {', '.join(self.settings.enabled)})")
         if name in self._failed:
             raise EngineError(self._failed[name])
-        if name not in self._engines:
+        if name not in self._instances:
             try:
-                engine = self._factories[name]()
+                self._instances[name] = self._factories[name]()
+            except EngineError as exc:
+                self._failed[name] = str(exc)
+                raise
+        return self._instances[name]
+
+    def available(self) -> list[str]:
+        """Enabled engines that can at least be constructed here (configured, importable)."""
+        names = []
+        for name in self.settings.enabled:
+            try:
+                self._instance(name)
+            except EngineError:
+                continue
+            names.append(name)
+        return names
+
+    def fingerprint(self, name: str) -> str:
+        if name not in self._fingerprints:
+            self._fingerprints[name] = self._instance(name).fingerprint()
+        return self._fingerprints[name]
+
+    def needs_gpu(self, name: str) -> bool:
+        return self._instance(name).capabilities.needs_gpu
+
+    def get(self, name: str) -> Engine:
+        """The loaded engine ``name``; raises ``EngineError`` saying why it is not available."""
+        if name not in self._engines:
+            engine = self._instance(name)
+            try:
                 engine.load()
             except EngineError as exc:
                 self._failed[name] = str(exc)

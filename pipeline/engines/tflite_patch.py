@@ -17,7 +17,6 @@ does once per source file and caches on disk.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import tempfile
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import flatbuffers
 from ai_edge_litert import schema_py_generated as schema
+
+from pipeline.digest import file_digest
 
 FLEX_RANDOM_UNIFORM = b"FlexRandomUniform"
 FILE_IDENTIFIER = b"TFL3"
@@ -145,19 +146,13 @@ def _int64(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def patched_model_path(src: Path, cache_dir: Path, seed: int = 0, *, src_sha256: str | None = None) -> Path:
     """The patched copy of ``src`` in ``cache_dir``, written on first use (temp file + rename, so a concurrent or
     interrupted writer never leaves a partial file) and reused while the source's sha256 stays the same."""
     src, cache_dir = Path(src), Path(cache_dir)
-    sha = src_sha256 or file_sha256(src)
+    sha = src_sha256 or file_digest(src)
     target = cache_dir / f"{src.stem}.{sha[:16]}.flexpatch{PATCH_VERSION}.seed{_int64(seed)}.tflite"
     if target.is_file():
         return target

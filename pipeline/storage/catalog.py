@@ -63,8 +63,11 @@ def manifest_rows(manifest: dict[str, Any]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
-def write_catalog_part(store: ObjectStore, manifest: dict[str, Any]) -> str:
-    """Write (or rewrite identically) the catalog part for one published version; returns its key."""
+CATALOG_SCHEMA = "dubflow.catalog/1"
+
+
+def write_catalog_part(store: ObjectStore, manifest: dict[str, Any], force: bool = False) -> str:
+    """Write the catalog part of one published version unless an up-to-date one exists; returns its key."""
     day = datetime.fromisoformat(manifest["published_at"]).date()
     key = keys.catalog_key(day, manifest["project"], manifest["script_id"], manifest["version"])
     buffer = io.BytesIO()
@@ -72,9 +75,11 @@ def write_catalog_part(store: ObjectStore, manifest: dict[str, Any]) -> str:
     data = buffer.getvalue()
     # Parquet bytes embed the writer version, so compare what the part says rather than the bytes.
     info = store.stat("assets", key)
-    if info is None or info.metadata.get("content-sha256") != manifest["content_sha256"]:
+    current = info is not None and info.metadata.get("content-sha256") == manifest["content_sha256"] \
+        and info.metadata.get("schema") == CATALOG_SCHEMA
+    if force or not current:
         store.put_bytes("assets", key, data, content_type="application/vnd.apache.parquet",
-                        metadata={"content-sha256": manifest["content_sha256"]})
+                        metadata={"content-sha256": manifest["content_sha256"], "schema": CATALOG_SCHEMA})
     return key
 
 
@@ -88,13 +93,13 @@ def iter_manifests(store: ObjectStore, project: str | None = None) -> Iterator[d
 
 def rebuild(store: ObjectStore, project: str | None = None, since: date | None = None,
             until: date | None = None) -> list[str]:
-    """Rewrite the catalog parts of every manifest published in [since, until]; returns the part keys."""
+    """Rewrite the catalog part of every manifest published in [since, until]; returns the part keys."""
     written = []
     for manifest in iter_manifests(store, project):
         day = datetime.fromisoformat(manifest["published_at"]).date()
         if (since and day < since) or (until and day > until):
             continue
-        written.append(write_catalog_part(store, manifest))
+        written.append(write_catalog_part(store, manifest, force=True))
     return written
 
 

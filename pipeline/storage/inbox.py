@@ -10,11 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+from pipeline.digest import sha256_file
 from pipeline.storage import keys
 from pipeline.storage.errors import StorageError
-from pipeline.storage.store import ObjectInfo, ObjectStore, sha256_file
+from pipeline.storage.store import ObjectInfo, ObjectStore
 
 _INBOX = re.compile(r"^([^/]+)/(\d{4}-\d{2}-\d{2})/([^/]+)$")
 
@@ -48,8 +49,17 @@ def put_script(store: ObjectStore, path: Path, project: str, day: date | None = 
         raise StorageError(f"{path}: {path.stat().st_size} bytes is larger than the inbox limit of {max_bytes}")
     key = keys.inbox_key(project, day or datetime.now(UTC).date(), path.name)
     digest = sha256_file(path)
-    if store.has_same_content("inbox", key, digest):
+    there = store.stat("inbox", key)
+    if there is not None and there.sha256 == digest:
         return Upload(key, digest, uploaded=False)
+    if there is not None and there.metadata.get("original-name") != quote(path.name):
+        raise StorageError(
+            f"{path.name}: s3://{store.bucket('inbox')}/{key} already holds another script "
+            f"({unquote(there.metadata.get('original-name', '?'))}) that arrived the same day under the same safe "
+            "name; rename one of them"
+        )
+    # The same file name again with new content is a corrected script: it replaces the first (bucket versioning
+    # keeps the old one), and the day's run picks up the correction.
     store.put_file("inbox", key, path, content_type="application/octet-stream", sha256=digest,
                    metadata={"original-name": quote(path.name), "project": project})
     return Upload(key, digest, uploaded=True)

@@ -7,21 +7,28 @@ endpoint is configured. The process is recorded by PID and stopped by PID, after
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.settings import LocalServerSettings
 from pipeline.storage.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 # weed mini listens on all of these; every one is pinned to loopback and to a port we chose.
@@ -125,13 +132,27 @@ class LocalS3Server:
             endpoint = f"{HOST}:{json.loads(self.ports_file.read_text())['s3.port']}"
         return ServerStatus(pid is not None, pid, endpoint, self.data_dir)
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One start/stop at a time per data directory (two terminals, two test sessions)."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with (self.data_dir / ".lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def start(self) -> ServerStatus:
         """Start the server (or return the running one) and wait until S3 answers signed requests."""
+        with self._locked():
+            return self._start()
+
+    def _start(self) -> ServerStatus:
         current = self.status()
         if current.running:
             return current
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.objects_dir.mkdir(exist_ok=True)
+        self.objects_dir.mkdir(mode=0o700, exist_ok=True)  # objects are readable through S3 auth only
         access_key, secret_key = self._credentials()
         ports = self._ports()
         run_dir = self._socket_dir()
@@ -156,7 +177,8 @@ class LocalS3Server:
             self._wait_ready(process, endpoint, access_key, secret_key)
         except BaseException:
             self._terminate(process.pid)
-            self.pid_file.unlink(missing_ok=True)
+            if self.pid_file.read_text().strip() == str(process.pid):
+                self.pid_file.unlink(missing_ok=True)
             raise
         _write_private(
             self.credentials_file,
@@ -167,12 +189,16 @@ class LocalS3Server:
 
     def stop(self, timeout: float = 20.0) -> bool:
         """Stop the server by its recorded PID. Returns False when it was not running."""
+        with self._locked():
+            return self._stop(timeout)
+
+    def _stop(self, timeout: float) -> bool:
         pid = self._live_pid()
         self.credentials_file.unlink(missing_ok=True)
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        self._terminate(pid, timeout)
+        self._terminate(pid, timeout, still_ours=lambda: self._live_pid() == pid)
         self.pid_file.unlink(missing_ok=True)
         return True
 
@@ -200,6 +226,9 @@ class LocalS3Server:
             if set(previous) == set(PORT_FLAGS) and all(_port_free(p) for p in previous.values()):
                 return previous
         s3_port = self.s3_port if self.s3_port and _port_free(self.s3_port) else 0
+        if self.s3_port and not s3_port:
+            log.warning("port %d is in use; the local S3 server takes a free port (see `dubflow s3 status`)",
+                        self.s3_port)  # fmt: skip
         others = _free_ports(len(PORT_FLAGS) - (1 if s3_port else 0), {s3_port})
         ports = dict(zip(PORT_FLAGS, ([s3_port] if s3_port else []) + others, strict=True))
         self.ports_file.write_text(json.dumps(ports, indent=2))
@@ -212,6 +241,9 @@ class LocalS3Server:
             digest = hashlib.sha256(bytes(self.data_dir)).hexdigest()[:12]
             run_dir = Path("/tmp") / f"dubflow-weed-{os.getuid()}-{digest}"
         run_dir.mkdir(mode=0o700, exist_ok=True)
+        info = run_dir.stat()
+        if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+            raise LocalServerError(f"{run_dir} is not a private directory of this user; remove it and retry")
         return run_dir
 
     def _wait_ready(self, process: subprocess.Popen[bytes], endpoint: str, access_key: str, secret_key: str) -> None:
@@ -242,19 +274,14 @@ class LocalS3Server:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        try:
-            if cmdline.exists():
-                args = cmdline.read_bytes().split(b"\0")
-                ours = any(a.endswith(b"weed") for a in args[:1]) and f"-dir={self.objects_dir}".encode() in args
-                return pid if ours else None
-            os.kill(pid, 0)  # no /proc (macOS): at least check it exists
-        except (ProcessLookupError, PermissionError):
+        args = _command_line(pid)
+        if args is None:
             return None
-        return pid
+        ours = bool(args) and args[0].endswith("weed") and f"-dir={self.objects_dir}" in args
+        return pid if ours else None
 
     @staticmethod
-    def _terminate(pid: int, timeout: float = 20.0) -> None:
+    def _terminate(pid: int, timeout: float = 20.0, still_ours: Callable[[], bool] = lambda: True) -> None:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -271,7 +298,25 @@ class LocalS3Server:
                 except ProcessLookupError:
                     return
             time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
+        if still_ours():  # never SIGKILL a PID that was recycled while we waited
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _command_line(pid: int) -> list[str] | None:
+    """The process's argv, or None when it does not exist (or is a zombie)."""
+    proc = Path(f"/proc/{pid}/cmdline")
+    if Path("/proc/self").exists():
+        try:
+            raw = proc.read_bytes()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            return None
+        return [a.decode(errors="replace") for a in raw.split(b"\0") if a] or None
+    try:  # no /proc (macOS): ask ps
+        out = subprocess.run(["ps", "-p", str(pid), "-o", "command="], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.split() or None
 
 
 def _write_private(path: Path, text: str) -> None:

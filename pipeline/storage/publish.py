@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.digest import sha256_file
 from pipeline.ids import check_id
 from pipeline.storage import keys
 from pipeline.storage.catalog import write_catalog_part
 from pipeline.storage.errors import StorageError, VersionConflictError
-from pipeline.storage.store import SHA256_META, ObjectStore, sha256_file
+from pipeline.storage.store import SHA256_META, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
     files = _plan(delivery)
     lines_meta, extras_meta = _content(files)
     digest = _digest(lines_meta, extras_meta)
-    version, existing, previous = _choose_version(store, delivery, digest)
+    planned = {item.name: item.sha256 for item in files}
+    version, existing, previous = _choose_version(store, delivery, digest, planned)
     manifest_key = keys.manifest_key(delivery.project, delivery.script_id, version)
     if existing is not None:
         part = write_catalog_part(store, existing)  # a crash after the manifest may have skipped it
@@ -129,9 +131,12 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
         meta = {"run-id": delivery.run_id, SHA256_META: item.sha256}
         if item.line is not None:
             meta["line-id"] = item.line.line_id
-        if store.has_same_content("assets", key, item.sha256):
+        there = store.stat("assets", key)
+        if there is not None and there.sha256 == item.sha256:
             result.skipped += 1
             uploaded = False
+        elif there is not None:  # never overwrite: a concurrent run is filling this version with other content
+            raise _busy(store, key, version, delivery)
         elif item.sha256 in reusable:
             store.copy("assets", reusable[item.sha256], key, metadata=meta, content_type=item.content_type, tags=tags)
             result.copied += 1
@@ -146,8 +151,16 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
             progress(key, uploaded)
 
     manifest = _manifest(delivery, version, prefix, digest, lines_meta, extras_meta)
-    # Last line of defence against a concurrent publisher of the same version: never replace a manifest.
-    if store.exists("assets", manifest_key):
+    strangers = _unplanned(store, prefix, planned)
+    if strangers:
+        raise _busy(store, prefix + strangers[0], version, delivery)
+    # Last line of defence against a concurrent publisher of the same version: never replace a manifest. (S3 has
+    # no portable create-if-absent through this client, so a window of one HEAD→PUT remains; see the README.)
+    if (raced := read_manifest(store, delivery.project, delivery.script_id, version)) is not None:
+        if raced["content_sha256"] == digest:  # a concurrent run of the same content won: same result
+            result.already_published = True
+            result.catalog_key = write_catalog_part(store, raced)
+            return result
         raise VersionConflictError(
             f"s3://{store.bucket('assets')}/{manifest_key} appeared while publishing; another run published "
             f"v{version} of {delivery.script_id} at the same time. Re-run to publish as a new version."
@@ -233,14 +246,50 @@ def _digest(lines: list[dict[str, Any]], extras: list[dict[str, Any]]) -> str:
 Manifest = dict[str, Any]
 
 
-def _choose_version(store: ObjectStore, delivery: Delivery, digest: str) -> tuple[int, Manifest | None,
-                                                                                   Manifest | None]:
+def _busy(store: ObjectStore, key: str, version: int, delivery: Delivery) -> VersionConflictError:
+    return VersionConflictError(
+        f"s3://{store.bucket('assets')}/{key} holds content this run did not plan: another run is publishing "
+        f"v{version} of {delivery.project}/{delivery.script_id} now. Nothing was overwritten; re-run to publish "
+        "as the next version."
+    )
+
+
+def _unplanned(store: ObjectStore, prefix: str, planned: dict[str, str]) -> list[str]:
+    """Names under an unpublished version's prefix that this delivery would not write (or writes differently)."""
+    strangers = []
+    for obj in store.list("assets", prefix):
+        name = obj.key.removeprefix(prefix)
+        if name == keys.MANIFEST_NAME:
+            continue
+        if name not in planned:
+            strangers.append(name)
+    return sorted(strangers)
+
+
+def _resumable(store: ObjectStore, prefix: str, planned: dict[str, str]) -> bool:
+    """An unpublished version can be completed by this delivery only if everything in it is what we would write."""
+    if _unplanned(store, prefix, planned):
+        return False
+    for obj in store.list("assets", prefix):
+        info = store.stat("assets", obj.key)
+        if info is not None and info.sha256 != planned[obj.key.removeprefix(prefix)]:
+            return False
+    return True
+
+
+def _choose_version(store: ObjectStore, delivery: Delivery, digest: str, planned: dict[str, str]
+                    ) -> tuple[int, Manifest | None, Manifest | None]:  # fmt: skip
     """(version to write, its manifest if this exact content is published there, the latest earlier manifest)."""
     project, script_id = delivery.project, delivery.script_id
     if delivery.version is not None:
         keys.version_id(delivery.version)
         manifest = read_manifest(store, project, script_id, delivery.version)
         if manifest is None:
+            if not _resumable(store, keys.version_prefix(project, script_id, delivery.version), planned):
+                raise VersionConflictError(
+                    f"{project}/{script_id} v{delivery.version} is being written with other content (no manifest "
+                    "yet); publish without a version to create the next one."
+                )
             earlier = [v for v in list_versions(store, project, script_id) if v < delivery.version]
             return delivery.version, None, _latest_manifest(store, project, script_id, earlier)
         if manifest["content_sha256"] == digest:
@@ -255,8 +304,13 @@ def _choose_version(store: ObjectStore, delivery: Delivery, digest: str) -> tupl
         return 1, None, None
     latest = versions[-1]
     manifest = read_manifest(store, project, script_id, latest)
-    if manifest is None:  # an interrupted publish: resume it (nothing in it was ever visible)
-        return latest, None, _latest_manifest(store, project, script_id, versions[:-1])
+    if manifest is None:  # an interrupted publish (nothing in it was ever visible)
+        previous = _latest_manifest(store, project, script_id, versions[:-1])
+        if previous is not None and previous["content_sha256"] == digest:
+            return previous["version"], previous, None
+        if _resumable(store, keys.version_prefix(project, script_id, latest), planned):
+            return latest, None, previous  # complete it
+        return latest + 1, None, previous  # abandoned with other content: never touch it, use the next number
     if manifest["content_sha256"] == digest:
         return latest, manifest, None
     return latest + 1, None, manifest

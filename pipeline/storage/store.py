@@ -22,10 +22,11 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource, Tags
 from minio.deleteobjects import DeleteObject
-from minio.error import S3Error, ServerError
+from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.versioningconfig import ENABLED, VersioningConfig
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from pipeline.digest import sha256_file
 from pipeline.settings import StorageSettings
 from pipeline.storage.errors import NotConfiguredError, StorageError, StorageUnavailableError
 
@@ -39,7 +40,7 @@ _T = TypeVar("_T")
 # S3 error codes that mean "the server is busy or briefly broken", worth another try.
 _TRANSIENT_CODES = frozenset(
     {"SlowDown", "SlowDownWrite", "SlowDownRead", "InternalError", "ServiceUnavailable", "RequestTimeout",
-     "RequestTimeTooSkewed", "XMinioServerNotInitialized", "OperationTimedOut", "XAmzContentSHA256Mismatch"}
+     "XMinioServerNotInitialized", "OperationTimedOut", "XAmzContentSHA256Mismatch"}
 )
 
 
@@ -114,6 +115,14 @@ def _split_endpoint(value: str, secure: bool) -> tuple[str, bool]:
     return parts.netloc, parts.scheme == "https"
 
 
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    parts = urlsplit(uri)
+    key = parts.path.lstrip("/")
+    if parts.scheme != "s3" or not parts.netloc or not key:
+        raise StorageError(f"'{uri}' is not an s3://bucket/key URI")
+    return parts.netloc, key
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     bucket: str
@@ -131,17 +140,20 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+
+
+def _status(exc: BaseException) -> int | None:
+    if isinstance(exc, ServerError):
+        return exc.status_code
+    if isinstance(exc, InvalidResponseError):  # a non-XML answer, e.g. a proxy's 502 page in front of MinIO
+        return getattr(exc, "_code", None)
+    return None
 
 
 def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, ServerError):
-        return exc.status_code >= 500 or exc.status_code == 429
+    if isinstance(exc, (ServerError, InvalidResponseError)):
+        status = _status(exc)
+        return status is not None and (status >= 500 or status == 429)
     if isinstance(exc, S3Error):
         return exc.code in _TRANSIENT_CODES
     return isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError))
@@ -170,6 +182,7 @@ class ObjectStore:
             cert_check=connection.cert_check,
         )
         self.retries = 0  # transient failures absorbed since construction (reported by benchmarks and tests)
+        self._known_buckets: set[str] = set()
 
     @classmethod
     def from_settings(cls, storage: StorageSettings) -> ObjectStore:
@@ -204,10 +217,14 @@ class ObjectStore:
             if exc.code in _TRANSIENT_CODES:
                 raise StorageUnavailableError(f"{what}: {self.connection.url} kept failing ({exc.code})") from exc
             raise StorageError(f"{what}: {_explain(exc, self.connection)}") from exc
-        except ServerError as exc:
-            raise StorageUnavailableError(
-                f"{what}: {self.connection.url} answered HTTP {exc.status_code} {retry.attempts} times"
-            ) from exc
+        except (ServerError, InvalidResponseError) as exc:
+            if _is_transient(exc):
+                raise StorageUnavailableError(
+                    f"{what}: {self.connection.url} answered HTTP {_status(exc)} {retry.attempts} times"
+                ) from exc
+            raise StorageError(f"{what}: {self.connection.url} answered HTTP {_status(exc)}: {exc}") from exc
+        except MinioException as exc:
+            raise StorageError(f"{what}: {exc}") from exc
         except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
             raise StorageUnavailableError(
                 f"{what}: cannot reach S3 server {self.connection.url} after {retry.attempts} attempts ({exc})"
@@ -220,12 +237,22 @@ class ObjectStore:
         created = []
         for role in ("inbox", "staging", "assets"):
             name = self.bucket(role)  # type: ignore[arg-type]
-            if not self._call(f"check bucket {name}", lambda n=name: self.client.bucket_exists(bucket_name=n)):
-                self._call(f"create bucket {name}", lambda n=name: self.client.make_bucket(bucket_name=n))
+            exists = self._call(f"check bucket {name}", lambda n=name: self.client.bucket_exists(bucket_name=n))
+            if not exists and self._call(f"create bucket {name}", lambda n=name: self._make_bucket(n)):
                 created.append(name)
             if versioning and role != "staging":
                 self._enable_versioning(name)
         return created
+
+    def _make_bucket(self, name: str) -> bool:
+        """Create; a bucket that exists by now (a retried request, a racing worker) is fine."""
+        try:
+            self.client.make_bucket(bucket_name=name)
+        except S3Error as exc:
+            if exc.code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                return False
+            raise
+        return True
 
     def _enable_versioning(self, name: str) -> None:
         try:
@@ -288,10 +315,14 @@ class ObjectStore:
         """Server-side copy within a bucket: a new version reuses an unchanged clip without sending its bytes."""
         bucket = self.bucket(role)
         src_sha = metadata.get(SHA256_META)
+        original = self.stat(role, source)
+        if original is None or original.sha256 != src_sha:
+            raise StorageError(f"cannot reuse s3://{bucket}/{source}: it is gone or no longer has sha256 {src_sha}")
         self._call(
             f"copy s3://{bucket}/{source} to {key}",
             lambda: self.client.copy_object(
-                bucket_name=bucket, object_name=key, source=CopySource(bucket_name=bucket, object_name=source),
+                bucket_name=bucket, object_name=key,
+                source=CopySource(bucket_name=bucket, object_name=source, match_etag=original.etag),
                 metadata={**metadata, "Content-Type": content_type}, metadata_directive=REPLACE, tags=_tags(tags),
                 tagging_directive=REPLACE if tags else None,
             ),
@@ -322,15 +353,46 @@ class ObjectStore:
 
     def stat(self, role: BucketRole, key: str) -> ObjectInfo | None:
         """The object's info, or None when it does not exist."""
-        bucket = self.bucket(role)
+        return self._stat(self.bucket(role), key)
 
+    def stat_uri(self, uri: str) -> ObjectInfo | None:
+        """Like :meth:`stat` for an ``s3://bucket/key`` outside this deployment's buckets (voice references)."""
+        return self._stat(*split_s3_uri(uri))
+
+    def fetch_uri(self, uri: str, cache_dir: Path) -> Path:
+        """Download ``s3://bucket/key`` once into ``cache_dir``, named by its content, checked against its sha256."""
+        bucket, key = split_s3_uri(uri)
+        info = self._stat(bucket, key)
+        if info is None:
+            raise StorageError(f"{uri} does not exist")
+        identity = info.sha256 or info.etag
+        path = cache_dir / f"{identity}{Path(key).suffix}"
+        if path.is_file():
+            return path
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + f".{os.getpid()}.part")
+        self._call(f"get {uri}", lambda: self.client.fget_object(bucket_name=bucket, object_name=key,
+                                                                 file_path=str(partial)))  # fmt: skip
+        if info.sha256 and sha256_file(partial) != info.sha256:
+            partial.unlink(missing_ok=True)
+            raise StorageError(f"{uri}: downloaded content does not match its sha256 metadata")
+        os.replace(partial, path)
+        return path
+
+    def _stat(self, bucket: str, key: str) -> ObjectInfo | None:
         def head() -> ObjectInfo | None:
             try:
                 obj = self.client.stat_object(bucket_name=bucket, object_name=key)
             except S3Error as exc:
-                if exc.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
-                    return None
-                raise
+                if exc.code not in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                    raise
+                # A HEAD cannot tell a missing bucket from a missing key: ask once per bucket.
+                if bucket not in self._known_buckets:
+                    if not self.client.bucket_exists(bucket_name=bucket):
+                        raise S3Error(None, "NoSuchBucket", "bucket does not exist", None, None, None,
+                                      bucket_name=bucket) from exc  # fmt: skip
+                    self._known_buckets.add(bucket)
+                return None
             meta = {k.lower().removeprefix("x-amz-meta-"): v for k, v in (obj.metadata or {}).items()
                     if k.lower().startswith("x-amz-meta-")}
             return ObjectInfo(bucket, key, obj.size or 0, (obj.etag or "").strip('"'), meta.get(SHA256_META),

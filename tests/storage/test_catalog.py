@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -34,7 +34,7 @@ def test_catalog_rows_equal_the_manifests(store: ObjectStore, tmp_path: Path) ->
     assert len(expected) == 5
     assert _rows(read_catalog(store)) == expected
     assert _rows(read_catalog(store, project="zeta")) == [r for r in expected if r[0] == "zeta"]
-    tomorrow = date.today() + timedelta(days=2)
+    tomorrow = datetime.now(UTC).date() + timedelta(days=2)
     assert read_catalog(store, since=tomorrow).empty
     summary = summarize(read_catalog(store))
     assert summary[["project", "lines", "not-checked"]].values.tolist() == [["acme", 3, 3], ["zeta", 2, 2]]
@@ -49,7 +49,7 @@ def test_rebuild_restores_lost_parts(store: ObjectStore, tmp_path: Path) -> None
     assert len(read_catalog(store)) < len(before)
     assert sorted(rebuild(store)) == sorted(parts)
     assert _rows(read_catalog(store)) == before
-    assert rebuild(store, project="acme", since=date.today() + timedelta(days=1)) == []
+    assert rebuild(store, project="acme", since=datetime.now(UTC).date() + timedelta(days=1)) == []
 
 
 def test_any_hive_aware_parquet_reader_reads_the_catalog(store: ObjectStore, tmp_path: Path) -> None:
@@ -68,3 +68,14 @@ def test_empty_catalog(store: ObjectStore) -> None:
     assert summarize(read_catalog(store)).empty
     with pytest.raises(ValueError):
         list(iter_manifests(store, project="../x"))
+
+
+def test_rebuild_repairs_a_corrupt_part(store: ObjectStore, tmp_path: Path) -> None:
+    _publish_two(store, tmp_path)
+    before = _rows(read_catalog(store))
+    part = next(o.key for o in store.list("assets", "catalog/") if "project=acme" in o.key)
+    info = store.stat("assets", part)
+    assert info is not None
+    store.put_bytes("assets", part, b"not parquet", metadata=dict(info.metadata))  # same metadata, bad bytes
+    rebuild(store, project="acme")
+    assert _rows(read_catalog(store)) == before

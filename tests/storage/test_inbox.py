@@ -48,3 +48,17 @@ def test_bad_uploads_are_refused(store: ObjectStore, tmp_path: Path) -> None:
     with pytest.raises(InvalidIdError):
         put_script(store, SAMPLES / "en_dub_ep01.srt", "../other")
     assert list(store.list("inbox")) == []
+
+
+def test_two_scripts_with_one_safe_name_are_not_silently_merged(store: ObjectStore, tmp_path: Path) -> None:
+    first, second = tmp_path / "Episode 01.srt", tmp_path / "episode-01.srt"
+    first.write_bytes((SAMPLES / "en_dub_ep01.srt").read_bytes())
+    second.write_text("1\n00:00:01,000 --> 00:00:02,000\nOther.\n")
+    put_script(store, first, "acme", date(2026, 3, 1))
+    with pytest.raises(StorageError, match="already holds another script"):
+        put_script(store, second, "acme", date(2026, 3, 1))
+    corrected = tmp_path / "fix" / "Episode 01.srt"
+    corrected.parent.mkdir()
+    corrected.write_text("1\n00:00:01,000 --> 00:00:02,000\nCorrected.\n")
+    assert put_script(store, corrected, "acme", date(2026, 3, 1)).uploaded  # same name, new content: replaces
+    assert store.get_bytes("inbox", "acme/2026-03-01/episode-01.srt") == corrected.read_bytes()

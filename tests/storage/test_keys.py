@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline import ids
 from pipeline.ids import InvalidIdError
 from pipeline.storage import keys
 
@@ -72,14 +73,27 @@ def test_inbox_names_are_slugified_inside_their_prefix() -> None:
         keys.inbox_key("acme", date(2026, 1, 2), "payload.sh")
 
 
-@given(project=st.text(max_size=80), script=st.text(max_size=80), line=st.text(max_size=80),
-       lang=st.text(max_size=12))
+_IDS = st.one_of(st.from_regex(ids._ID, fullmatch=True), st.text(max_size=80))
+_LANGS = st.one_of(st.from_regex(keys._LANG, fullmatch=True), st.text(max_size=12))
+
+
+@given(project=_IDS, script=_IDS, line=_IDS, lang=_LANGS)
 def test_any_accepted_id_stays_inside_its_prefix(project: str, script: str, line: str, lang: str) -> None:
     try:
         key = keys.asset_key(project, script, 7, lang, line, "wav")
     except InvalidIdError:
+        assert not all(map(_valid, (project, script, line))) or not keys._LANG.match(lang) \
+            or project.lower() == "catalog"
         return
     parts = key.split("/")
     assert parts[:3] == [project, script, "v7"] and len(parts) == 5
     assert all(part and part not in (".", "..") and part.isprintable() and part.isascii() for part in parts)
     assert len(key) <= 64 * 3 + 40
+
+
+def _valid(value: str) -> bool:
+    try:
+        ids.check_id(value)
+    except InvalidIdError:
+        return False
+    return True

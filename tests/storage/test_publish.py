@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipeline.digest import sha256_file
 from pipeline.ids import InvalidIdError
 from pipeline.storage import keys
 from pipeline.storage.catalog import read_catalog
 from pipeline.storage.errors import StorageError, VersionConflictError
 from pipeline.storage.publish import Delivery, DeliveryFile, DeliveryLine, list_versions, publish, read_manifest
-from pipeline.storage.store import ObjectStore, sha256_file
+from pipeline.storage.store import ObjectStore, sha256_bytes
 
 
 def _clips(folder: Path, count: int, lang: str = "en", seed: int = 0) -> list[DeliveryLine]:
@@ -128,7 +129,7 @@ DRIVER = textwrap.dedent("""
     from pathlib import Path
     from pipeline.settings import load_settings
     from pipeline.storage.publish import Delivery, DeliveryLine, publish
-    from pipeline.storage.store import ObjectStore
+    from pipeline.storage.store import ObjectStore, sha256_bytes
 
     store = ObjectStore.from_settings(load_settings().storage)
     lines = [DeliveryLine(line_id=p.stem, lang="en", path=p) for p in sorted(Path(sys.argv[1]).glob("*.wav"))]
@@ -164,20 +165,55 @@ def test_a_publish_killed_half_way_leaves_no_manifest_and_resumes(
     assert read_manifest(store, "acme", "ep01", 1)["run_id"] == "resume"
 
 
-def test_a_concurrent_publisher_of_the_same_version_never_replaces_its_manifest(
+def _assert_intact(store: ObjectStore, version: int) -> dict:
+    """Every object a manifest lists has exactly the bytes the manifest says."""
+    manifest = read_manifest(store, "acme", "ep01", version)
+    assert manifest is not None
+    for entry in manifest["lines"]:
+        assert sha256_bytes(store.get_bytes("assets", entry["key"])) == entry["sha256"], entry["key"]
+    return manifest
+
+
+def test_concurrent_publishers_of_different_content_never_touch_each_others_objects(
     store: ObjectStore, tmp_path: Path
 ) -> None:
     ours, theirs = _clips(tmp_path / "ours", 3), _clips(tmp_path / "theirs", 3, seed=4)
     raced = []
 
-    def other_publisher_finishes_first(key: str, uploaded: bool) -> None:
-        if not raced:  # between our uploads and our manifest, another run publishes v1
+    def another_run_starts_while_we_upload(key: str, uploaded: bool) -> None:
+        if not raced:  # after our first clip is in v1, another run publishes other content
             raced.append(publish(store, _delivery(theirs, run_id="theirs")))
 
-    with pytest.raises(VersionConflictError, match="appeared while publishing"):
-        publish(store, _delivery(ours, run_id="ours"), progress=other_publisher_finishes_first)
-    assert read_manifest(store, "acme", "ep01", 1)["run_id"] == "theirs"
-    assert publish(store, _delivery(ours, run_id="ours")).version == 2  # re-running publishes ours as v2
+    mine = publish(store, _delivery(ours, run_id="ours"), progress=another_run_starts_while_we_upload)
+    assert (mine.version, raced[0].version) == (1, 2)  # theirs saw an unfinished v1 it did not plan and moved on
+    assert _assert_intact(store, 1)["run_id"] == "ours"
+    assert _assert_intact(store, 2)["run_id"] == "theirs"
+
+
+def test_concurrent_publishers_of_the_same_content_publish_it_once(store: ObjectStore, tmp_path: Path) -> None:
+    lines = _clips(tmp_path, 3)
+    raced = []
+
+    def same_content_finishes_first(key: str, uploaded: bool) -> None:
+        if not raced:
+            raced.append(publish(store, _delivery(lines, run_id="twin")))
+
+    mine = publish(store, _delivery(lines, run_id="ours"), progress=same_content_finishes_first)
+    assert (mine.version, raced[0].version, mine.already_published) == (1, 1, True)
+    assert _assert_intact(store, 1)["run_id"] == "twin"
+    assert list_versions(store, "acme", "ep01") == [1]
+
+
+def test_an_abandoned_unfinished_version_with_other_content_is_never_reused(store: ObjectStore, tmp_path: Path) -> None:
+    crashed = _clips(tmp_path / "crashed", 2)
+    store.put_file("assets", "acme/ep01/v1/en/en-000.wav", crashed[0].path)  # a run that died after one clip
+    store.put_bytes("assets", "acme/ep01/v1/qa/report.html", b"stale")
+    result = publish(store, _delivery(_clips(tmp_path / "new", 2, seed=3)))
+    assert result.version == 2
+    assert store.get_bytes("assets", "acme/ep01/v1/qa/report.html") == b"stale"  # untouched, never published
+    _assert_intact(store, 2)
+    with pytest.raises(VersionConflictError, match="being written with other content"):
+        publish(store, _delivery(_clips(tmp_path / "x", 2, seed=8), version=1))
 
 
 def test_a_new_version_copies_unchanged_clips_server_side(store: ObjectStore, tmp_path: Path) -> None:

@@ -1,0 +1,163 @@
+"""Which Dask cluster a run uses, built from ``dask`` settings: GPUs → one worker per GPU, else CPU processes.
+
+The spec (class + keyword arguments) is built separately from the cluster so it can be checked on machines with
+no GPU; ``dask_cuda`` is imported only when a CUDA cluster is actually started (it does not import without CUDA).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pipeline.settings import DaskSettings
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["cuda", "local", "external"]
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def visible_gpus() -> list[int]:
+    """GPU indices this process may use: ``CUDA_VISIBLE_DEVICES`` if set, else what ``nvidia-smi -L`` lists."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [int(d) for d in env.split(",") if d.strip().isdigit()]
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        listing = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [n for n, row in enumerate(line for line in listing.splitlines() if line.startswith("GPU "))]
+
+
+def resolve_mode(settings: DaskSettings, gpus: list[int] | None = None) -> Mode:
+    if settings.mode != "auto":
+        return settings.mode
+    if settings.external.scheduler_address:
+        return "external"
+    return "cuda" if (visible_gpus() if gpus is None else gpus) else "local"
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    mode: Mode
+    factory: str  # "dask_cuda.LocalCUDACluster", "distributed.LocalCluster", or "" for an external scheduler
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    address: str | None = None  # external only
+    workers: int = 0  # expected worker count (0 = whatever the external cluster has)
+    engine_threads: int = 1  # CPU threads each worker gives its engines
+    gpu: bool = False
+
+
+def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: int | None = None) -> ClusterSpec:
+    mode = resolve_mode(settings, gpus)
+    cores = cores or cpu_count()
+    dashboard = "127.0.0.1:0" if settings.dashboard else None
+    if mode == "external":
+        address = settings.external.scheduler_address
+        if not address:
+            raise ClusterError("dask.mode is external but dask.external.scheduler_address is not set")
+        threads = settings.engine_threads or 1
+        return ClusterSpec("external", "", {}, address=address, engine_threads=threads)
+    if mode == "cuda":
+        devices = settings.cuda.visible_devices
+        if devices is None:
+            devices = visible_gpus() if gpus is None else gpus
+        if not devices:
+            raise ClusterError("dask.mode is cuda but no GPU is visible (CUDA_VISIBLE_DEVICES / nvidia-smi)")
+        threads = settings.engine_threads or max(1, cores // len(devices))
+        kwargs: dict[str, Any] = {
+            "CUDA_VISIBLE_DEVICES": ",".join(str(d) for d in devices),
+            "n_workers": len(devices),
+            "threads_per_worker": settings.threads_per_worker,
+            "device_memory_limit": settings.cuda.device_memory_limit,
+            "protocol": settings.cuda.protocol,
+            "resources": {"GPU": 1},  # GPU tasks ask for one; a worker runs one at a time
+            "host": "127.0.0.1",
+            "dashboard_address": dashboard,
+        }
+        if settings.cuda.rmm_pool_size:
+            kwargs["rmm_pool_size"] = settings.cuda.rmm_pool_size
+        return ClusterSpec("cuda", "dask_cuda.LocalCUDACluster", kwargs, workers=len(devices),
+                           engine_threads=threads, gpu=True)  # fmt: skip
+    workers = settings.workers or cores
+    threads = settings.engine_threads or max(1, cores // workers)
+    kwargs = {
+        "n_workers": workers,
+        "threads_per_worker": settings.threads_per_worker,
+        "processes": True,
+        "memory_limit": settings.memory_limit,
+        "host": "127.0.0.1",
+        "dashboard_address": dashboard,
+        "silence_logs": logging.ERROR,
+    }
+    return ClusterSpec("local", "distributed.LocalCluster", kwargs, workers=workers, engine_threads=threads)
+
+
+def _security(settings: DaskSettings):  # -> distributed.Security | None
+    external = settings.external
+    if not (external.scheduler_address or "").startswith("tls://"):
+        return None
+    from distributed.security import Security
+
+    return Security(
+        tls_ca_file=str(external.tls_ca_file) if external.tls_ca_file else None,
+        tls_client_cert=str(external.tls_client_cert) if external.tls_client_cert else None,
+        tls_client_key=str(external.tls_client_key) if external.tls_client_key else None,
+        require_encryption=True,
+    )
+
+
+def start_cluster(spec: ClusterSpec):  # -> distributed.deploy.Cluster | None
+    if spec.mode == "external":
+        return None
+    if spec.mode == "cuda":
+        try:
+            from dask_cuda import LocalCUDACluster
+        except ImportError as exc:
+            raise ClusterError(
+                f"dask.mode is cuda but dask_cuda cannot be imported ({exc}); install the gpu extra on a CUDA node"
+            ) from exc
+        return LocalCUDACluster(**spec.kwargs)
+    from distributed import LocalCluster
+
+    return LocalCluster(**spec.kwargs)
+
+
+@contextmanager
+def open_client(settings: DaskSettings, spec: ClusterSpec | None = None) -> Iterator[Any]:
+    """A connected ``distributed.Client`` for the configured cluster; a cluster started here is closed on exit."""
+    from distributed import Client
+
+    spec = spec or cluster_spec(settings)
+    cluster = start_cluster(spec)
+    try:
+        if cluster is None:
+            client = Client(spec.address, security=_security(settings), timeout="30s")
+        else:
+            client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()

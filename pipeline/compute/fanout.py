@@ -1,0 +1,207 @@
+"""Fan a script's lines out over Dask: plan, skip what the cache has, submit batches, retry, report.
+
+Tasks are batches of lines of one voice (prompt caches are reused), submitted in script order (priority), with a
+GPU resource for GPU engines. A line that fails is retried on another worker where there is one; a worker that
+dies is replaced by its nanny and its tasks run elsewhere; a line that still fails is reported with its error
+while every other line completes. Re-running after any crash, including the client's, starts from the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any, Literal
+
+from pipeline.compute.cluster import ClusterSpec, cluster_spec, open_client
+from pipeline.compute.jobs import Job, plan_jobs
+from pipeline.compute.plugin import EnginePlugin
+from pipeline.compute.tasks import ClipMeta, cached_meta, synthesize_batch
+from pipeline.engines.registry import EngineRegistry
+from pipeline.scripts.model import Line
+from pipeline.settings import Settings
+from pipeline.storage import keys
+from pipeline.storage.store import ObjectStore
+from pipeline.voices.catalog import Catalog
+
+Status = Literal["synthesized", "cached", "failed"]
+
+
+@dataclass(frozen=True)
+class LineResult:
+    line: Line
+    status: Status
+    clip: ClipMeta | None = None
+    cache_key: str | None = None
+    attempts: int = 0
+    error: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        return self.clip.key if self.clip else None
+
+
+@dataclass
+class RunReport:
+    results: list[LineResult]
+    wall_seconds: float = 0.0
+    workers: int = 0
+
+    def count(self, status: Status) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def failed(self) -> list[LineResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def audio_seconds(self) -> float:
+        return sum(r.clip.duration or 0.0 for r in self.results if r.clip and r.status == "synthesized")
+
+    @property
+    def synth_seconds(self) -> float:
+        return sum(r.clip.synth_seconds for r in self.results if r.clip and r.status == "synthesized")
+
+    def summary(self) -> str:
+        return (f"{len(self.results)} lines: {self.count('synthesized')} synthesized, {self.count('cached')} cached, "
+                f"{self.count('failed')} failed in {self.wall_seconds:.1f} s")  # fmt: skip
+
+
+Progress = Callable[[LineResult], None]
+
+
+@dataclass
+class _Pending:
+    jobs: list[Job]
+    attempts: dict[str, int] = field(default_factory=dict)
+
+
+def synthesize(
+    lines: list[Line],
+    catalog: Catalog,
+    project: str,
+    settings: Settings,
+    store: ObjectStore,
+    *,
+    client: Any = None,  # a distributed.Client; None = open the configured cluster for this call
+    force: bool = False,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Synthesize ``lines`` into the staging cache; returns one result per line, in script order."""
+    started = time.perf_counter()
+    registry = EngineRegistry(settings.engines)
+    jobs, plan_failures = plan_jobs(lines, catalog, project, registry, settings.synthesis.seed,
+                                    reference_digest=lambda uri: _reference_digest(store, uri))  # fmt: skip
+    results: dict[str, LineResult] = {}
+
+    def record(result: LineResult) -> None:
+        results[result.line.line_id] = result
+        if progress is not None:
+            progress(result)
+
+    for failure in plan_failures:
+        record(LineResult(failure.line, "failed", error=failure.error))
+    use_cache = settings.synthesis.cache and not force
+    misses = []
+    for job, meta in zip(jobs, _lookup(store, jobs) if use_cache else [None] * len(jobs), strict=True):
+        if meta is None:
+            misses.append(job)
+        else:
+            record(LineResult(job.line, "cached", cached_meta(job.line.line_id, keys.cache_key(job.cache_key), meta),
+                              job.cache_key))  # fmt: skip
+    workers = 0
+    if misses:
+        spec = cluster_spec(settings.dask)
+        with _client(client, settings, spec) as active:
+            workers = _run(active, misses, settings, store, spec, record)
+    ordered = [results[line.line_id] for line in lines if line.line_id in results]
+    return RunReport(ordered, time.perf_counter() - started, workers)
+
+
+@contextmanager
+def _client(client: Any, settings: Settings, spec: ClusterSpec) -> Iterator[Any]:
+    with nullcontext(client) if client is not None else open_client(settings.dask, spec) as active:
+        yield active
+
+
+def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, spec: ClusterSpec,
+         record: Callable[[LineResult], None]) -> int:  # fmt: skip
+    from distributed import as_completed
+
+    synthesis = settings.synthesis
+    engines = _engine_settings(settings, spec.engine_threads)
+    preload = sorted({job.engines[0] for job in jobs})
+    client.register_plugin(EnginePlugin(engines, preload, store.settings, store.connection), name=EnginePlugin.name)
+    attempts: dict[str, int] = {}
+    by_id = {job.line.line_id: job for job in jobs}
+    batch_of: dict[str, list[Job]] = {}
+
+    def submit(batch: list[Job], avoid: str | None = None) -> Any:
+        workers = [w for w in client.scheduler_info()["workers"] if w != avoid] if avoid else None
+        future = client.submit(
+            synthesize_batch, batch, synthesis.reseed_attempts, synthesis.silence_rms,
+            priority=-batch[0].line.index,  # script order: earlier lines first
+            resources={"GPU": 1} if batch[0].gpu else None,
+            workers=workers or None, allow_other_workers=bool(workers), pure=False,
+            key=f"synthesize-{batch[0].line.script_id}-{batch[0].line.line_id}-{time.monotonic_ns()}",
+        )  # fmt: skip
+        batch_of[future.key] = batch
+        return future
+
+    futures = as_completed([submit(batch) for batch in _batches(jobs, synthesis.batch_size)])
+    for future in futures:
+        batch = batch_of.pop(future.key)
+        try:
+            clips: list[ClipMeta] = future.result()
+        except Exception as exc:  # the task itself failed (worker lost too often, unpicklable result, …)
+            clips = [ClipMeta(job.line.line_id, False, error=f"{type(exc).__name__}: {exc}") for job in batch]
+        for clip in clips:
+            job = by_id[clip.line_id]
+            attempts[clip.line_id] = attempts.get(clip.line_id, 0) + 1
+            if clip.ok:
+                record(LineResult(job.line, "synthesized", clip, job.cache_key, attempts[clip.line_id]))
+            elif attempts[clip.line_id] <= synthesis.retries:
+                futures.add(submit([job], avoid=clip.worker or None))
+            else:
+                record(LineResult(job.line, "failed", clip, job.cache_key, attempts[clip.line_id], clip.error))
+    return len(client.scheduler_info()["workers"])
+
+
+def _batches(jobs: list[Job], size: int) -> list[list[Job]]:
+    """Lines of one voice and engine chain together, in script order, ``size`` at a time."""
+    ordered = sorted(jobs, key=lambda j: (j.voice.id, j.engines, j.line.index))
+    batches = []
+    for _, group in groupby(ordered, key=lambda j: (j.voice.id, j.engines)):
+        members = list(group)
+        batches.extend(members[i:i + size] for i in range(0, len(members), size))
+    return sorted(batches, key=lambda b: b[0].line.index)
+
+
+def _engine_settings(settings: Settings, threads: int):  # -> EngineSettings
+    """CPU engines get ``threads`` each, so N workers × threads = cores instead of N × cores."""
+    engines = settings.engines
+    return engines.model_copy(update={
+        "piper": engines.piper.model_copy(update={"num_threads": engines.piper.num_threads or threads}),
+        "mandarin": engines.mandarin.model_copy(update={"num_threads": threads}),
+    })
+
+
+def _lookup(store: ObjectStore, jobs: list[Job]) -> list[dict[str, str] | None]:
+    """Cache metadata per job (None = miss), with concurrent HEAD requests."""
+
+    def head(job: Job) -> dict[str, str] | None:
+        info = store.stat("staging", keys.cache_key(job.cache_key))
+        return dict(info.metadata) if info is not None else None
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(head, jobs))
+
+
+def _reference_digest(store: ObjectStore, uri: str) -> str:
+    info = store.stat_uri(uri)
+    if info is None:
+        raise KeyError(f"voice reference {uri} does not exist")
+    return info.sha256 or info.etag

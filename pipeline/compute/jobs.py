@@ -1,0 +1,104 @@
+"""Lines → synthesis jobs, each with its content-addressed cache key, planned on the client without any engine.
+
+The key hashes everything that changes the audio: the engines that may speak the line (their fingerprints, known
+without loading a model), the voice's content (engine voice, reference clip hash, transcript), the rendered text,
+language, style, seed. Same key, same clip: a re-run, a retry or a restarted client reuses it from the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pipeline.digest import file_digest
+from pipeline.engines.registry import EngineRegistry
+from pipeline.scripts.model import Line
+from pipeline.text.markup import parse, render
+from pipeline.text.normalize import normalize
+from pipeline.text.style import parse_style
+from pipeline.voices.catalog import Catalog, Voice
+
+CACHE_SCHEMA = "dubflow.synthesis/1"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One line's synthesis, everything a worker needs and nothing it must look up."""
+
+    line: Line
+    voice: Voice
+    reference: str | None  # local path or s3:// URI of the voice's reference clip
+    seed: int
+    engines: tuple[str, ...]  # candidates in order; the first that can speak the line does
+    cache_key: str
+    gpu: bool  # the first candidate runs on a GPU worker
+
+
+@dataclass(frozen=True)
+class PlanFailure:
+    line: Line
+    error: str
+
+
+def line_seed(base: int, line_id: str) -> int:
+    """A per-line seed that is stable across runs and machines (and differs between lines)."""
+    return int.from_bytes(hashlib.sha256(f"{base}:{line_id}".encode()).digest()[:4], "big")
+
+
+def plan_jobs(
+    lines: list[Line], catalog: Catalog, project: str, registry: EngineRegistry, base_seed: int,
+    reference_digest=None,  # (uri) -> str for s3:// references; None treats them as unknown content
+) -> tuple[list[Job], list[PlanFailure]]:  # fmt: skip
+    jobs: list[Job] = []
+    failures: list[PlanFailure] = []
+    for line in lines:
+        try:
+            voice = catalog.voice_for_line(project, line.voice, line.lang)
+        except KeyError as exc:
+            failures.append(PlanFailure(line, str(exc.args[0] if exc.args else exc)))
+            continue
+        engines = registry.order(line.lang, voice.engine)
+        if not voice.fallback:
+            engines = engines[:1]
+        engines = tuple(name for name in engines if name in registry.available())
+        if not engines:
+            failures.append(PlanFailure(line, f"line {line.line_id}: no enabled engine for voice {voice.id} "
+                                              f"and language {line.lang}"))  # fmt: skip
+            continue
+        reference = _reference(catalog, voice)
+        ref_digest = None
+        if reference is not None:
+            ref_digest = reference_digest(reference) if reference.startswith("s3://") and reference_digest else (
+                None if reference.startswith("s3://") else file_digest(Path(reference)))
+        seed = line_seed(base_seed, line.line_id)
+        key = cache_key(line, voice, ref_digest, seed, [(name, registry.fingerprint(name)) for name in engines])
+        jobs.append(Job(line, voice, reference, seed, engines, key, gpu=registry.needs_gpu(engines[0])))
+    return jobs, failures
+
+
+def cache_key(line: Line, voice: Voice, reference_sha256: str | None, seed: int,
+              engines: list[tuple[str, str]]) -> str:  # fmt: skip
+    style = parse_style(line.style or voice.default_style)
+    identity = {
+        "schema": CACHE_SCHEMA,
+        "engines": engines,
+        "voice": {"engine_voice": voice.engine_voice, "speaker_id": voice.speaker_id,
+                  "reference_sha256": reference_sha256, "reference_text": voice.reference_text,
+                  "reference_lang": voice.reference_lang},
+        "text": render(normalize(parse(line.text), line.lang)),
+        "lang": line.lang,
+        "style": {k: v for k, v in asdict(style).items() if k != "warnings"},
+        "seed": seed,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _reference(catalog: Catalog, voice: Voice) -> str | None:
+    if voice.reference is None:
+        return None
+    if voice.reference.startswith("s3://"):
+        return voice.reference
+    path = catalog.reference_path(voice)
+    return str(path) if path is not None else None

@@ -1,0 +1,126 @@
+"""What runs on a worker: synthesize a batch of jobs, check the audio, write each clip to the staging cache.
+
+A task returns metadata only (key, duration, engine, timings); the audio goes straight to object storage.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from pipeline.compute.jobs import Job
+from pipeline.compute.plugin import EnginePlugin, current_plugin
+from pipeline.engines.base import EngineError
+from pipeline.storage import keys
+from pipeline.storage.store import ObjectStore
+from pipeline.voices.speak import build_request
+
+log = logging.getLogger(__name__)
+
+REFERENCE_CACHE = Path("var/cache/references")
+
+
+@dataclass(frozen=True)
+class ClipMeta:
+    """The task's answer for one line."""
+
+    line_id: str
+    ok: bool
+    key: str | None = None  # staging key of the clip
+    duration: float | None = None
+    sample_rate: int | None = None
+    engine: str | None = None
+    model_version: str | None = None
+    fell_back_from: str | None = None
+    seed_used: int | None = None
+    synth_seconds: float = 0.0
+    worker: str = ""
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def audio_problem(samples: np.ndarray, silence_rms: float) -> str | None:
+    """Why this audio must not be used, or None: empty, NaN/Inf, or silent."""
+    if samples.size == 0:
+        return "empty audio"
+    if not np.isfinite(samples).all():
+        return "audio contains NaN or Inf"
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    if rms < silence_rms:
+        return f"silent audio (RMS {rms:.2e})"
+    return None
+
+
+def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
+    """32-bit float WAV: the raw clip keeps full precision for post-processing."""
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, sample_rate, format="WAV", subtype="FLOAT")
+    return buffer.getvalue()
+
+
+def synthesize_batch(jobs: list[Job], reseed_attempts: int, silence_rms: float) -> list[ClipMeta]:
+    """Dask task: every job of the batch, one after another on this worker's loaded engines."""
+    plugin = current_plugin()
+    return [synthesize_one(plugin, job, reseed_attempts, silence_rms) for job in jobs]
+
+
+def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float) -> ClipMeta:
+    assert plugin.registry is not None and plugin.store is not None
+    line = job.line
+    try:
+        reference = _local_reference(plugin.store, job.reference)
+        request = build_request(line, job.voice, reference, job.seed)
+        choice = plugin.registry.choose(request, job.engines[0], allow_fallback=len(job.engines) > 1)
+        problems: list[str] = []
+        for attempt in range(reseed_attempts + 1):
+            seed = job.seed + attempt
+            result = choice.engine.synthesize(replace(request, seed=seed))
+            problem = audio_problem(result.samples, silence_rms)
+            if problem is None:
+                break
+            problems.append(f"seed {seed}: {problem}")
+        else:
+            raise EngineError(f"{choice.engine.name}: no usable audio after {reseed_attempts + 1} seeds "
+                              f"({'; '.join(problems)})")  # fmt: skip
+        key = keys.cache_key(job.cache_key)
+        plugin.store.put_bytes(
+            "staging", key, encode_wav(result.samples, result.sample_rate), content_type="audio/wav",
+            metadata=_metadata(job, result.engine, result.model_version, result.duration, result.sample_rate, seed),
+        )
+        warnings = tuple(problems) + result.warnings
+        if choice.fell_back_from:
+            warnings = (f"voice {job.voice.id} is a {choice.fell_back_from} voice; spoken by {result.engine}",
+                        *warnings)  # fmt: skip
+        return ClipMeta(line.line_id, True, key, result.duration, result.sample_rate, result.engine,
+                        result.model_version, choice.fell_back_from, seed, result.synth_seconds, plugin.address,
+                        warnings)  # fmt: skip
+    except Exception as exc:  # one line's failure is reported, never the batch's
+        log.warning("line %s failed on %s: %s", line.line_id, plugin.address, exc)
+        return ClipMeta(line.line_id, False, worker=plugin.address, error=f"{type(exc).__name__}: {exc}")
+
+
+def _metadata(job: Job, engine: str, model_version: str, duration: float, rate: int, seed: int) -> dict[str, str]:
+    # S3 user metadata is ASCII: only ids and numbers here (the text lives in the lines table and manifests).
+    return {"line-id": job.line.line_id, "script-id": job.line.script_id, "voice": job.voice.id, "engine": engine,
+            "model-version": model_version.encode("ascii", "replace").decode(), "duration": f"{duration:.6f}",
+            "sample-rate": str(rate), "seed": str(seed)}  # fmt: skip
+
+
+def cached_meta(line_id: str, key: str, metadata: dict[str, Any]) -> ClipMeta:
+    return ClipMeta(line_id, True, key, float(metadata.get("duration", "nan")), int(metadata.get("sample-rate", 0)),
+                    metadata.get("engine"), metadata.get("model-version"), seed_used=int(metadata.get("seed", 0)))
+
+
+def _local_reference(store: ObjectStore, reference: str | None) -> Path | None:
+    """A reference clip as a local file; s3:// references are fetched once per worker (content-addressed)."""
+    if reference is None:
+        return None
+    if not reference.startswith("s3://"):
+        return Path(reference)
+    return store.fetch_uri(reference, REFERENCE_CACHE)
