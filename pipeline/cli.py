@@ -205,6 +205,67 @@ def voices_preview(
 
 
 @app.command()
+def run(
+    scripts: Annotated[list[Path], typer.Argument(help="Script files to voice.")],
+    project: Annotated[str | None, typer.Option(help="Project whose voice map applies (default: settings.project)")] \
+    = None,
+    out: Annotated[Path | None, typer.Option(help="Also copy the clips to <out>/<script_id>/<line_id>.wav.")] = None,
+    force: Annotated[bool, typer.Option(help="Synthesize every line again, ignoring the cache.")] = False,
+    workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: dask.workers or cores).")] = None,
+    mode: Annotated[str | None, typer.Option(help="Cluster: auto | cuda | local | external.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Ingest scripts and synthesize every line on Dask into the staging cache; print what happened per line."""
+    from pipeline.compute.cluster import ClusterError, LazyClient
+    from pipeline.console import run_table, synthesis_progress
+    from pipeline.run import fetch_clips, ingest_script, voice_script
+    from pipeline.storage.connect import connect_store
+    from pipeline.storage.errors import StorageError
+    from pipeline.voices.catalog import load_catalog
+
+    settings = _settings(config)
+    overrides = {k: v for k, v in {"workers": workers, "mode": mode}.items() if v is not None}
+    if overrides:
+        try:
+            settings = settings.model_copy(update={"dask": settings.dask.model_validate(
+                {**settings.dask.model_dump(), **overrides})})  # fmt: skip
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    project = project or settings.project
+    catalog = load_catalog(settings.voices_file)
+    print_problems(err, catalog.problems)
+    try:
+        store, server = connect_store(settings)
+    except StorageError as exc:
+        err.print(str(exc), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    if server is not None:
+        console.print(f"local S3 server {server.describe()}", highlight=False)
+    failed = 0
+    try:
+        with LazyClient(settings.dask) as client:
+            for path in scripts:
+                ingested = ingest_script(path, settings, catalog, project)
+                print_problems(err, ingested.problems)
+                if not ingested.ok:
+                    failed += 1
+                    err.print(f"✗ {path}: {len(ingested.errors)} error(s); not synthesized", style="red", markup=False)
+                    continue
+                with synthesis_progress(console, len(ingested.lines), ingested.script_id) as progress:
+                    done = voice_script(ingested, path, settings, catalog, project, store, client, force, progress)
+                assert done.report is not None
+                console.print(run_table(done.report, f"{ingested.script_id}: {done.report.summary()}"))
+                failed += len(done.report.failed)
+                if out is not None:
+                    fetch_clips(store, done, out / ingested.script_id)
+    except (ClusterError, StorageError) as exc:
+        err.print(str(exc), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its outputs.")] = Path("build/demo"),
     samples: Annotated[Path, typer.Option(help="Sample scripts to run.")] = Path("samples"),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import pandas as pd
@@ -86,3 +87,47 @@ def _cell(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     return "" if value is None else str(value)
+
+
+@contextmanager
+def synthesis_progress(console: Console, total: int, title: str) -> Iterator[Callable[[object], None]]:
+    """A progress bar for a fan-out: lines done / failed / cached and the ETA; yields the per-line callback."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    counts = {"synthesized": 0, "cached": 0, "failed": 0}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("[green]{task.fields[synthesized]} new[/] [cyan]{task.fields[cached]} cached[/] "
+                          "[red]{task.fields[failed]} failed[/]"),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
+        task = progress.add_task(title, total=total, **counts)
+
+        def update(result: object) -> None:
+            counts[result.status] += 1  # type: ignore[attr-defined]
+            progress.update(task, advance=1, **counts)
+
+        yield update
+
+
+def run_table(report: object, title: str) -> Table:
+    """One row per line of a fan-out: status, engine, worker, duration, RTF, error."""
+    table = Table(title=title, title_justify="left")
+    for column in ("line_id", "status", "engine", "worker", "seconds", "RTF", "attempts", "problem"):
+        table.add_column(column)
+    for result in report.results:  # type: ignore[attr-defined]
+        clip = result.clip
+        seconds = f"{clip.duration:.2f}" if clip and clip.duration else ""
+        rtf = f"{clip.synth_seconds / clip.duration:.3f}" if clip and clip.duration and clip.synth_seconds else ""
+        style = {"failed": "red", "cached": "cyan"}.get(result.status, "green")
+        problem = result.error or ("; ".join(clip.warnings[:2]) if clip else "")
+        table.add_row(result.line.line_id, Text(result.status, style=style), (clip.engine or "") if clip else "",
+                      clip.worker.removeprefix("tcp://") if clip else "", seconds, rtf, str(result.attempts),
+                      problem)  # fmt: skip
+    return table

@@ -1,9 +1,9 @@
 """``make demo``: every stage that exists so far, run on the sample scripts with the embedded defaults.
 
-Today: start the embedded S3 server unless an endpoint is configured, queue each sample in the inbox, ingest it
-against the demo project's voice map, speak every line with the embedded CPU voices into
-``<out>/audio/<script_id>/<line_id>.wav``, then publish each script version (objects, manifest last, catalog rows).
-Later stages (Dask, post-processing, QA) plug in here as they land.
+Start the embedded S3 server unless an endpoint is configured, queue each sample in the inbox, ingest it against
+the demo project's voice map, fan its lines out over a local Dask cluster (clips land in the staging cache), fetch
+the clips into ``<out>/audio/<script_id>/``, then publish each script version (objects, manifest last, catalog
+rows). A second run finds every clip in the cache and starts no cluster. Post-processing and QA plug in here.
 """
 
 from __future__ import annotations
@@ -11,31 +11,29 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import soundfile as sf
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.console import frame_table, lines_table, print_problems
+from pipeline.compute.cluster import LazyClient
+from pipeline.console import frame_table, lines_table, print_problems, run_table, synthesis_progress
 from pipeline.digest import sha256_file
-from pipeline.engines.base import EngineError
-from pipeline.engines.registry import EngineRegistry
-from pipeline.scripts.ingest import ingest_file, supported_suffixes
+from pipeline.run import ScriptRun, fetch_clips, ingest_script, voice_script
+from pipeline.scripts.ingest import supported_suffixes
 from pipeline.scripts.table import write_lines
 from pipeline.settings import Settings
 from pipeline.storage.catalog import read_catalog, summarize
+from pipeline.storage.connect import connect_store
 from pipeline.storage.errors import StorageError
 from pipeline.storage.inbox import put_script
-from pipeline.storage.local_server import LocalS3Server
 from pipeline.storage.publish import Delivery, DeliveryLine, publish
 from pipeline.storage.store import ObjectStore
-from pipeline.voices.catalog import load_catalog
-from pipeline.voices.speak import speak
+from pipeline.voices.catalog import Catalog, load_catalog
 
 DEMO_PROJECT = "demo"
 
 
 def run_demo(settings: Settings, samples: Path, out: Path, console: Console, project: str = DEMO_PROJECT) -> int:
-    """Returns the process exit code: 0 when every sample line was ingested and spoken."""
+    """Returns the process exit code: 0 when every sample line was ingested, spoken and published."""
     files = sorted(p for p in samples.iterdir() if p.suffix.lower() in supported_suffixes())
     if not files:
         console.print(f"[red]no sample scripts in {samples}[/red]")
@@ -45,68 +43,59 @@ def run_demo(settings: Settings, samples: Path, out: Path, console: Console, pro
     if any(p.severity == "error" for p in catalog.problems):
         return 1
     try:
-        store = _store(settings, console)
+        store, server = connect_store(settings)
     except StorageError as exc:
         console.print(f"[red]object store: {exc}[/red]")
         return 1
-    registry = EngineRegistry(settings.engines)
+    if server is not None:
+        console.print(f"local S3 server {server.describe()} (stop it with `dubflow s3 stop`)", highlight=False)
     run_id = "demo-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     failures = 0
-    for path in files:
-        queued = put_script(store, path, project)
-        console.print(f"inbox: s3://{store.bucket('inbox')}/{queued.key}", highlight=False)
-        result = ingest_file(path, settings.ingest, voice_map=catalog.voice_map(project))
-        console.print(lines_table(result))
-        print_problems(console, result.problems)
-        if not result.ok:
-            failures += 1
-            continue
-        write_lines(result, out / "lines" / f"{result.script_id}.lines.parquet")
-        summary = Table(title=f"{result.script_id}: spoken", title_justify="left")
-        for column in ("line_id", "voice", "engine", "seconds", "RTF", "file / problem"):
-            summary.add_column(column)
-        delivered: list[DeliveryLine] = []
-        for line in result.lines:
-            try:
-                voice, spoken = speak(line, catalog, registry, project, seed=0)
-            except (EngineError, KeyError) as exc:
+    with LazyClient(settings.dask) as client:
+        for path in files:
+            queued = put_script(store, path, project)
+            console.print(f"inbox: s3://{store.bucket('inbox')}/{queued.key}", highlight=False)
+            ingested = ingest_script(path, settings, catalog, project)
+            console.print(lines_table(ingested))
+            print_problems(console, ingested.problems)
+            if not ingested.ok:
                 failures += 1
-                summary.add_row(line.line_id, line.voice or "", "", "", "", f"[red]{exc}[/red]")
                 continue
-            wav = out / "audio" / result.script_id / f"{line.line_id}.wav"
-            wav.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(wav, spoken.samples, spoken.sample_rate, subtype="PCM_16")
-            delivered.append(DeliveryLine(
-                line_id=line.line_id, lang=line.lang, path=wav, duration=spoken.duration,
-                sample_rate=spoken.sample_rate, voice=voice.id, engine=spoken.engine, text=line.text,
-                start=line.start, end=line.end,
-            ))
-            note = f" ({len(spoken.warnings)} warnings)" if spoken.warnings else ""
-            summary.add_row(line.line_id, voice.id, spoken.engine, f"{spoken.duration:.2f}", f"{spoken.rtf:.3f}",
-                            f"{wav}{note}")  # fmt: skip
-        console.print(summary)
-        if len(delivered) != len(result.lines):
-            console.print(f"[red]{result.script_id}: not published, {len(result.lines) - len(delivered)} "
-                          "line(s) failed[/red]")  # fmt: skip
-            continue
-        source = {"name": path.name, "sha256": sha256_file(path), "inbox_key": queued.key}
-        published = publish(store, Delivery(project, result.script_id, delivered, run_id, source=source))
-        console.print(f"published: {published.describe()}", highlight=False)
+            write_lines(ingested, out / "lines" / f"{ingested.script_id}.lines.parquet")
+            with synthesis_progress(console, len(ingested.lines), ingested.script_id) as progress:
+                run = voice_script(ingested, path, settings, catalog, project, store, client, progress=progress)
+            assert run.report is not None
+            console.print(run_table(run.report, f"{ingested.script_id}: {run.report.summary()}"))
+            if not run.ok:
+                failures += len(run.report.failed)
+                console.print(f"[red]{ingested.script_id}: not published, {len(run.report.failed)} line(s) "
+                              "failed[/red]")  # fmt: skip
+                continue
+            fetch_clips(store, run, out / "audio" / ingested.script_id)
+            source = {"name": path.name, "sha256": sha256_file(path), "inbox_key": queued.key}
+            published = publish(store, Delivery(project, ingested.script_id, _delivery_lines(run, catalog, project),
+                                                run_id, source=source))  # fmt: skip
+            console.print(f"published: {published.describe()}", highlight=False)
+        started = "a local Dask cluster" if client.started else "no cluster (every clip was cached)"
     console.print(_catalog_table(store, project))
-    console.print(f"{len(files)} sample scripts → {out / 'lines'}, {out / 'audio'} and {store!r}; "
+    console.print(f"{len(files)} sample scripts → {out / 'lines'}, {out / 'audio'} and {store!r} using {started}; "
                   f"{failures} failure(s)", highlight=False)  # fmt: skip
     return 1 if failures else 0
 
 
-def _store(settings: Settings, console: Console) -> ObjectStore:
-    """The configured S3 server, or the embedded one, started (or reused) on 127.0.0.1."""
-    if not settings.storage.endpoint:
-        status = LocalS3Server.from_settings(settings.storage.local).start()
-        console.print(f"local S3 server {status.describe()} (stop it with `dubflow s3 stop`)", highlight=False)
-    store = ObjectStore.from_settings(settings.storage)
-    store.ensure_buckets()
-    return store
-
+def _delivery_lines(run: ScriptRun, catalog: Catalog, project: str) -> list[DeliveryLine]:
+    assert run.report is not None and run.clips is not None
+    lines = []
+    for result in run.report.results:
+        line, clip = result.line, result.clip
+        assert clip is not None
+        voice = catalog.voice_for_line(project, line.voice, line.lang)
+        lines.append(DeliveryLine(
+            line_id=line.line_id, lang=line.lang, path=run.clips[line.line_id], duration=clip.duration,
+            sample_rate=clip.sample_rate, voice=voice.id, engine=clip.engine, text=line.text, start=line.start,
+            end=line.end,
+        ))
+    return lines
 
 
 def _catalog_table(store: ObjectStore, project: str) -> Table:

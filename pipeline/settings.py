@@ -159,7 +159,7 @@ class DaskSettings(_Section):
     threads_per_worker: PositiveInt = 1  # one line at a time per worker: engines are not re-entrant
     memory_limit: str = "4GiB"  # per local worker; the nanny restarts a worker that exceeds it
     engine_threads: PositiveInt | None = None  # CPU engine threads per worker; None = cores / workers
-    dashboard: bool = False  # serve the Dask dashboard on 127.0.0.1 (a free port)
+    dashboard: bool = False  # log the dashboard link (served on 127.0.0.1, a free port, when bokeh is installed)
     cuda: CudaSettings = Field(default_factory=CudaSettings)
     external: ExternalClusterSettings = Field(default_factory=ExternalClusterSettings)
 

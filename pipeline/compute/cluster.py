@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -70,7 +70,9 @@ class ClusterSpec:
 def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: int | None = None) -> ClusterSpec:
     mode = resolve_mode(settings, gpus)
     cores = cores or cpu_count()
-    dashboard = "127.0.0.1:0" if settings.dashboard else None
+    # The scheduler's HTTP server (health, metrics, and the dashboard when bokeh is installed) always starts;
+    # a free loopback port keeps two clusters on one machine from fighting over 8787.
+    dashboard = "127.0.0.1:0"
     if mode == "external":
         address = settings.external.scheduler_address
         if not address:
@@ -154,6 +156,8 @@ def open_client(settings: DaskSettings, spec: ClusterSpec | None = None) -> Iter
             client = Client(spec.address, security=_security(settings), timeout="30s")
         else:
             client = Client(cluster)
+        if settings.dashboard:
+            log.warning("Dask dashboard: %s", client.dashboard_link)
         try:
             yield client
         finally:
@@ -161,3 +165,30 @@ def open_client(settings: DaskSettings, spec: ClusterSpec | None = None) -> Iter
     finally:
         if cluster is not None:
             cluster.close()
+
+
+class LazyClient:
+    """Opens the configured cluster on first use only: a fully cached re-run never starts Dask at all."""
+
+    def __init__(self, settings: DaskSettings) -> None:
+        self.settings = settings
+        self._stack: ExitStack | None = None
+        self._client: Any = None
+
+    def __call__(self) -> Any:
+        if self._client is None:
+            self._stack = ExitStack()
+            self._client = self._stack.enter_context(open_client(self.settings))
+        return self._client
+
+    @property
+    def started(self) -> bool:
+        return self._client is not None
+
+    def __enter__(self) -> LazyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._client = self._stack = None

@@ -1,6 +1,7 @@
 """Fan a script's lines out over Dask: plan, skip what the cache has, submit batches, retry, report.
 
-Tasks are batches of lines of one voice (prompt caches are reused), submitted in script order (priority), with a
+Tasks are batches of lines of one voice (prompt caches are reused; at most ``batch_size``, and small enough that
+every worker gets at least four tasks), submitted in script order (priority), with a
 GPU resource for GPU engines. A line that fails is retried on another worker where there is one; a worker that
 dies is replaced by its nanny and its tasks run elsewhere; a line that still fails is reported with its error
 while every other line completes. Re-running after any crash, including the client's, starts from the cache.
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, Literal
 
-from pipeline.compute.cluster import ClusterSpec, cluster_spec, open_client
+from pipeline.compute.cluster import ClusterSpec, LazyClient, cluster_spec, open_client
 from pipeline.compute.jobs import Job, plan_jobs
-from pipeline.compute.plugin import EnginePlugin
+from pipeline.compute.plugin import PLUGIN_PREFIX, EnginePlugin
 from pipeline.compute.tasks import ClipMeta, cached_meta, synthesize_batch
 from pipeline.engines.registry import EngineRegistry
 from pipeline.scripts.model import Line
@@ -86,7 +87,7 @@ def synthesize(
     settings: Settings,
     store: ObjectStore,
     *,
-    client: Any = None,  # a distributed.Client; None = open the configured cluster for this call
+    client: Any = None,  # a distributed.Client, a LazyClient, or None = open the configured cluster for this call
     force: bool = False,
     progress: Progress | None = None,
 ) -> RunReport:
@@ -123,6 +124,8 @@ def synthesize(
 
 @contextmanager
 def _client(client: Any, settings: Settings, spec: ClusterSpec) -> Iterator[Any]:
+    if isinstance(client, LazyClient):
+        client = client()
     with nullcontext(client) if client is not None else open_client(settings.dask, spec) as active:
         yield active
 
@@ -134,7 +137,8 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
     synthesis = settings.synthesis
     engines = _engine_settings(settings, spec.engine_threads)
     preload = sorted({job.engines[0] for job in jobs})
-    client.register_plugin(EnginePlugin(engines, preload, store.settings, store.connection), name=EnginePlugin.name)
+    plugin = EnginePlugin(engines, preload, store.settings, store.connection)
+    _replace_plugin(client, plugin)
     attempts: dict[str, int] = {}
     by_id = {job.line.line_id: job for job in jobs}
     batch_of: dict[str, list[Job]] = {}
@@ -142,7 +146,7 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
     def submit(batch: list[Job], avoid: str | None = None) -> Any:
         workers = [w for w in client.scheduler_info()["workers"] if w != avoid] if avoid else None
         future = client.submit(
-            synthesize_batch, batch, synthesis.reseed_attempts, synthesis.silence_rms,
+            synthesize_batch, plugin.name, batch, synthesis.reseed_attempts, synthesis.silence_rms,
             priority=-batch[0].line.index,  # script order: earlier lines first
             resources={"GPU": 1} if batch[0].gpu else None,
             workers=workers or None, allow_other_workers=bool(workers), pure=False,
@@ -151,7 +155,10 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
         batch_of[future.key] = batch
         return future
 
-    futures = as_completed([submit(batch) for batch in _batches(jobs, synthesis.batch_size)])
+    workers_now = max(1, len(client.scheduler_info()["workers"]))
+    # At least four tasks per worker, so the last batches do not leave workers idle while one finishes.
+    size = max(1, min(synthesis.batch_size, -(-len(jobs) // (4 * workers_now))))
+    futures = as_completed([submit(batch) for batch in _batches(jobs, size)])
     for future in futures:
         batch = batch_of.pop(future.key)
         try:
@@ -168,6 +175,14 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
             else:
                 record(LineResult(job.line, "failed", clip, job.cache_key, attempts[clip.line_id], clip.error))
     return len(client.scheduler_info()["workers"])
+
+
+def _replace_plugin(client: Any, plugin: EnginePlugin) -> None:
+    """Register this run's engines (a no-op when the same ones are loaded) and drop other runs' engine sets."""
+    loaded = client.run(lambda dask_worker: [n for n in dask_worker.plugins if n.startswith(PLUGIN_PREFIX)])
+    for name in {n for names in loaded.values() for n in names} - {plugin.name}:
+        client.unregister_worker_plugin(name)
+    client.register_plugin(plugin, name=plugin.name)
 
 
 def _batches(jobs: list[Job], size: int) -> list[list[Job]]:

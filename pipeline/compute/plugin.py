@@ -6,7 +6,10 @@ itself up again before it takes tasks.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from distributed import WorkerPlugin, get_worker
@@ -18,12 +21,14 @@ from pipeline.storage.store import Connection, ObjectStore
 
 log = logging.getLogger(__name__)
 
-PLUGIN_NAME = "dubflow-engines"
+PLUGIN_PREFIX = "dubflow-engines-"
 
 
 class EnginePlugin(WorkerPlugin):
-    name = PLUGIN_NAME
-    idempotent = False  # a run with other engine settings replaces the previous run's plugin
+    """Named after a hash of its configuration: a run with the same engines reuses the loaded ones (idempotent),
+    a run with other settings registers another plugin (and the fan-out unregisters the stale one)."""
+
+    idempotent = True
 
     def __init__(self, engines: EngineSettings, preload: list[str], storage: StorageSettings,
                  connection: Connection) -> None:  # fmt: skip
@@ -31,9 +36,13 @@ class EnginePlugin(WorkerPlugin):
         self.preload = preload
         self.storage = storage
         self.connection = connection
+        identity = json.dumps([engines.model_dump(mode="json"), sorted(preload), storage.model_dump(mode="json"),
+                               connection.url, connection.access_key], sort_keys=True, default=str)  # fmt: skip
+        self.name = PLUGIN_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:16]
         self.registry: EngineRegistry | None = None
         self.store: ObjectStore | None = None
         self.load_errors: dict[str, str] = {}
+        self.uploads: ThreadPoolExecutor | None = None
         self.address = ""
 
     def setup(self, worker: Any) -> None:
@@ -46,15 +55,18 @@ class EnginePlugin(WorkerPlugin):
                 self.load_errors[name] = str(exc)
                 log.warning("worker %s: %s", worker.address, exc)
         self.store = ObjectStore(self.connection, self.storage)
+        self.uploads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dubflow-upload")
 
     def teardown(self, worker: Any) -> None:
+        if self.uploads is not None:
+            self.uploads.shutdown(wait=True)
         self.registry = None
         self.store = None
 
 
-def current_plugin() -> EnginePlugin:
-    """The plugin of the worker running the calling task."""
-    plugin = get_worker().plugins.get(PLUGIN_NAME)
+def current_plugin(name: str) -> EnginePlugin:
+    """The plugin ``name`` on the worker running the calling task."""
+    plugin = get_worker().plugins.get(name)
     if not isinstance(plugin, EnginePlugin) or plugin.registry is None or plugin.store is None:
         raise RuntimeError("dubflow engines are not set up on this worker (EnginePlugin not registered)")
     return plugin

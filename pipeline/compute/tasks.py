@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -64,14 +65,25 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
-def synthesize_batch(jobs: list[Job], reseed_attempts: int, silence_rms: float) -> list[ClipMeta]:
+def synthesize_batch(plugin_name: str, jobs: list[Job], reseed_attempts: int, silence_rms: float) -> list[ClipMeta]:
     """Dask task: every job of the batch, one after another on this worker's loaded engines."""
-    plugin = current_plugin()
-    return [synthesize_one(plugin, job, reseed_attempts, silence_rms) for job in jobs]
+    plugin = current_plugin(plugin_name)
+    # Uploads run on the plugin's I/O threads while the next line is synthesized; the task returns once all landed.
+    pending = [synthesize_one(plugin, job, reseed_attempts, silence_rms) for job in jobs]
+    results = []
+    for meta, upload in pending:
+        if upload is not None:
+            try:
+                upload.result()
+            except Exception as exc:  # the clip exists only if its upload succeeded
+                meta = ClipMeta(meta.line_id, False, worker=plugin.address, error=f"upload: {exc}")
+        results.append(meta)
+    return results
 
 
-def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float) -> ClipMeta:
-    assert plugin.registry is not None and plugin.store is not None
+def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float
+                   ) -> tuple[ClipMeta, Future[str] | None]:  # fmt: skip
+    assert plugin.registry is not None and plugin.store is not None and plugin.uploads is not None
     line = job.line
     try:
         reference = _local_reference(plugin.store, job.reference)
@@ -89,20 +101,22 @@ def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence
             raise EngineError(f"{choice.engine.name}: no usable audio after {reseed_attempts + 1} seeds "
                               f"({'; '.join(problems)})")  # fmt: skip
         key = keys.cache_key(job.cache_key)
-        plugin.store.put_bytes(
-            "staging", key, encode_wav(result.samples, result.sample_rate), content_type="audio/wav",
+        upload = plugin.uploads.submit(
+            plugin.store.put_bytes, "staging", key, encode_wav(result.samples, result.sample_rate),
+            content_type="audio/wav",
             metadata=_metadata(job, result.engine, result.model_version, result.duration, result.sample_rate, seed),
         )
         warnings = tuple(problems) + result.warnings
         if choice.fell_back_from:
             warnings = (f"voice {job.voice.id} is a {choice.fell_back_from} voice; spoken by {result.engine}",
                         *warnings)  # fmt: skip
-        return ClipMeta(line.line_id, True, key, result.duration, result.sample_rate, result.engine,
-                        result.model_version, choice.fell_back_from, seed, result.synth_seconds, plugin.address,
-                        warnings)  # fmt: skip
+        duration = float(f"{result.duration:.6f}")  # what the cache metadata says, so cached and fresh runs agree
+        meta = ClipMeta(line.line_id, True, key, duration, result.sample_rate, result.engine, result.model_version,
+                        choice.fell_back_from, seed, result.synth_seconds, plugin.address, warnings)  # fmt: skip
+        return meta, upload
     except Exception as exc:  # one line's failure is reported, never the batch's
         log.warning("line %s failed on %s: %s", line.line_id, plugin.address, exc)
-        return ClipMeta(line.line_id, False, worker=plugin.address, error=f"{type(exc).__name__}: {exc}")
+        return ClipMeta(line.line_id, False, worker=plugin.address, error=f"{type(exc).__name__}: {exc}"), None
 
 
 def _metadata(job: Job, engine: str, model_version: str, duration: float, rate: int, seed: int) -> dict[str, str]:

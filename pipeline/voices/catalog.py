@@ -88,8 +88,12 @@ class Catalog:
         return mapping
 
     def voice_for_line(self, project: str, voice_id: str | None, lang: str) -> Voice:
-        """The line's voice if it speaks the line's language, else the project's default for that language."""
-        if voice_id and voice_id in self.voices and self.voices[voice_id].speaks(lang):
+        """The line's voice if it speaks the line's language, else the project's default for that language.
+
+        A voice id that is not in the catalog is an error, never silently replaced by a default voice."""
+        if voice_id and voice_id not in self.voices:
+            raise KeyError(f"voice '{voice_id}' is not in the voice catalog {self.path}")
+        if voice_id and self.voices[voice_id].speaks(lang):
             return self.voices[voice_id]
         defaults = self.project(project).defaults
         chosen = defaults.get(lang) or defaults.get(lang.split("-", 1)[0])

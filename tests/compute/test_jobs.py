@@ -1,0 +1,52 @@
+"""Cache keys: everything that changes the audio changes the key, nothing else does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from pipeline.compute.jobs import line_seed, plan_jobs
+from pipeline.engines.registry import EngineRegistry
+from pipeline.scripts.model import Line
+from pipeline.settings import Settings
+from pipeline.voices.catalog import Catalog
+
+
+def _keys(lines: list[Line], catalog: Catalog, settings: Settings, seed: int = 0) -> dict[str, str]:
+    jobs, failures = plan_jobs(lines, catalog, "t", EngineRegistry(settings.engines), seed)
+    assert not failures
+    return {job.line.line_id: job.cache_key for job in jobs}
+
+
+ROWS = [("a", "Hello there.", ""), ("b", "你好。", ""), ("c", "General Kenobi.", "")]
+
+
+def test_keys_are_stable_and_change_with_what_is_said(
+    catalog: Catalog, settings: Settings, sheet: Callable[..., list[Line]]
+) -> None:
+    base = _keys(sheet(ROWS), catalog, settings)
+    assert base == _keys(sheet(ROWS), catalog, settings) and len(set(base.values())) == 3
+    edited = _keys(sheet([ROWS[0], ("b", "你好吗？", ""), ROWS[2]]), catalog, settings)
+    assert [k for k in base if base[k] != edited[k]] == ["b"]
+    renamed_script = _keys(sheet(ROWS, script_id="other"), catalog, settings)
+    assert renamed_script == base  # the same words in the same voice are the same clip
+    restyled = _keys([replace(sheet(ROWS)[0], style="whisper")], catalog, settings)
+    assert restyled["a"] != base["a"]
+    assert _keys(sheet(ROWS), catalog, settings, seed=7)["a"] != base["a"]
+    revoiced = _keys(sheet([("a", "Hello there.", "faulty")]), catalog, settings)
+    assert revoiced["a"] != base["a"]
+
+
+def test_engine_identity_is_part_of_the_key(
+    catalog: Catalog, settings: Settings, sheet: Callable[..., list[Line]]
+) -> None:
+    base = _keys(sheet(ROWS), catalog, settings)
+    other_voice = settings.engines.model_copy(update={"piper": settings.engines.piper.model_copy(
+        update={"default_voice": "en_US-other"})})  # fmt: skip
+    changed = _keys(sheet(ROWS), catalog, settings.model_copy(update={"engines": other_voice}))
+    assert changed["a"] != base["a"] and changed["b"] == base["b"]  # only the Piper lines
+
+
+def test_line_seeds_are_stable_and_distinct() -> None:
+    assert line_seed(0, "a") == line_seed(0, "a") != line_seed(0, "b")
+    assert line_seed(1, "a") != line_seed(0, "a")
