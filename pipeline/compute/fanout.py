@@ -12,14 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, Literal
 
 from pipeline.compute.cluster import ClusterSpec, LazyClient, cluster_spec, open_client
 from pipeline.compute.jobs import Job, plan_jobs
-from pipeline.compute.plugin import PLUGIN_PREFIX, EnginePlugin
+from pipeline.compute.plugin import EnginePlugin
 from pipeline.compute.tasks import ClipMeta, cached_meta, synthesize_batch
 from pipeline.engines.registry import EngineRegistry
 from pipeline.scripts.model import Line
@@ -118,8 +118,10 @@ def synthesize(
         spec = cluster_spec(settings.dask)
         with _client(client, settings, spec) as active:
             workers = _run(active, misses, settings, store, spec, record)
-    ordered = [results[line.line_id] for line in lines if line.line_id in results]
-    return RunReport(ordered, time.perf_counter() - started, workers)
+    missing = [line.line_id for line in lines if line.line_id not in results]
+    if missing:  # every line ends synthesized, cached or failed: anything else is a bug, never a silent drop
+        raise RuntimeError(f"fan-out lost track of lines {missing[:5]}")
+    return RunReport([results[line.line_id] for line in lines], time.perf_counter() - started, workers)
 
 
 @contextmanager
@@ -140,6 +142,14 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
     plugin = EnginePlugin(engines, preload, store.settings, store.connection)
     _replace_plugin(client, plugin)
     attempts: dict[str, int] = {}
+    gpu_workers = [w for w, info in client.scheduler_info()["workers"].items() if info.get("resources", {}).get("GPU")]
+    if not gpu_workers:  # a GPU task with no GPU worker would wait forever: fail those lines now, clearly
+        for job in [j for j in jobs if j.gpu]:
+            record(LineResult(job.line, "failed", cache_key=job.cache_key, error=(
+                f"engine {job.engines[0]} needs a GPU worker (resources GPU=1) and the cluster has none")))
+        jobs = [j for j in jobs if not j.gpu]
+        if not jobs:
+            return len(client.scheduler_info()["workers"])
     by_id = {job.line.line_id: job for job in jobs}
     batch_of: dict[str, list[Job]] = {}
 
@@ -177,12 +187,19 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
     return len(client.scheduler_info()["workers"])
 
 
+_registered: dict[str, set[str]] = {}  # scheduler address → plugin names this process registered
+
+
 def _replace_plugin(client: Any, plugin: EnginePlugin) -> None:
-    """Register this run's engines (a no-op when the same ones are loaded) and drop other runs' engine sets."""
-    loaded = client.run(lambda dask_worker: [n for n in dask_worker.plugins if n.startswith(PLUGIN_PREFIX)])
-    for name in {n for names in loaded.values() for n in names} - {plugin.name}:
-        client.unregister_worker_plugin(name)
+    """Register this run's engines (a no-op when the same ones are loaded) and drop the engine sets this process
+    registered earlier with other settings. Other clients' plugins on a shared scheduler are never touched."""
+    mine = _registered.setdefault(client.scheduler.address, set())
+    for name in mine - {plugin.name}:
+        with suppress(ValueError, KeyError):  # already gone
+            client.unregister_worker_plugin(name)
+        mine.discard(name)
     client.register_plugin(plugin, name=plugin.name)
+    mine.add(plugin.name)
 
 
 def _batches(jobs: list[Job], size: int) -> list[list[Job]]:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipeline.digest import file_digest
+from pipeline.engines.base import EngineError
 from pipeline.engines.registry import EngineRegistry
 from pipeline.scripts.model import Line
 from pipeline.text.markup import parse, render
@@ -68,12 +69,17 @@ def plan_jobs(
                                               f"and language {line.lang}"))  # fmt: skip
             continue
         reference = _reference(catalog, voice)
-        ref_digest = None
-        if reference is not None:
-            ref_digest = reference_digest(reference) if reference.startswith("s3://") and reference_digest else (
-                None if reference.startswith("s3://") else file_digest(Path(reference)))
+        try:
+            ref_digest = None
+            if reference is not None:
+                ref_digest = reference_digest(reference) if reference.startswith("s3://") and reference_digest \
+                    else (None if reference.startswith("s3://") else file_digest(Path(reference)))
+            fingerprints = [(name, registry.fingerprint(name)) for name in engines]
+        except (OSError, EngineError, KeyError) as exc:  # a missing reference clip or model: this line cannot run
+            failures.append(PlanFailure(line, f"line {line.line_id}: {exc}"))
+            continue
         seed = line_seed(base_seed, line.line_id)
-        key = cache_key(line, voice, ref_digest, seed, [(name, registry.fingerprint(name)) for name in engines])
+        key = cache_key(line, voice, ref_digest, seed, fingerprints)
         jobs.append(Job(line, voice, reference, seed, engines, key, gpu=registry.needs_gpu(engines[0])))
     return jobs, failures
 
@@ -86,7 +92,7 @@ def cache_key(line: Line, voice: Voice, reference_sha256: str | None, seed: int,
         "engines": engines,
         "voice": {"engine_voice": voice.engine_voice, "speaker_id": voice.speaker_id,
                   "reference_sha256": reference_sha256, "reference_text": voice.reference_text,
-                  "reference_lang": voice.reference_lang},
+                  "reference_lang": voice.reference_lang or voice.languages[0]},  # what the engine receives
         "text": render(normalize(parse(line.text), line.lang)),
         "lang": line.lang,
         "style": {k: v for k, v in asdict(style).items() if k != "warnings"},

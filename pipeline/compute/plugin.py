@@ -6,6 +6,7 @@ itself up again before it takes tasks.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -36,8 +37,11 @@ class EnginePlugin(WorkerPlugin):
         self.preload = preload
         self.storage = storage
         self.connection = connection
-        identity = json.dumps([engines.model_dump(mode="json"), sorted(preload), storage.model_dump(mode="json"),
-                               connection.url, connection.access_key], sort_keys=True, default=str)  # fmt: skip
+        # The name changes with anything that changes what the worker holds (engines, store, credentials), not
+        # with which engines this particular run preloads: registry.get() loads any other one lazily.
+        secret = hashlib.sha256(connection.secret_key.encode()).hexdigest()
+        identity = json.dumps([engines.model_dump(mode="json"), storage.model_dump(mode="json"), connection.url,
+                               connection.access_key, secret], sort_keys=True, default=str)  # fmt: skip
         self.name = PLUGIN_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:16]
         self.registry: EngineRegistry | None = None
         self.store: ObjectStore | None = None
@@ -45,21 +49,26 @@ class EnginePlugin(WorkerPlugin):
         self.uploads: ThreadPoolExecutor | None = None
         self.address = ""
 
-    def setup(self, worker: Any) -> None:
+    async def setup(self, worker: Any) -> None:
+        # Loading models takes seconds (minutes for CosyVoice): off the event loop, so heartbeats keep flowing.
         self.address = worker.address
-        self.registry = EngineRegistry(self.engines)
+        await asyncio.to_thread(self._load)
+
+    def _load(self) -> None:
+        registry = EngineRegistry(self.engines)
         for name in self.preload:
             try:
-                self.registry.get(name)
-            except EngineError as exc:  # the line's fallback engines are tried; the error is reported per line
+                registry.get(name)
+            except EngineError as exc:  # reported per line by the tasks that need it (and retried elsewhere)
                 self.load_errors[name] = str(exc)
-                log.warning("worker %s: %s", worker.address, exc)
+                log.warning("worker %s: %s", self.address, exc)
         self.store = ObjectStore(self.connection, self.storage)
         self.uploads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dubflow-upload")
+        self.registry = registry
 
-    def teardown(self, worker: Any) -> None:
+    async def teardown(self, worker: Any) -> None:
         if self.uploads is not None:
-            self.uploads.shutdown(wait=True)
+            await asyncio.to_thread(self.uploads.shutdown, wait=True)
         self.registry = None
         self.store = None
 

@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
+from distributed import get_worker
 
 from pipeline.compute.jobs import Job
 from pipeline.compute.plugin import EnginePlugin, current_plugin
-from pipeline.engines.base import EngineError
+from pipeline.engines.base import BadAudioError, Engine, EngineError, SynthesisRequest, UnsupportedInputError
+from pipeline.engines.registry import EngineRegistry, NoEngineError
 from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.speak import build_request
@@ -67,7 +69,11 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
 
 def synthesize_batch(plugin_name: str, jobs: list[Job], reseed_attempts: int, silence_rms: float) -> list[ClipMeta]:
     """Dask task: every job of the batch, one after another on this worker's loaded engines."""
-    plugin = current_plugin(plugin_name)
+    try:
+        plugin = current_plugin(plugin_name)
+    except RuntimeError as exc:  # set-up failed on this worker: every line fails here and is retried elsewhere
+        address = get_worker().address
+        return [ClipMeta(job.line.line_id, False, worker=address, error=str(exc)) for job in jobs]
     # Uploads run on the plugin's I/O threads while the next line is synthesized; the task returns once all landed.
     pending = [synthesize_one(plugin, job, reseed_attempts, silence_rms) for job in jobs]
     results = []
@@ -88,17 +94,21 @@ def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence
     try:
         reference = _local_reference(plugin.store, job.reference)
         request = build_request(line, job.voice, reference, job.seed)
-        choice = plugin.registry.choose(request, job.engines[0], allow_fallback=len(job.engines) > 1)
+        engine, fell_back_from = choose(plugin.registry, request, job.engines)
         problems: list[str] = []
         for attempt in range(reseed_attempts + 1):
-            seed = job.seed + attempt
-            result = choice.engine.synthesize(replace(request, seed=seed))
+            seed = (job.seed + attempt) % 2**32
+            try:
+                result = engine.synthesize(replace(request, seed=seed))
+            except BadAudioError as exc:
+                problems.append(f"seed {seed}: {exc}")
+                continue
             problem = audio_problem(result.samples, silence_rms)
             if problem is None:
                 break
             problems.append(f"seed {seed}: {problem}")
         else:
-            raise EngineError(f"{choice.engine.name}: no usable audio after {reseed_attempts + 1} seeds "
+            raise EngineError(f"{engine.name}: no usable audio after {reseed_attempts + 1} seeds "
                               f"({'; '.join(problems)})")  # fmt: skip
         key = keys.cache_key(job.cache_key)
         upload = plugin.uploads.submit(
@@ -107,16 +117,31 @@ def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence
             metadata=_metadata(job, result.engine, result.model_version, result.duration, result.sample_rate, seed),
         )
         warnings = tuple(problems) + result.warnings
-        if choice.fell_back_from:
-            warnings = (f"voice {job.voice.id} is a {choice.fell_back_from} voice; spoken by {result.engine}",
-                        *warnings)  # fmt: skip
+        if fell_back_from:
+            warnings = (f"voice {job.voice.id} is a {fell_back_from} voice; spoken by {result.engine}", *warnings)
         duration = float(f"{result.duration:.6f}")  # what the cache metadata says, so cached and fresh runs agree
         meta = ClipMeta(line.line_id, True, key, duration, result.sample_rate, result.engine, result.model_version,
-                        choice.fell_back_from, seed, result.synth_seconds, plugin.address, warnings)  # fmt: skip
+                        fell_back_from, seed, result.synth_seconds, plugin.address, warnings)  # fmt: skip
         return meta, upload
     except Exception as exc:  # one line's failure is reported, never the batch's
         log.warning("line %s failed on %s: %s", line.line_id, plugin.address, exc)
         return ClipMeta(line.line_id, False, worker=plugin.address, error=f"{type(exc).__name__}: {exc}"), None
+
+
+def choose(registry: EngineRegistry, request: SynthesisRequest, engines: tuple[str, ...]) -> tuple[Engine, str | None]:
+    """The first planned engine that can speak the request. Only "cannot speak this" moves on to the next one: an
+    engine that fails to load fails the line (it is retried on another worker), so a clip is never made by an
+    engine the plan did not expect in that position."""
+    reasons = []
+    for name in engines:
+        engine = registry.get(name)  # EngineError (load failure) propagates
+        try:
+            engine.check(request)
+        except UnsupportedInputError as exc:
+            reasons.append(f"{name}: {exc}")
+            continue
+        return engine, (engines[0] if name != engines[0] else None)
+    raise NoEngineError(f"line {request.line_id}: no planned engine can speak it ({'; '.join(reasons)})")
 
 
 def _metadata(job: Job, engine: str, model_version: str, duration: float, rate: int, seed: int) -> dict[str, str]:

@@ -22,6 +22,10 @@ class EngineError(RuntimeError):
     """An engine could not produce audio (load failure, model error)."""
 
 
+class BadAudioError(EngineError):
+    """The engine ran but its audio is unusable (empty, NaN/Inf, silent): another seed may fix it."""
+
+
 class UnsupportedInputError(EngineError):
     """The request asks for something this engine cannot do (language, cloning, …): try another engine."""
 
@@ -149,7 +153,7 @@ class Engine(abc.ABC):
         elapsed = time.perf_counter() - start
         samples = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
         if samples.size == 0:
-            raise EngineError(f"{self.name} returned no audio for line {request.line_id or '?'}")
+            raise BadAudioError(f"{self.name} returned no audio for line {request.line_id or '?'}")
         return SynthesisResult(
             samples=samples,
             sample_rate=self.capabilities.sample_rate,

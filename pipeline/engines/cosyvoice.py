@@ -46,6 +46,7 @@ import numpy as np
 
 from pipeline.digest import file_digest
 from pipeline.engines.base import (
+    BadAudioError,
     Capabilities,
     Engine,
     EngineError,
@@ -426,14 +427,14 @@ class CosyVoiceEngine(Engine):
             raise EngineError(f"{self.name}: line {line} ({plan.mode}) failed: {type(exc).__name__}: {exc}") from exc
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         if audio.size == 0:
-            raise EngineError(f"{self.name}: line {line} ({plan.mode}) produced no audio for '{text}'")
+            raise BadAudioError(f"{self.name}: line {line} ({plan.mode}) produced no audio for '{text}'")
         if not np.isfinite(audio).all():
-            raise EngineError(
+            raise BadAudioError(
                 f"{self.name}: line {line}: NaN/inf in the output (fp16={self.fp16}; fp16 NaN output is a known "
                 "CosyVoice problem, load with fp16=False)"
             )
         if float(np.max(np.abs(audio))) <= SILENT_PEAK:
-            raise EngineError(
+            raise BadAudioError(
                 f"{self.name}: line {line}: all-zero output (fp16={self.fp16}; silent fp16 output is a known "
                 "CosyVoice problem, load with fp16=False)"
             )

@@ -21,6 +21,7 @@ voices:
   en-joe: {engine: piper, engine_voice: en_US-joe-medium, languages: [en]}
   zh-baker: {engine: mandarin, languages: [zh]}
   faulty: {engine: faulty, languages: [en], fallback: false}
+  gpu-voice: {engine: gpuonly, languages: [en], fallback: false}
 projects:
   t:
     defaults: {en: en-joe, zh: zh-baker}
@@ -53,8 +54,9 @@ def settings(store: ObjectStore, catalog: Catalog) -> Settings:
     """Embedded engines plus the faulty one; the store's bucket prefix; small batches so work spreads out."""
     base = Settings(voices_file=catalog.path, dask={"workers": 2}, synthesis={"batch_size": 2})
     engines = base.engines.model_copy(update={
-        "enabled": [*base.engines.enabled, "faulty"],
-        "custom": {"faulty": "tests.compute.faulty_engine:FaultyEngine"},
+        "enabled": [*base.engines.enabled, "faulty", "gpuonly"],
+        "custom": {"faulty": "tests.compute.faulty_engine:FaultyEngine",
+                   "gpuonly": "tests.compute.faulty_engine:GpuOnlyEngine"},
         "mandarin": base.engines.mandarin.model_copy(update={"cache_dir": REPO / "var/cache/mandarin"}),
     })  # fmt: skip
     return base.model_copy(update={"engines": engines, "storage": store.settings})

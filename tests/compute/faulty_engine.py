@@ -46,3 +46,13 @@ class FaultyEngine(Engine):
             time.sleep(0.5)
         t = np.arange(8000) / 16000
         return (0.2 * np.sin(2 * np.pi * (200 + 10 * len(text)) * t)).astype(np.float32), []
+
+
+class GpuOnlyEngine(FaultyEngine):
+    """Says it needs a GPU: the fan-out must not queue its lines on a cluster without GPU workers."""
+
+    name = "gpuonly"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.capabilities = Capabilities(languages=frozenset({"en"}), sample_rate=16000, needs_gpu=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -13,7 +12,7 @@ import soundfile as sf
 from pipeline.compute.fanout import LineResult, synthesize
 from pipeline.engines.registry import EngineRegistry
 from pipeline.scripts.model import Line
-from pipeline.settings import Settings
+from pipeline.settings import ExternalClusterSettings, Settings
 from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog
@@ -90,19 +89,22 @@ def test_a_worker_killed_mid_run_loses_no_line(
 ) -> None:
     rows = [(f"slow-{n}", f"SLOW line number {n}", "faulty") for n in range(12)]
     pids = dask_client.run(os.getpid)
-    victim = next(iter(pids.values()))
-    killed = threading.Event()
+    killed: list[int] = []
 
-    def kill_after_first(result: LineResult) -> None:
-        if not killed.is_set():
-            killed.set()
-            os.kill(victim, signal.SIGKILL)
+    def kill_a_busy_worker(result: LineResult) -> None:
+        # The worker that just finished a batch has already started its next one (tasks queue per worker):
+        # killing it now loses a task in flight.
+        if not killed and result.clip is not None and result.clip.worker in pids:
+            killed.append(pids[result.clip.worker])
+            os.kill(killed[0], signal.SIGKILL)
 
-    report = synthesize(sheet(rows), catalog, "t", settings, store, client=dask_client, progress=kill_after_first)
-    assert killed.is_set()
+    report = synthesize(sheet(rows), catalog, "t", settings, store, client=dask_client, progress=kill_a_busy_worker)
+    assert killed
     assert report.count("synthesized") == 12, report.summary()
     dask_client.wait_for_workers(2, timeout=60)  # the nanny brought the worker back
-    assert victim not in dask_client.run(os.getpid).values()
+    assert killed[0] not in dask_client.run(os.getpid).values()
+    restarted = set(dask_client.run(os.getpid)) - set(pids)
+    assert restarted and any(r.clip.worker in restarted for r in report.results)  # and it took over work
 
 
 CLIENT = """
@@ -138,7 +140,7 @@ def test_a_client_killed_mid_run_loses_nothing_on_rerun(
     csv.writer(buffer).writerows([("line_id", "text", "voice"), *rows])
     (tmp_path / "s1.csv").write_text(buffer.getvalue())
     external = settings.model_copy(update={"dask": settings.dask.model_copy(update={
-        "mode": "external", "external": {"scheduler_address": dask_client.scheduler.address}})})  # fmt: skip
+        "mode": "external", "external": ExternalClusterSettings(scheduler_address=dask_client.scheduler.address)})})
     (tmp_path / "settings.json").write_text(external.model_dump_json())
     env = {**os.environ, **s3_env, "DUBFLOW_S3_BUCKET_PREFIX": store.settings.bucket_prefix}
     child = subprocess.Popen([sys.executable, "-c", CLIENT, str(tmp_path / "settings.json"), str(tmp_path / "s1.csv")],
@@ -151,3 +153,13 @@ def test_a_client_killed_mid_run_loses_nothing_on_rerun(
     rerun = synthesize(sheet(rows), catalog, "t", settings, store, client=dask_client)
     assert rerun.count("failed") == 0 and rerun.count("cached") >= 3, rerun.summary()
     assert rerun.count("cached") + rerun.count("synthesized") == 10
+
+
+def test_gpu_lines_fail_fast_on_a_cluster_without_gpu_workers(
+    dask_client, store: ObjectStore, settings: Settings, catalog: Catalog, sheet: Callable[..., list[Line]]
+) -> None:
+    rows = [("g-1", "needs a GPU", "gpu-voice"), ("c-1", "a CPU line", "faulty")]
+    report = synthesize(sheet(rows), catalog, "t", settings, store, client=dask_client)
+    by_id = {r.line.line_id: r for r in report.results}
+    assert by_id["c-1"].status == "synthesized"
+    assert by_id["g-1"].status == "failed" and "needs a GPU worker" in by_id["g-1"].error
