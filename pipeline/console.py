@@ -131,3 +131,22 @@ def run_table(report: object, title: str) -> Table:
                       clip.worker.removeprefix("tcp://") if clip else "", seconds, rtf, str(result.attempts),
                       problem)  # fmt: skip
     return table
+
+
+def qa_table(qa: object) -> Table:
+    """The QA gate's per-line verdicts with the failed or warned checks spelled out."""
+    counts = qa.counts()  # type: ignore[attr-defined]
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    table = Table(title=f"{qa.script_id}: QA ({qa.profile}) {summary}", title_justify="left")  # type: ignore[attr-defined]
+    for column in ("line_id", "verdict", "attempts", "LUFS", "dBTP", "stretch", "problems"):
+        table.add_column(column)
+    colours = {"pass": "green", "warn": "yellow", "fail": "red", "not-checked": "dim"}
+    for line in qa.lines:  # type: ignore[attr-defined]
+        problems = "; ".join(f"{c.name}: {c.value if c.value is not None else ''} {c.unit} ({c.threshold})".strip()
+                             for c in line.checks if c.verdict in ("fail", "warn"))  # fmt: skip
+        verdict = "quarantined" if line.quarantined else line.verdict
+        table.add_row(line.line_id, Text(verdict, style=colours.get(line.verdict, "")), str(line.attempts),
+                      "" if line.loudness is None else f"{line.loudness:.1f}",
+                      "" if line.true_peak is None else f"{line.true_peak:.1f}", f"{line.stretch:.2f}",
+                      problems)  # fmt: skip
+    return table

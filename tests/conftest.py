@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.settings import IngestSettings, LocalServerSettings, RetrySettings, Settings, StorageSettings
@@ -106,3 +107,27 @@ def remove_buckets(store: ObjectStore) -> None:
         for error in store.client.remove_objects(bucket_name=bucket, delete_object_list=victims):
             raise AssertionError(f"clean-up of {bucket}: {error}")
         store.client.remove_bucket(bucket_name=bucket)
+
+
+# -- real speech, synthesized once per session (audio and QA tests) --------------------------------------------
+SPEECH_TEXT = "The harbour lights came on, one by one, as the ferry turned for home."
+
+
+@pytest.fixture(scope="session")
+def speech() -> tuple[np.ndarray, int]:
+    """A Piper line (deterministic: seeded)."""
+    from pipeline.engines.registry import EngineRegistry
+    from tests.engines.conftest import request
+
+    result = EngineRegistry(Settings().engines).get("piper").synthesize(request(SPEECH_TEXT, "en", seed=3))
+    return result.samples, result.sample_rate
+
+
+@pytest.fixture(scope="session")
+def other_voice() -> tuple[np.ndarray, int]:
+    """The same words in another voice (espeak-ng)."""
+    from pipeline.engines.registry import EngineRegistry
+    from tests.engines.conftest import request
+
+    result = EngineRegistry(Settings().engines).get("espeak").synthesize(request(SPEECH_TEXT, "en"))
+    return result.samples, result.sample_rate

@@ -50,6 +50,7 @@ class RunReport:
     results: list[LineResult]
     wall_seconds: float = 0.0
     workers: int = 0
+    jobs: dict[str, Job] = field(default_factory=dict)  # line id → its planned job (for post-processing and QA)
 
     def count(self, status: Status) -> int:
         return sum(r.status == status for r in self.results)
@@ -121,7 +122,8 @@ def synthesize(
     missing = [line.line_id for line in lines if line.line_id not in results]
     if missing:  # every line ends synthesized, cached or failed: anything else is a bug, never a silent drop
         raise RuntimeError(f"fan-out lost track of lines {missing[:5]}")
-    return RunReport([results[line.line_id] for line in lines], time.perf_counter() - started, workers)
+    return RunReport([results[line.line_id] for line in lines], time.perf_counter() - started, workers,
+                     {job.line.line_id: job for job in jobs})  # fmt: skip
 
 
 @contextmanager
@@ -137,10 +139,7 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
     from distributed import as_completed
 
     synthesis = settings.synthesis
-    engines = _engine_settings(settings, spec.engine_threads)
-    preload = sorted({job.engines[0] for job in jobs})
-    plugin = EnginePlugin(engines, preload, store.settings, store.connection)
-    _replace_plugin(client, plugin)
+    plugin = ensure_engines(client, settings, store, sorted({job.engines[0] for job in jobs}), spec)
     attempts: dict[str, int] = {}
     gpu_workers = [w for w, info in client.scheduler_info()["workers"].items() if info.get("resources", {}).get("GPU")]
     if not gpu_workers:  # a GPU task with no GPU worker would wait forever: fail those lines now, clearly
@@ -188,6 +187,15 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
 
 
 _registered: dict[str, set[str]] = {}  # scheduler address → plugin names this process registered
+
+
+def ensure_engines(client: Any, settings: Settings, store: ObjectStore, preload: list[str],
+                   spec: ClusterSpec | None = None) -> EnginePlugin:  # fmt: skip
+    """This run's engine plugin on every worker (already there when the settings are the same)."""
+    spec = spec or cluster_spec(settings.dask)
+    plugin = EnginePlugin(_engine_settings(settings, spec.engine_threads), preload, store.settings, store.connection)
+    _replace_plugin(client, plugin)
+    return plugin
 
 
 def _replace_plugin(client: Any, plugin: EnginePlugin) -> None:

@@ -20,7 +20,7 @@ SCRIPT_SUFFIXES = frozenset({".srt", ".vtt", ".ass", ".ssa", ".csv", ".tsv", ".x
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Extra delivery files of a version (stems, subtitles, the QA report): one or two safe path segments.
-_EXTRA = re.compile(r"^(?:[a-z0-9][a-z0-9_-]{0,31}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,62}\.[a-z0-9]{2,5}$")
+_EXTRA = re.compile(r"^(?:[a-z0-9][a-z0-9_-]{0,31}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,62}\.[a-z0-9]{2,7}$")
 
 
 def project_id(value: str) -> str:
@@ -82,6 +82,14 @@ def cache_key(digest: str) -> str:
     """``cache/{hash[:2]}/{hash}.wav`` in the staging bucket: a synthesized clip, addressed by its inputs."""
     content_hash(digest)
     return f"cache/{digest[:2]}/{digest}.wav"
+
+
+def post_key(digest: str, ext: str) -> str:
+    """``post/{hash[:2]}/{hash}.{ext}`` in the staging bucket: a post-processed clip, addressed by its inputs."""
+    content_hash(digest)
+    if ext not in AUDIO_EXTENSIONS:
+        raise InvalidIdError(f"audio extension '{ext}' is not one of {sorted(AUDIO_EXTENSIONS)}")
+    return f"post/{digest[:2]}/{digest}.{ext}"
 
 
 def inbox_key(project: str, day: date, filename: str) -> str:

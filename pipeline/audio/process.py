@@ -1,0 +1,39 @@
+"""One clip through the delivery chain: DC → trim → time-fit → resample → loudness + true-peak limit → fades."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.audio import edit
+from pipeline.audio.loudness import normalize
+from pipeline.audio.profiles import Profile
+from pipeline.audio.timefit import Fit, fit
+
+
+@dataclass(frozen=True)
+class Processed:
+    samples: np.ndarray  # mono float32 at profile.sample_rate (channel layout is applied at encoding)
+    rate: int
+    fit: Fit  # at the delivery rate
+    gain_db: float | None
+    true_peak: float
+
+
+def process_clip(x: np.ndarray, rate: int, profile: Profile, cue_s: float | None = None,
+                 gap_after_s: float | None = None) -> Processed:  # fmt: skip
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    trim = profile.trim
+    x = edit.trim(edit.remove_dc(x), rate, trim.threshold_db, trim.pad_ms)
+    x = edit.resample(x, rate, profile.sample_rate)
+    rate = profile.sample_rate
+    tf = profile.timefit
+    fitted = fit(x, rate, cue_s, gap_after_s, max_stretch=tf.max_stretch, borrow_share=tf.borrow_share,
+                 max_pause_ms=tf.max_pause_ms, threshold_db=trim.threshold_db, placement=tf.placement)  # fmt: skip
+    loud = profile.loudness
+    faded = edit.fade(fitted.samples, rate, trim.fade_ms)
+    out, gain_db, peak = normalize(faded, rate, loud.target, loud.true_peak, loud.measure)
+    out = out.astype(np.float32)
+    return Processed(out, rate, Fit(out, fitted.slot_s, fitted.borrowed_s, fitted.stretch, fitted.pauses_trimmed_s,
+                                    fitted.overflow_s, fitted.offset_s), gain_db, peak)  # fmt: skip

@@ -1,0 +1,99 @@
+"""Post-processing and QA fanned out per line on the workers that hold the engines (for re-synthesis).
+
+Each line's result is cached next to its processed clip (``post/…qa.json``, addressed by the raw clip, the profile,
+the QA settings and the line's slot), so a re-run with nothing changed needs no cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pipeline.audio.profiles import Profile
+from pipeline.compute.cluster import LazyClient
+from pipeline.compute.fanout import RunReport, ensure_engines
+from pipeline.compute.jobs import Job
+from pipeline.compute.plugin import current_plugin
+from pipeline.qa.gate import Slot, finish_line
+from pipeline.qa.model import Check, LineQa
+from pipeline.settings import QaSettings, Settings
+from pipeline.storage.store import ObjectStore
+
+
+def slots(jobs: list[Job]) -> dict[str, Slot]:
+    """Cue length and the gap to the next cue (same language), for lines the script times."""
+    out: dict[str, Slot] = {}
+    timed = sorted((j for j in jobs if j.line.start is not None and j.line.end is not None),
+                   key=lambda j: (j.line.lang, j.line.start))  # fmt: skip
+    for n, job in enumerate(timed):
+        nxt = timed[n + 1] if n + 1 < len(timed) and timed[n + 1].line.lang == job.line.lang else None
+        gap = None if nxt is None else max(0.0, nxt.line.start - job.line.end)
+        out[job.line.line_id] = Slot(job.line.end - job.line.start, gap)
+    for job in jobs:
+        out.setdefault(job.line.line_id, Slot(None, None))
+    return out
+
+
+def qa_key(raw_key: str, profile: Profile, qa: QaSettings, slot: Slot) -> str:
+    digest = hashlib.sha256(json.dumps([raw_key, profile.model_dump(mode="json"), qa.model_dump(mode="json"),
+                                        slot.cue_s, slot.gap_after_s], default=str).encode()).hexdigest()  # fmt: skip
+    return f"post/{digest[:2]}/{digest}.qa.json"
+
+
+def finish_batch(plugin_name: str, items: list[tuple[Job, str, str | None, Slot, str]], profile: Profile,
+                 qa: QaSettings) -> list[LineQa]:  # fmt: skip
+    """Dask task: post-process and check each line; an error is a failed, quarantined line, never a lost one."""
+    plugin = current_plugin(plugin_name)
+    assert plugin.store is not None
+    results = []
+    for job, raw_key, engine, slot, result_key in items:
+        try:
+            line_qa = finish_line(plugin, job, raw_key, engine, slot, profile, qa)
+        except Exception as exc:
+            reason = f"post-processing failed: {type(exc).__name__}: {exc}"
+            line_qa = LineQa(job.line.line_id, job.line.lang, job.line.text, "fail",
+                             [Check("post_processing", "fail", detail=reason)], quarantined=True, reasons=[reason],
+                             voice=job.voice.id, engine=engine)  # fmt: skip
+        else:
+            plugin.store.put_bytes("staging", result_key, json.dumps(line_qa.to_dict()).encode(),
+                                   content_type="application/json")  # fmt: skip
+        results.append(line_qa)
+    return results
+
+
+def finish(report: RunReport, settings: Settings, profile: Profile, store: ObjectStore, client: Any,
+           batch_size: int = 4) -> list[LineQa]:  # fmt: skip
+    """Post-process and QA every synthesized line of ``report``; returns results in script order."""
+    qa = settings.qa
+    ready = [r for r in report.results if r.status != "failed" and r.key]
+    jobs = [report.jobs[r.line.line_id] for r in ready]
+    slot_of = slots(jobs)
+    items = [(job, r.key, r.clip.engine if r.clip else None, slot_of[job.line.line_id],
+              qa_key(r.key, profile, qa, slot_of[job.line.line_id])) for job, r in zip(jobs, ready, strict=True)]
+
+    def cached(item: tuple[Job, str, str | None, Slot, str]) -> LineQa | None:
+        if not store.exists("staging", item[4]):
+            return None
+        data = json.loads(store.get_bytes("staging", item[4]))
+        data["checks"] = [Check(**c) for c in data["checks"]]
+        line_qa = LineQa(**data)
+        return line_qa if line_qa.key and store.exists("staging", line_qa.key) else None
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        found = list(pool.map(cached, items))
+    results = {q.line_id: q for q in found if q is not None}
+    todo = [item for item, q in zip(items, found, strict=True) if q is None]
+    if todo:
+        from distributed import as_completed
+
+        active = client() if isinstance(client, LazyClient) else client
+        name = ensure_engines(active, settings, store, sorted({item[0].engines[0] for item in todo})).name
+        futures = [active.submit(finish_batch, name, todo[i:i + batch_size], profile, qa, pure=False,
+                                 priority=-todo[i][0].line.index) for i in range(0, len(todo), batch_size)]  # fmt: skip
+        for future in as_completed(futures):
+            for line_qa in future.result():
+                results[line_qa.line_id] = line_qa
+    return [results[r.line.line_id] for r in ready]
+

@@ -1,0 +1,143 @@
+"""From checked clips to a delivery: encode per profile, assemble stems/chapters and subtitles, script-level QA,
+the QA report, and the publish of everything that passed (quarantined lines are listed, never published as good).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from pipeline.audio.assemble import Placed, dialogue_stem, narration, subtitles
+from pipeline.audio.encode import encode
+from pipeline.audio.loudness import level
+from pipeline.audio.profiles import Profile
+from pipeline.ids import slugify
+from pipeline.qa.model import Check, LineQa, ScriptQa
+from pipeline.qa.report import report_html, report_json, report_parquet
+from pipeline.scripts.model import Line
+from pipeline.storage.publish import Delivery, DeliveryFile, DeliveryLine, PublishResult, publish
+from pipeline.storage.store import ObjectStore
+
+
+@dataclass
+class Package:
+    qa: ScriptQa
+    lines: list[DeliveryLine]
+    extras: list[DeliveryFile] = field(default_factory=list)
+
+
+def package(lines: list[Line], results: list[LineQa], profile: Profile, store: ObjectStore, folder: Path,
+            project: str, script_id: str) -> Package:  # fmt: skip
+    """Write the delivery files of one script into ``folder`` and return what to publish."""
+    by_id = {line.line_id: line for line in lines}
+    audio: dict[str, tuple[np.ndarray, int]] = {}
+    delivered: list[DeliveryLine] = []
+    for result in results:
+        if result.key is None:
+            continue
+        samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", result.key)), dtype="float32")
+        audio[result.line_id] = (samples, rate)
+        if result.quarantined:
+            continue
+        line = by_id[result.line_id]
+        path = folder / line.lang / f"{line.line_id}.{profile.encoding.format}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(encode(_layout(samples, profile), rate, profile.encoding))
+        delivered.append(DeliveryLine(
+            line_id=line.line_id, lang=line.lang, path=path, duration=result.duration_s, sample_rate=rate,
+            voice=result.voice, engine=result.engine, text=line.text, start=result.start_s, end=None if
+            result.start_s is None else result.start_s + (result.duration_s or 0), loudness_lufs=result.loudness,
+            qa_verdict=result.verdict,
+        ))  # fmt: skip
+    qa = ScriptQa(project, script_id, profile.name, results)
+    extras = _assemble(lines, results, audio, profile, folder, qa)
+    reports = {"qa/report.html": report_html(qa, audio).encode(), "qa/report.json": report_json(qa),
+               "qa/report.parquet": report_parquet(qa)}  # fmt: skip
+    for name, data in reports.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        extras.append(DeliveryFile(name, path))
+    return Package(qa, delivered, extras)
+
+
+def publish_package(store: ObjectStore, pkg: Package, run_id: str, source: dict[str, Any]) -> PublishResult | None:
+    """Publish the passed and warned lines with the stems, subtitles and reports; None when nothing passed."""
+    if not pkg.lines:
+        return None
+    counts = pkg.qa.counts()
+    quarantined = {q.line_id: q.reasons for q in pkg.qa.lines if q.quarantined}
+    return publish(store, Delivery(pkg.qa.project, pkg.qa.script_id, pkg.lines, run_id, pkg.extras,
+                                   source={**source, "profile": pkg.qa.profile, "qa": counts,
+                                           "quarantined": quarantined}))  # fmt: skip
+
+
+def _layout(samples: np.ndarray, profile: Profile) -> np.ndarray:
+    return samples if profile.channels == 1 else np.stack([samples] * profile.channels, axis=1)
+
+
+def _assemble(lines: list[Line], results: list[LineQa], audio: dict[str, tuple[np.ndarray, int]],
+              profile: Profile, folder: Path, qa: ScriptQa) -> list[DeliveryFile]:  # fmt: skip
+    """Dubbing (timed lines): a dialogue stem and subtitles per language. Narration: one file per chapter."""
+    rate = profile.sample_rate
+    usable = {r.line_id: r for r in results if not r.quarantined and r.line_id in audio}
+    extras: list[DeliveryFile] = []
+    for lang in sorted({line.lang for line in lines}):
+        ours = [line for line in lines if line.lang == lang and line.line_id in usable]
+        if not ours:
+            continue
+        if all(line.start is not None for line in ours):
+            placed = [Placed(line.line_id, line.text, usable[line.line_id].start_s or line.start or 0.0,
+                             audio[line.line_id][0]) for line in ours]  # fmt: skip
+            stem = dialogue_stem(placed, rate)
+            extras.append(_write(folder, f"{lang}/stem.{profile.encoding.format}",
+                                 encode(_layout(stem, profile), rate, profile.encoding)))  # fmt: skip
+            for fmt in ("srt", "vtt"):
+                extras.append(_write(folder, f"{lang}/subtitles.{fmt}", subtitles(placed, rate, fmt).encode()))
+            qa.script_checks.extend(_stem_checks(lang, stem, placed, lines, rate, profile))
+        else:
+            chapters: dict[str, list[Line]] = {}
+            for line in ours:
+                chapters.setdefault(line.chapter or "chapter", []).append(line)
+            for n, (title, members) in enumerate(chapters.items(), start=1):
+                chapter = narration([(audio[m.line_id][0], m.pause_after) for m in members], rate, profile.room_tone)
+                name = f"{lang}/ch{n:02d}-{slugify(title, 'chapter')[:40]}.{profile.encoding.format}"
+                extras.append(_write(folder, name, encode(_layout(chapter, profile), rate, profile.encoding)))
+    return extras
+
+
+def _stem_checks(lang: str, stem: np.ndarray, placed: list[Placed], lines: list[Line], rate: int,
+                 profile: Profile) -> list[Check]:  # fmt: skip
+    script_end = max((line.end or 0.0) for line in lines if line.lang == lang)
+    stem_end = max(p.end_s(rate) for p in placed)
+    over = stem_end - script_end
+    ordered = sorted(placed, key=lambda p: p.start_s)
+    overlaps = sum(1 for a, b in itertools.pairwise(ordered) if b.start_s < a.end_s(rate) - 0.001)
+    loud = level(stem, rate, profile.loudness.measure)
+    spec = profile.loudness
+    stem_verdict = "not-checked" if loud is None else "pass" if abs(loud - spec.target) <= spec.tolerance else "warn"
+    tol = profile.qa.duration_tolerance_ms / 1000
+    return [
+        Check(f"{lang}:stem_duration", "pass" if over <= tol else "fail", round(over, 3), "s over",
+              f"last line ends by the script's last cue ({script_end:.2f} s)"),
+        Check(f"{lang}:overlapping_speech", "pass" if overlaps == 0 else "warn", float(overlaps), "overlaps", "0"),
+        Check(f"{lang}:stem_loudness", stem_verdict, None if loud is None else round(loud, 2),
+              "LUFS" if spec.measure == "lufs" else "dB RMS", f"{spec.target} ± {spec.tolerance}",
+              "a stem with pauses reads lower than its lines; a warning, not a failure"),
+    ]  # fmt: skip
+
+
+def _write(folder: Path, name: str, data: bytes) -> DeliveryFile:
+    if not re.fullmatch(r"[a-z0-9_-]+/[A-Za-z0-9._-]+|qa/[a-z._]+", name):
+        raise ValueError(f"unexpected delivery file name {name}")
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return DeliveryFile(name, path)

@@ -1,0 +1,117 @@
+"""Per-line signal checks against a delivery profile: each returns a value, its threshold and a verdict."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from pipeline.audio.edit import FRAME_S, frame_db, speech_bounds
+from pipeline.audio.loudness import level, true_peak_db
+from pipeline.audio.profiles import Profile
+from pipeline.audio.timefit import Fit
+from pipeline.qa.model import Check
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[A-Za-z0-9']+")
+
+
+def validity(x: np.ndarray, rate: int, threshold_db: float) -> Check:
+    if x.size == 0:
+        return Check("audio", "fail", 0.0, "s", "> 0 s", "empty audio")
+    if not np.isfinite(x).all():
+        return Check("audio", "fail", None, "", "finite samples", "audio contains NaN or Inf")
+    if speech_bounds(x, rate, threshold_db) is None:
+        return Check("audio", "fail", float(np.max(frame_db(x, rate), initial=-120.0)), "dBFS",
+                     f"> {threshold_db:.0f} dBFS somewhere", "silent audio")  # fmt: skip
+    return Check("audio", "pass", x.shape[0] / rate, "s", "non-empty, finite, audible")
+
+
+def clipping(x: np.ndarray) -> Check:
+    """Runs of 3+ samples at full scale: digital clipping, not just a loud peak."""
+    at_full = np.abs(x) >= 0.999
+    runs = int(np.sum(at_full[2:] & at_full[1:-1] & at_full[:-2])) if x.size > 2 else 0
+    return Check("clipping", "fail" if runs else "pass", float(runs), "samples", "0 clipped runs")
+
+
+def true_peak(x: np.ndarray, rate: int, profile: Profile) -> Check:
+    ceiling = profile.loudness.true_peak
+    value = true_peak_db(x, rate)
+    verdict = "pass" if value <= ceiling + 0.05 else "fail"
+    return Check("true_peak", verdict, round(value, 2), "dBTP", f"≤ {ceiling:.1f} dBTP")
+
+
+def loudness(x: np.ndarray, rate: int, profile: Profile) -> Check:
+    spec = profile.loudness
+    unit = "LUFS" if spec.measure == "lufs" else "dB RMS"
+    value = level(x, rate, spec.measure)
+    threshold = f"{spec.target:.1f} ± {spec.tolerance:.1f} {unit}"
+    if value is None:
+        return Check("loudness", "not-checked", None, unit, threshold, "no measurable programme (silent)")
+    off = abs(value - spec.target)
+    verdict = "pass" if off <= spec.tolerance else "warn" if off <= 2 * spec.tolerance else "fail"
+    return Check("loudness", verdict, round(value, 2), unit, threshold)
+
+
+def edges(x: np.ndarray, rate: int, profile: Profile) -> list[Check]:
+    """Leading/trailing silence and the longest internal pause."""
+    bounds = speech_bounds(x, rate, profile.trim.threshold_db)
+    qa = profile.qa
+    if bounds is None:
+        return [Check(n, "not-checked", detail="silent audio") for n in ("lead_silence", "trail_silence",
+                                                                        "longest_pause")]  # fmt: skip
+    lead, trail = bounds[0] / rate * 1000, (x.shape[0] - bounds[1]) / rate * 1000
+    levels = frame_db(x[bounds[0]:bounds[1]], rate)
+    longest = run = 0
+    for quiet in levels <= profile.trim.threshold_db:
+        run = run + 1 if quiet else 0
+        longest = max(longest, run)
+    pause = longest * FRAME_S * 1000
+    return [
+        Check("lead_silence", "pass" if lead <= qa.max_lead_silence_ms else "warn", round(lead), "ms",
+              f"≤ {qa.max_lead_silence_ms} ms"),
+        Check("trail_silence", "pass" if trail <= qa.max_trail_silence_ms else "warn", round(trail), "ms",
+              f"≤ {qa.max_trail_silence_ms} ms"),
+        Check("longest_pause", "pass" if pause <= qa.max_internal_pause_ms else "warn", round(pause), "ms",
+              f"≤ {qa.max_internal_pause_ms} ms"),
+    ]  # fmt: skip
+
+
+def timing(fit: Fit, rate: int, profile: Profile) -> list[Check]:
+    if fit.slot_s is None:
+        reason = "no cue in the script (narration)"
+        return [Check("duration_vs_cue", "not-checked", detail=reason), Check("stretch", "not-checked", detail=reason)]
+    qa, limit = profile.qa, profile.timefit.max_stretch
+    over_ms = (fit.samples.shape[0] / rate - fit.slot_s) * 1000
+    duration = Check("duration_vs_cue", "pass" if over_ms <= qa.duration_tolerance_ms else "fail", round(over_ms),
+                     "ms over", f"≤ {qa.duration_tolerance_ms} ms over the slot ({fit.slot_s:.2f} s)",
+                     "overflow: does not fit even at the maximum stretch" if fit.overflow_s else "")  # fmt: skip
+    verdict = "pass" if fit.stretch <= qa.warn_stretch else "warn" if fit.stretch <= limit + 1e-6 else "fail"
+    stretch = Check("stretch", verdict, round(fit.stretch, 3), "×", f"≤ {qa.warn_stretch} (max {limit})",
+                    f"{fit.pauses_trimmed_s:.2f} s of pauses trimmed, {fit.borrowed_s:.2f} s borrowed")  # fmt: skip
+    return [duration, stretch]
+
+
+def speech_rate(x: np.ndarray, rate: int, spoken_text: str, lang: str, profile: Profile) -> Check:
+    """Characters/s for Chinese, words/s otherwise, over the audible span."""
+    bounds = speech_bounds(x, rate, profile.trim.threshold_db)
+    if bounds is None:
+        return Check("speech_rate", "not-checked", detail="silent audio")
+    seconds = (bounds[1] - bounds[0]) / rate
+    chinese = lang.split("-", 1)[0] in ("zh", "yue", "cmn")
+    units = len(_CJK.findall(spoken_text)) if chinese else len(_WORD.findall(spoken_text))
+    unit = "chars/s" if chinese else "words/s"
+    if units == 0 or seconds <= 0:
+        return Check("speech_rate", "not-checked", unit=unit, detail="no countable words in the text")
+    value = units / seconds
+    low, high = profile.qa.rate_band(lang)
+    verdict = "pass" if low <= value <= high else "warn"
+    return Check("speech_rate", verdict, round(value, 2), unit, f"{low}–{high} {unit}")
+
+
+def line_checks(x: np.ndarray, rate: int, fit: Fit, spoken_text: str, lang: str, profile: Profile) -> list[Check]:
+    first = validity(x, rate, profile.trim.threshold_db)
+    if first.verdict == "fail":
+        return [first]
+    return [first, clipping(x), true_peak(x, rate, profile), loudness(x, rate, profile), *edges(x, rate, profile),
+            *timing(fit, rate, profile), speech_rate(x, rate, spoken_text, lang, profile)]  # fmt: skip

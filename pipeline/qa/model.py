@@ -1,0 +1,74 @@
+"""QA results: one check = a value, the threshold it was held to, and a verdict."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["pass", "warn", "fail", "not-checked"]
+SEVERITY = {"not-checked": 0, "pass": 1, "warn": 2, "fail": 3}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # e.g. "true_peak", "loudness", "intelligibility"
+    verdict: Verdict
+    value: float | None = None
+    unit: str = ""
+    threshold: str = ""  # human-readable, e.g. "≤ -1.0 dBTP" or "-23.0 ± 1.0 LUFS"
+    detail: str = ""  # why (for not-checked: why it could not run)
+
+
+def overall(checks: list[Check]) -> Verdict:
+    """The worst verdict among the checks that ran; not-checked never turns a line green or red."""
+    ran = [c.verdict for c in checks if c.verdict != "not-checked"]
+    if not ran:
+        return "not-checked"
+    return max(ran, key=SEVERITY.__getitem__)
+
+
+@dataclass
+class LineQa:
+    """Everything QA knows about one line after post-processing (and any re-synthesis)."""
+
+    line_id: str
+    lang: str
+    text: str
+    verdict: Verdict
+    checks: list[Check]
+    attempts: int = 1  # synthesis attempts including QA-driven re-synthesis
+    quarantined: bool = False
+    reasons: list[str] = field(default_factory=list)  # failed checks, for quarantined lines
+    key: str | None = None  # processed clip in staging
+    duration_s: float | None = None
+    loudness: float | None = None
+    true_peak: float | None = None
+    stretch: float = 1.0
+    engine: str | None = None
+    voice: str | None = None
+    start_s: float | None = None  # placement in the stem (dubbing)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ScriptQa:
+    project: str
+    script_id: str
+    profile: str
+    lines: list[LineQa]
+    script_checks: list[Check] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts = {"pass": 0, "warn": 0, "fail": 0, "not-checked": 0, "quarantined": 0, "retried": 0}
+        for line in self.lines:
+            counts[line.verdict] += 1
+            counts["quarantined"] += line.quarantined
+            counts["retried"] += line.attempts > 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"project": self.project, "script_id": self.script_id, "profile": self.profile,
+                "counts": self.counts(), "script_checks": [asdict(c) for c in self.script_checks],
+                "lines": [line.to_dict() for line in self.lines]}  # fmt: skip

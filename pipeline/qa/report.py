@@ -1,0 +1,311 @@
+"""QA reports: JSON for machines, Parquet for analysis across runs, and one self-contained HTML file for reviewers.
+
+The HTML report must open from an e-mail attachment or an air-gapped share, so everything (CSS, JS, plots, audio
+previews) is inlined; nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+
+import lameenc
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import soxr
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from pipeline.qa.model import Check, LineQa, ScriptQa
+
+PREVIEW_RATE = 24000  # a rate LAME accepts (MPEG-2 layer III) and plenty for a speech preview
+ST_WINDOW_S = 0.4  # short-term loudness window (the BS.1770 gating block length)
+ST_HOP_S = 0.1
+_EPS = 1e-12
+_ORDER = {"fail": 0, "warn": 1}
+
+PARQUET_SCHEMA = pa.schema(
+    [
+        ("project", pa.string()),
+        ("script_id", pa.string()),
+        ("profile", pa.string()),
+        ("line_id", pa.string()),
+        ("lang", pa.string()),
+        ("line_verdict", pa.string()),
+        ("quarantined", pa.bool_()),
+        ("attempts", pa.int32()),
+        ("check", pa.string()),
+        ("verdict", pa.string()),
+        ("value", pa.float64()),
+        ("unit", pa.string()),
+        ("threshold", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+
+
+def verdict_order(line: LineQa) -> tuple[int]:
+    """Sort key putting failures first, then warnings, then the rest; sorted() is stable, so line order is kept
+    within each group."""
+    return (_ORDER.get(line.verdict, 2),)
+
+
+def report_json(qa: ScriptQa) -> bytes:
+    return json.dumps(qa.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def report_parquet(qa: ScriptQa) -> bytes:
+    """One row per (line, check), so verdicts can be aggregated across scripts and runs with any Parquet reader.
+    Lines without checks have no rows; script-level checks live in the JSON report."""
+    rows = [
+        {"project": qa.project, "script_id": qa.script_id, "profile": qa.profile, "line_id": line.line_id,
+         "lang": line.lang, "line_verdict": line.verdict, "quarantined": line.quarantined,
+         "attempts": line.attempts, "check": check.name, "verdict": check.verdict,
+         "value": None if check.value is None else float(check.value), "unit": check.unit,
+         "threshold": check.threshold, "detail": check.detail}
+        for line in qa.lines
+        for check in line.checks
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(rows, schema=PARQUET_SCHEMA)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def report_html(qa: ScriptQa, audio: dict[str, tuple[np.ndarray, int]] | None = None, preview_kbps: int = 64) -> str:
+    """``audio`` maps line_id to (float mono samples, sample rate); lines found there get a plot and a player."""
+    audio = audio or {}
+    counts = qa.counts()
+    counts_fail, n_issues = counts["fail"], counts["fail"] + counts["warn"]
+    title = f"QA · {qa.project} / {qa.script_id} · {qa.profile}"
+    chips = "".join(f'<span class="chip v-{_e(name)}"><b>{n}</b> {_e(name)}</span>' for name, n in counts.items())
+    script_checks = (
+        f'<details class="script-checks"><summary>Script checks ({len(qa.script_checks)})</summary>'
+        f"{_checks_table(qa.script_checks)}</details>"
+        if qa.script_checks
+        else ""
+    )
+    cards = "\n".join(
+        _card(line, audio.get(line.line_id), preview_kbps) for line in sorted(qa.lines, key=verdict_order)
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body data-filter="all">
+<header class="summary">
+<h1>{_e(qa.project)} <span class="sep">/</span> {_e(qa.script_id)} <span class="profile">{_e(qa.profile)}</span></h1>
+<div class="bar">
+<div class="chips">{chips}</div>
+<div class="filter" role="group" aria-label="Filter lines">
+<button type="button" data-f="all" class="on">All ({len(qa.lines)})</button>
+<button type="button" data-f="issues">Fail + warn ({n_issues})</button>
+<button type="button" data-f="fail">Fail only ({counts_fail})</button>
+</div>
+</div>
+{script_checks}
+</header>
+<main>
+{cards}
+</main>
+<script>{_JS}</script>
+</body>
+</html>
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: float | None, unit: str = "", digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f}{' ' + unit if unit else ''}"
+
+
+def _badge(verdict: str) -> str:
+    return f'<span class="badge v-{_e(verdict)}">{_e(verdict)}</span>'
+
+
+def _checks_table(checks: list[Check]) -> str:
+    if not checks:
+        return '<p class="muted">No checks.</p>'
+    rows = "".join(
+        f"<tr><td>{_e(c.name)}</td><td>{_badge(c.verdict)}</td><td class=num>{_e(_num(c.value, c.unit))}</td>"
+        f"<td>{_e(c.threshold)}</td><td class=detail>{_e(c.detail)}</td></tr>"
+        for c in checks
+    )
+    return (
+        "<table class=checks><thead><tr><th>Check</th><th>Verdict</th><th>Value</th><th>Threshold</th>"
+        f"<th>Detail</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _card(line: LineQa, samples: tuple[np.ndarray, int] | None, preview_kbps: int) -> str:
+    facts = [
+        ("engine", _e(line.engine or "—")),
+        ("voice", _e(line.voice or "—")),
+        ("duration", _e(_num(line.duration_s, "s"))),
+        ("loudness", _e(_num(line.loudness, "LUFS", 1))),
+        ("true peak", _e(_num(line.true_peak, "dBTP", 1))),
+        ("stretch", _e(f"{line.stretch:.3f}×")),
+        ("attempts", str(int(line.attempts))),
+    ]
+    if line.start_s is not None:
+        facts.append(("start", _e(_num(line.start_s, "s", 3))))
+    facts_html = "".join(f"<span><i>{name}</i> {value}</span>" for name, value in facts)
+    flags = ""
+    if line.quarantined:
+        flags += '<span class="flag">quarantined</span>'
+    if line.attempts > 1:
+        flags += '<span class="flag retried">retried</span>'
+    reasons = f'<p class="reasons">Reasons: {_e(", ".join(line.reasons))}</p>' if line.reasons else ""
+    media = ""
+    if samples is not None:
+        x, rate = samples
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 2:
+            x = x.mean(axis=1)
+        if x.size:
+            png = base64.b64encode(_plot_png(x, rate)).decode("ascii")
+            mp3 = base64.b64encode(_mp3_preview(x, rate, preview_kbps)).decode("ascii")
+            media = (
+                f'<div class="media"><img alt="waveform and short-term level of {_e(line.line_id)}" '
+                f'src="data:image/png;base64,{png}">'
+                f'<audio controls preload="none" src="data:audio/mpeg;base64,{mp3}"></audio></div>'
+            )
+    verdict, lid, lang = _e(line.verdict), _e(line.line_id), _e(line.lang)
+    return f"""<section class="card v-{verdict}" data-verdict="{verdict}" id="line-{lid}">
+<div class="head"><code class="lid">{lid}</code>{_badge(line.verdict)}<span class="lang">{lang}</span>{flags}</div>
+<p class="text" lang="{lang}">{_e(line.text)}</p>
+<div class="facts">{facts_html}</div>
+{reasons}{media}
+{_checks_table(line.checks)}
+</section>"""
+
+
+def short_term_rms_db(x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window centres (s) and RMS level (dBFS) over 400 ms windows with a 100 ms hop; a clip shorter than one
+    window is a single window. Plain RMS, not K-weighted: good enough to see where a line is loud or quiet."""
+    win = max(1, round(ST_WINDOW_S * rate))
+    hop = max(1, round(ST_HOP_S * rate))
+    if x.shape[0] <= win:
+        return np.array([x.shape[0] / 2 / rate]), np.array([20 * np.log10(np.sqrt(np.mean(x**2)) + _EPS)])
+    energy = np.concatenate([[0.0], np.cumsum(np.square(x, dtype=np.float64))])
+    starts = np.arange(0, x.shape[0] - win + 1, hop)
+    mean_square = np.maximum(energy[starts + win] - energy[starts], 0.0) / win
+    return (starts + win / 2) / rate, 20 * np.log10(np.sqrt(mean_square) + _EPS)
+
+
+def _plot_png(x: np.ndarray, rate: int) -> bytes:
+    """A min/max envelope per pixel column (fast for long clips, looks the same as plotting every sample) with
+    the short-term level on a second axis."""
+    fig = Figure(figsize=(6, 1.6), dpi=80)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.07, 0.24, 0.82, 0.70))
+    columns = min(x.shape[0], 1000)
+    edges = np.linspace(0, x.shape[0], columns + 1).astype(int)
+    lo = np.minimum.reduceat(x, edges[:-1])
+    hi = np.maximum.reduceat(x, edges[:-1])
+    t = edges[:-1] / rate
+    ax.fill_between(t, lo, hi, color="#7aa6d6", linewidth=0.4, edgecolor="#4f83bd")
+    ax.set_xlim(0, x.shape[0] / rate)
+    ax.set_ylim(-1, 1)
+    ax.set_yticks([-1, 0, 1])
+    ax.set_xlabel("time (s)", fontsize=7, labelpad=1)
+    ax.tick_params(labelsize=7, length=2, pad=1)
+    st_t, st_db = short_term_rms_db(x, rate)
+    ax2 = ax.twinx()
+    ax2.plot(st_t, np.maximum(st_db, -60), color="#d2691e", linewidth=1.2, marker="." if st_t.size == 1 else None)
+    ax2.set_ylim(-60, 0)
+    ax2.set_ylabel("RMS dBFS\n(400 ms)", fontsize=7, color="#d2691e", labelpad=1)
+    ax2.tick_params(labelsize=7, length=2, pad=1, colors="#d2691e")
+    ax.spines["top"].set_visible(False)
+    ax2.spines["top"].set_visible(False)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _mp3_preview(x: np.ndarray, rate: int, kbps: int) -> bytes:
+    """CBR mono MP3 at 24 kHz: small enough to inline many lines, and a sample rate LAME always accepts."""
+    if rate != PREVIEW_RATE:
+        x = soxr.resample(x, rate, PREVIEW_RATE, quality="HQ")
+    pcm = (np.clip(x, -1.0, 1.0) * 32767).round().astype("<i2")
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(kbps)
+    encoder.set_in_sample_rate(PREVIEW_RATE)
+    encoder.set_channels(1)
+    encoder.set_quality(5)
+    encoder.silence()
+    return bytes(encoder.encode(pcm.tobytes()) + encoder.flush())
+
+
+_CSS = """
+:root { --pass:#1f8a4c; --warn:#b7791f; --fail:#c53030; --nc:#718096; --bg:#f5f6f8; --card:#fff; --line:#e2e8f0; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:#1a202c;
+  font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif; }
+.summary { position:sticky; top:0; z-index:10; background:#fff; border-bottom:1px solid var(--line);
+  padding:10px 20px; box-shadow:0 1px 4px rgba(0,0,0,.06); }
+h1 { font-size:18px; margin:0 0 6px; font-weight:600; }
+h1 .sep { color:#a0aec0; } h1 .profile { font-size:13px; font-weight:500; color:#4a5568; background:#edf2f7;
+  border-radius:4px; padding:1px 6px; margin-left:6px; vertical-align:middle; }
+.bar { display:flex; flex-wrap:wrap; gap:10px; align-items:center; justify-content:space-between; }
+.chips { display:flex; flex-wrap:wrap; gap:6px; }
+.chip { border:1px solid var(--line); border-radius:999px; padding:1px 10px; font-size:12px; color:#4a5568; }
+.chip b { font-size:13px; color:#1a202c; }
+.chip.v-pass { border-color:var(--pass); } .chip.v-warn { border-color:var(--warn); }
+.chip.v-fail { border-color:var(--fail); } .chip.v-not-checked { border-color:var(--nc); }
+.filter button { font:inherit; font-size:12px; border:1px solid #cbd5e0; background:#fff; padding:3px 10px;
+  cursor:pointer; } .filter button:first-child { border-radius:6px 0 0 6px; }
+.filter button:last-child { border-radius:0 6px 6px 0; } .filter button + button { border-left:none; }
+.filter button.on { background:#2d3748; color:#fff; border-color:#2d3748; }
+.script-checks { margin-top:6px; font-size:13px; } .script-checks summary { cursor:pointer; color:#4a5568; }
+.script-checks table { max-width:900px; }
+main { max-width:1000px; margin:16px auto; padding:0 16px; }
+.card { background:var(--card); border:1px solid var(--line); border-left:4px solid var(--nc); border-radius:8px;
+  padding:10px 14px; margin-bottom:12px; }
+.card.v-pass { border-left-color:var(--pass); } .card.v-warn { border-left-color:var(--warn); }
+.card.v-fail { border-left-color:var(--fail); }
+body[data-filter=issues] .card:not(.v-fail):not(.v-warn) { display:none; }
+body[data-filter=fail] .card:not(.v-fail) { display:none; }
+.head { display:flex; align-items:center; gap:8px; }
+.lid { font-size:13px; font-weight:600; } .lang { color:#718096; font-size:12px; }
+.badge { display:inline-block; color:#fff; border-radius:4px; padding:0 7px; font-size:11px; font-weight:600;
+  text-transform:uppercase; letter-spacing:.03em; background:var(--nc); }
+.badge.v-pass { background:var(--pass); } .badge.v-warn { background:var(--warn); }
+.badge.v-fail { background:var(--fail); }
+.flag { font-size:11px; border:1px solid var(--fail); color:var(--fail); border-radius:4px; padding:0 6px; }
+.flag.retried { border-color:#805ad5; color:#805ad5; }
+.text { margin:6px 0; font-size:15px; max-height:6.2em; overflow:auto; white-space:pre-wrap; }
+.facts { display:flex; flex-wrap:wrap; gap:4px 14px; font-size:12px; color:#2d3748; }
+.facts i { font-style:normal; color:#718096; }
+.reasons { font-size:12px; color:var(--fail); margin:4px 0; }
+.media { display:flex; flex-wrap:wrap; align-items:center; gap:10px; margin:8px 0 4px; }
+.media img { width:480px; max-width:100%; height:auto; border:1px solid var(--line); border-radius:4px; }
+.media audio { height:32px; width:260px; }
+table.checks { width:100%; border-collapse:collapse; font-size:12px; margin-top:6px; }
+.checks th { text-align:left; color:#718096; font-weight:500; border-bottom:1px solid var(--line); padding:2px 6px; }
+.checks td { border-bottom:1px solid #f0f2f5; padding:2px 6px; vertical-align:top; }
+.checks td.num { font-variant-numeric:tabular-nums; white-space:nowrap; }
+.checks td.detail { color:#4a5568; max-width:380px; overflow-wrap:anywhere; }
+.muted { color:#a0aec0; font-size:12px; margin:4px 0; }
+"""
+
+_JS = """
+document.querySelectorAll('.filter button').forEach(function (b) {
+  b.addEventListener('click', function () {
+    document.body.dataset.filter = b.dataset.f;
+    document.querySelectorAll('.filter button').forEach(function (o) { o.classList.toggle('on', o === b); });
+  });
+});
+"""
