@@ -68,6 +68,9 @@ def intelligibility(x: np.ndarray, rate: int, spoken_text: str, lang: str, model
     # way the script's spoken text was, so the comparison is about words, not notation.
     heard_spoken = normalize_text(heard, primary) if primary in ("en", "zh") else heard
     qa = profile.qa
+    # A word given as phonemes ([K][AE1][P]…) has no spelling to compare: it is left out of the reference (the ASR
+    # word it became then counts as one insertion, not as a wrong word per phoneme).
+    spoken_text = re.sub(r"(?:\[[A-Z]{1,3}[0-2]?\])+|/[A-Z]{1,3}[0-2]?(?: [A-Z]{1,3}[0-2]?)*/", " ", spoken_text)
     if primary in ("zh", "yue", "ja"):
         ref, hyp = re.sub(r"\W", "", spoken_text), re.sub(r"\W", "", heard_spoken)
         value, unit, warn, fail = (jiwer.cer(ref, hyp) if ref else 1.0), "CER", qa.warn_cer, qa.max_cer

@@ -47,3 +47,11 @@ def test_speaker_similarity_is_higher_for_the_same_voice(speech, other_voice, tm
     assert same.value > other.value + 0.1, (same, other)
     assert same.verdict == "pass"
     assert similarity(samples, rate, None, profile()).verdict == "not-checked"
+
+
+def test_words_given_as_phonemes_are_not_counted_as_misheard(speech, models) -> None:
+    samples, rate = speech
+    clean = process_clip(samples, rate, profile())
+    spoken = TEXT.replace("harbour", "/HH AA1 R B ER0/")  # how the lines table renders ARPAbet markup
+    result = intelligibility(clean.samples, clean.rate, spoken, "en", models, profile())
+    assert result.verdict == "pass", result
