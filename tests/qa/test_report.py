@@ -127,3 +127,24 @@ def test_html_without_audio_has_no_media(qa: ScriptQa) -> None:
     page = report_html(qa)
     assert "<audio" not in page and "data:image/png" not in page
     assert page.count('class="card ') == 3
+
+
+def test_the_report_renders_in_a_real_browser(qa: ScriptQa, audio: dict[str, tuple[np.ndarray, int]],
+                                              tmp_path) -> None:  # fmt: skip
+    """Headless Chromium (Debian's package) opens the file and paints it: a screenshot of real size."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("not checked: no chromium on this machine (apt-get install chromium)")
+    html_path = tmp_path / "report.html"
+    html_path.write_text(report_html(qa, audio), encoding="utf-8")
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1400",
+                    f"--screenshot={shot}", html_path.as_uri()], capture_output=True, timeout=120, check=True)  # fmt: skip
+    from matplotlib.image import imread
+
+    pixels = imread(shot)
+    assert pixels.shape[:2] == (1400, 1280)
+    assert pixels[..., :3].std() > 0.05  # something was painted, not a blank page
