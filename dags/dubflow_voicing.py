@@ -1,0 +1,120 @@
+"""dubflow's scheduled voicing DAGs: ``dubflow_dubbing`` and ``dubflow_narration``.
+
+One factory, two DAGs: they differ only in their default delivery profile, schedule and docs, and a studio
+usually wants to pause, backfill or pool them separately. Every task is one call into ``pipeline`` with ids and
+URIs in and out; synthesis and QA fan out per line on Dask, not here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, AssetAlias, Param, get_current_context, task
+
+PROFILES = ["broadcast", "broadcast-us", "streaming", "podcast", "audiobook"]
+PUBLISHED = AssetAlias(name="dubflow-published")
+
+DOC = """
+### {title}
+
+Voices every script that arrived in the **inbox** of a project during the run's data interval, or the one
+script you name, and publishes what passes QA to object storage.
+
+**Run it by hand** (▶ *Trigger DAG*): fill the form — *project*, and either leave *script_key* empty (all scripts
+of the interval) or paste one inbox key such as `demo/2026-11-23/zh_linesheet.csv`; pick a *delivery profile*;
+tick *dry_run* to only validate the script; tick *force* to re-synthesize lines that are already cached.
+
+**Where the results are**: each mapped *voice_script* instance is labelled with its script; its return value
+shows the version, the manifest URI and the QA counts. Quarantined lines are listed in the manifest's
+`source.quarantined` with their reasons. `dubflow catalog list` shows every published version.
+
+Queue a script: `dubflow inbox put FILE --project P`. Backfill: `airflow backfill create --dag-id {dag_id}
+--from-date 2026-11-01 --to-date 2026-11-07 --reprocess-behavior completed` (re-running an interval never
+duplicates assets: the publish protocol is idempotent).
+"""
+
+
+def _interval() -> tuple[Any, Any]:
+    context = get_current_context()
+    start = context.get("data_interval_start") or context["logical_date"]
+    end = context.get("data_interval_end") or start
+    if end <= start:
+        end = start + timedelta(days=1)
+    return start.date(), end.date()
+
+
+def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
+    with DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=2,
+        tags=["dubflow", dag_id.removeprefix("dubflow_")],
+        doc_md=DOC.format(title=title, dag_id=dag_id),
+        default_args={
+            "owner": "dubflow",
+            "retries": 2,
+            "retry_delay": timedelta(seconds=20),
+            "retry_exponential_backoff": True,
+            "max_retry_delay": timedelta(minutes=10),
+        },
+        params={
+            "project": Param("demo", type="string", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                             description="Project whose inbox and voice map to use"),
+            "script_key": Param(None, type=["null", "string"], pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,250}$",
+                                description="One inbox key to voice; empty = every script of the interval"),
+            "profile": Param(profile, type="string", enum=PROFILES, description="Delivery profile"),
+            "force": Param(False, type="boolean", description="Re-synthesize lines that are already cached"),
+            "dry_run": Param(False, type="boolean", description="Only ingest and validate"),
+        },
+    ) as dag:
+
+        @task
+        def discover() -> list[dict[str, str]]:
+            from dubflow_airflow.hooks import in_repo, pipeline_settings
+
+            from pipeline.orchestrate import discover_scripts
+
+            params = get_current_context()["params"]
+            start, end = _interval()
+            with in_repo():
+                return discover_scripts(pipeline_settings(), params["project"], start, end, params["script_key"])
+
+        @task(pool="dubflow_synthesis", map_index_template="{{ script_label }}")
+        def voice_script(item: dict[str, str]) -> dict[str, Any]:
+            from dubflow_airflow.hooks import in_repo, pipeline_settings
+
+            from pipeline.orchestrate import voice_script as run
+
+            context = get_current_context()
+            context["script_label"] = item["name"]  # type: ignore[typeddict-unknown-key]
+            params = context["params"]
+            with in_repo():
+                return run(pipeline_settings(), item, context["run_id"], profile=params["profile"],
+                           force=params["force"], dry_run=params["dry_run"])  # fmt: skip
+
+        @task(outlets=[PUBLISHED], trigger_rule="all_done")
+        def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+            from airflow.sdk import Asset
+
+            context = get_current_context()
+            results = [r for r in results if r]
+            published = [r for r in results if r.get("manifest")]
+            for result in published:  # one asset event per published version, named by project
+                context["outlet_events"][PUBLISHED].add(
+                    Asset(name=f"dubflow/{result['project']}", uri=result["manifest"].rsplit("/", 3)[0] + "/"),
+                    extra={"manifest": result["manifest"], "script_id": result["script_id"]},
+                )
+            return {"scripts": len(results), "published": len(published),
+                    "note": "no new scripts in this interval" if not results else ""}  # fmt: skip
+
+        summarize(voice_script.expand(item=discover()))
+    return dag
+
+
+dubbing = voicing_dag("dubflow_dubbing", "Dubbing: line sheets and subtitles to fitted, checked dialogue",
+                      schedule="@daily", profile="broadcast")  # fmt: skip
+narration = voicing_dag("dubflow_narration", "Narration: manuscripts to checked chapters",
+                        schedule="@daily", profile="audiobook")  # fmt: skip

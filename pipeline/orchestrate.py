@@ -1,0 +1,78 @@
+"""The stages a scheduler calls, with JSON in and JSON out (ids and URIs, never audio): what the Airflow tasks
+run, usable from any other orchestrator too. No Airflow imports here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from pipeline.audio.profiles import resolve_profile
+from pipeline.compute.cluster import LazyClient
+from pipeline.compute.fanout import synthesize
+from pipeline.compute.finish import finish
+from pipeline.deliver import package, publish_package
+from pipeline.scripts.ingest import ingest_bytes
+from pipeline.settings import Settings
+from pipeline.storage import keys
+from pipeline.storage.connect import connect_store
+from pipeline.storage.inbox import discover
+from pipeline.voices.catalog import load_catalog
+
+log = logging.getLogger(__name__)
+
+
+def discover_scripts(settings: Settings, project: str, start: date, end: date,
+                     script_key: str | None = None) -> list[dict[str, str]]:  # fmt: skip
+    """The inbox scripts of one data interval (or the one named), as task inputs."""
+    store, _ = connect_store(settings)
+    if script_key:
+        if not script_key.startswith(f"{keys.project_id(project)}/") or not store.exists("inbox", script_key):
+            raise ValueError(f"script {script_key!r} is not in the inbox of project {project!r}")
+        names = [script_key]
+    else:
+        names = [item.key for item in discover(store, project, start, end)]
+    return [{"project": project, "script_key": name, "name": name.rsplit("/", 1)[-1]} for name in names]
+
+
+def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profile: str | None = None,
+                 force: bool = False, dry_run: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Ingest → synthesize (Dask) → post-process + QA (Dask) → package → publish, for one inbox script.
+
+    Safe to retry after a kill at any point: synthesis and QA results are cached by content, and publishing
+    completes the same version without uploading anything twice.
+    """
+    store, _ = connect_store(settings)
+    catalog = load_catalog(settings.voices_file)
+    project = item["project"]
+    data = store.get_bytes("inbox", item["script_key"])
+    ingested = ingest_bytes(data, item["name"], settings.ingest, voice_map=catalog.voice_map(project))
+    summary: dict[str, Any] = {
+        "project": project, "script_key": item["script_key"], "script_id": ingested.script_id,
+        "lines": len(ingested.lines), "problems": [str(p) for p in ingested.problems],
+    }  # fmt: skip
+    if not ingested.ok:
+        raise ValueError(f"{item['script_key']}: {len(ingested.errors)} error(s): "
+                         + "; ".join(str(p) for p in ingested.errors[:10]))  # fmt: skip
+    if dry_run:
+        return {**summary, "status": "validated (dry run)"}
+    chosen = resolve_profile(settings.audio.profiles_file, profile or settings.audio.profile, settings.audio.overrides)
+    with LazyClient(settings.dask) as client:
+        report = synthesize(ingested.lines, catalog, project, settings, store, client=client, force=force)
+        checked = finish(report, settings, chosen, store, client)
+    with TemporaryDirectory(prefix="dubflow-package-") as folder:
+        pkg = package(ingested.lines, checked, chosen, store, Path(folder), project, ingested.script_id)
+        published = publish_package(store, pkg, run_id, {"name": item["name"], "inbox_key": item["script_key"]})
+    summary.update(
+        status="published" if published else "nothing passed QA",
+        synthesis=report.summary(), failed=[r.line.line_id for r in report.failed], qa=pkg.qa.counts(),
+        version=published.version if published else None,
+        manifest=f"s3://{store.bucket('assets')}/{published.manifest_key}" if published else None,
+        uploaded=published.uploaded if published else 0, already_published=bool(published and
+                                                                                published.already_published),
+    )  # fmt: skip
+    log.info("%s", summary)
+    return summary

@@ -1,0 +1,71 @@
+"""Settings from Airflow connections: ``minio_default`` (the object store) and ``dask_default`` (the scheduler).
+
+Either may be absent: then the embedded defaults apply (the local S3 server, a local Dask cluster). Credentials
+live in the connection (Airflow's secrets backend), never in DAG files or the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+STORE_CONN = "minio_default"
+DASK_CONN = "dask_default"
+
+
+def _connection(conn_id: str) -> Any | None:
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def store_overrides(conn: Any) -> dict[str, Any]:
+    """An aws/S3-style connection (``extra.endpoint_url``) or a generic one (host:port, login, password)."""
+    extra = conn.extra_dejson or {}
+    endpoint = extra.get("endpoint_url") or (f"{conn.host}:{conn.port}" if conn.port else conn.host)
+    if not endpoint:
+        raise ValueError(f"connection {conn.conn_id}: no endpoint (set extra.endpoint_url or host/port)")
+    values: dict[str, Any] = {"endpoint": endpoint, "access_key": conn.login or extra.get("aws_access_key_id"),
+                              "secret_key": conn.password or extra.get("aws_secret_access_key")}  # fmt: skip
+    for key in ("region_name", "bucket_prefix", "secure"):
+        if key in extra:
+            values["region" if key == "region_name" else key] = extra[key]
+    return values
+
+
+def dask_overrides(conn: Any) -> dict[str, Any]:
+    scheme = "tls" if (conn.extra_dejson or {}).get("tls") else "tcp"
+    return {"mode": "external", "external": {"scheduler_address": f"{scheme}://{conn.host}:{conn.port or 8786}"}}
+
+
+def pipeline_settings():  # -> pipeline.settings.Settings
+    """The repo's settings, with the object store and Dask scheduler taken from connections when defined."""
+    from pipeline.settings import load_settings
+
+    overrides: dict[str, Any] = {}
+    base = load_settings(REPO / "configs" / "pipeline.yaml")
+    if (store := _connection(STORE_CONN)) is not None:
+        overrides["storage"] = {**base.storage.model_dump(), **store_overrides(store)}
+    if (dask := _connection(DASK_CONN)) is not None:
+        overrides["dask"] = {**base.dask.model_dump(), **dask_overrides(dask)}
+    return load_settings(REPO / "configs" / "pipeline.yaml", **overrides) if overrides else base
+
+
+@contextmanager
+def in_repo() -> Iterator[None]:
+    """Run with the repository as working directory: the settings' relative paths (voices, profiles, the local
+    S3 server's data dir, model caches) are relative to it, wherever the Airflow worker was started."""
+    before = os.getcwd()
+    os.chdir(REPO)
+    try:
+        yield
+    finally:
+        os.chdir(before)
