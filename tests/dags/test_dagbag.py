@@ -24,4 +24,22 @@ def test_dags_import_without_errors_or_network(airflow_home, monkeypatch: pytest
         assert dag.doc_md and len(dag.doc_md) > 200, dag_id
         for task in dag.tasks:
             assert task.retries >= 1 and task.owner == "dubflow", (dag_id, task.task_id)
-        assert "project" in dag.params and dag.params.get_param("profile").schema["enum"], dag_id
+    for dag_id in ("dubflow_dubbing", "dubflow_narration"):  # the trigger form: a schema the UI renders
+        params = bag.dags[dag_id].params
+        assert params.get_param("profile").schema["enum"] and params.get_param("project").schema["pattern"]
+
+
+@pytest.mark.parametrize("conf", [{"profile": "loudest"}, {"project": "../etc"}, {"force": "yes"},
+                                  {"script_key": "/abs/path"}])  # fmt: skip
+def test_the_trigger_form_rejects_bad_input_before_any_task_runs(airflow_home, conf: dict) -> None:
+    from airflow.models import DagBag
+    from airflow.sdk.definitions.param import ParamsDict
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("dubflow_dubbing")
+    params = ParamsDict({**dag.params.dump(), **conf})
+    for name, param in dag.params.items():  # keep the schemas, take the submitted values
+        if name in conf:
+            params[name] = type(param)(conf[name], **{k: v for k, v in param.schema.items()})
+    with pytest.raises(ParamValidationError):
+        params.validate()

@@ -1,0 +1,29 @@
+"""Example downstream DAG: runs whenever a dubflow voicing run publishes a version (asset events via the
+``dubflow-published`` alias), and lists what arrived. Replace the task with your own hand-off (MAM ingest, QC
+ticket, notification)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import DAG, AssetAlias, get_current_context, task
+
+with DAG(
+    dag_id="dubflow_on_new_assets",
+    schedule=[AssetAlias(name="dubflow-published")],
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    tags=["dubflow", "example"],
+    doc_md=__doc__,
+    default_args={"owner": "dubflow", "retries": 1, "retry_delay": timedelta(seconds=30)},
+):
+
+    @task
+    def announce() -> list[dict[str, str]]:
+        events = get_current_context()["triggering_asset_events"]
+        arrived = [{"asset": asset.name, **event.extra} for asset, batch in events.items() for event in batch]
+        for item in arrived:
+            print(f"new dubflow version: {item}")
+        return arrived
+
+    announce()
