@@ -16,7 +16,7 @@ import soundfile as sf
 
 from pipeline.audio.assemble import Placed, dialogue_stem, narration, subtitles
 from pipeline.audio.encode import encode
-from pipeline.audio.loudness import level
+from pipeline.audio.loudness import level, true_peak_db
 from pipeline.audio.profiles import Profile
 from pipeline.ids import slugify
 from pipeline.qa.model import Check, LineQa, ScriptQa
@@ -80,7 +80,10 @@ def publish_package(store: ObjectStore, pkg: Package, run_id: str, source: dict[
 
 
 def _layout(samples: np.ndarray, profile: Profile) -> np.ndarray:
-    return samples if profile.channels == 1 else np.stack([samples] * profile.channels, axis=1)
+    """Mono as measured; dual-mono at -3.01 dB, since BS.1770 sums channels and would read it 3 LU louder."""
+    if profile.channels == 1:
+        return samples
+    return np.stack([samples * 10 ** (-3.0103 / 20)] * profile.channels, axis=1)
 
 
 def _assemble(lines: list[Line], results: list[LineQa], audio: dict[str, tuple[np.ndarray, int]],
@@ -109,6 +112,7 @@ def _assemble(lines: list[Line], results: list[LineQa], audio: dict[str, tuple[n
             for n, (title, members) in enumerate(chapters.items(), start=1):
                 chapter = narration([(audio[m.line_id][0], m.pause_after) for m in members], rate, profile.room_tone)
                 name = f"{lang}/ch{n:02d}-{slugify(title, 'chapter')[:40]}.{profile.encoding.format}"
+                qa.script_checks.extend(_file_checks(name, chapter, rate, profile))
                 extras.append(_write(folder, name, encode(_layout(chapter, profile), rate, profile.encoding)))
     return extras
 
@@ -132,6 +136,27 @@ def _stem_checks(lang: str, stem: np.ndarray, placed: list[Placed], lines: list[
               "LUFS" if spec.measure == "lufs" else "dB RMS", f"{spec.target} ± {spec.tolerance}",
               "a stem with pauses reads lower than its lines; a warning, not a failure"),
     ]  # fmt: skip
+
+
+def _file_checks(name: str, x: np.ndarray, rate: int, profile: Profile) -> list[Check]:
+    """Whole-file acceptance (ACX judges files, not lines): level, peak and, when the profile sets one, the noise
+    floor (RMS of the quietest 500 ms)."""
+    spec = profile.loudness
+    value = level(x, rate, spec.measure)
+    unit = "LUFS" if spec.measure == "lufs" else "dB RMS"
+    ok = value is not None and abs(value - spec.target) <= spec.tolerance
+    checks = [Check(f"{name}:level", "pass" if ok else "fail", None if value is None else round(value, 2), unit,
+                    f"{spec.target} ± {spec.tolerance}"),
+              Check(f"{name}:peak", "pass" if true_peak_db(x, rate) <= spec.true_peak + 0.05 else "fail",
+                    round(true_peak_db(x, rate), 2), "dBTP", f"≤ {spec.true_peak}")]  # fmt: skip
+    floor_limit = profile.qa.noise_floor_db
+    if floor_limit is not None:
+        window = int(0.5 * rate)
+        blocks = x[: (x.shape[0] // window) * window].reshape(-1, window) if x.shape[0] >= window else x[None, :]
+        floor = float(np.min(20 * np.log10(np.sqrt(np.mean(np.square(blocks, dtype=np.float64), axis=1)) + 1e-12)))
+        checks.append(Check(f"{name}:noise_floor", "pass" if floor <= floor_limit else "fail", round(floor, 1),
+                            "dB RMS", f"≤ {floor_limit} (quietest 500 ms)"))  # fmt: skip
+    return checks
 
 
 def _write(folder: Path, name: str, data: bytes) -> DeliveryFile:

@@ -48,8 +48,9 @@ def room_tone(seconds: float, rate: int, level_db: float, seed: int = 0) -> np.n
     n = int(seconds * rate)
     if n == 0:
         return np.zeros(0, np.float32)
-    white = np.random.default_rng(seed).standard_normal(n)
-    pink = np.cumsum(white) - np.convolve(np.cumsum(white), np.ones(64) / 64, mode="same")
+    margin = 256  # generated beyond both ends and cropped: the moving average has no edge to click at
+    walk = np.cumsum(np.random.default_rng(seed).standard_normal(n + 2 * margin))
+    pink = (walk - np.convolve(walk, np.ones(64) / 64, mode="same"))[margin:margin + n]
     pink /= np.sqrt(np.mean(pink**2)) + 1e-12
     return (pink * 10 ** (level_db / 20)).astype(np.float32)
 

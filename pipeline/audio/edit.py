@@ -58,11 +58,6 @@ def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
     return x if rate == target else soxr.resample(x, rate, target, quality="VHQ").astype(x.dtype)
 
 
-def to_channels(x: np.ndarray, channels: int) -> np.ndarray:
-    """Mono speech → the profile's layout (dual-mono for stereo deliveries)."""
-    return x if channels == 1 else np.stack([x] * channels, axis=1)
-
-
 def shorten_pauses(x: np.ndarray, rate: int, threshold_db: float, max_pause_ms: int) -> np.ndarray:
     """Internal silences longer than ``max_pause_ms`` cut down to it (the first, gentlest time-fit step)."""
     levels = frame_db(x, rate)

@@ -58,7 +58,8 @@ def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
         return x
     look = max(1, int(0.005 * rate))
     held = minimum_filter1d(need, size=2 * look + 1, mode="nearest")
-    gain = np.minimum(uniform_filter1d(held, size=look, mode="nearest"), held[np.arange(n)])
+    # Averaging over half the hold window stays under every peak's need (each averaged value saw that peak).
+    gain = uniform_filter1d(held, size=look, mode="nearest")
     out = x * gain
     peak = true_peak_db(out, rate)
     if peak > ceiling_db:
@@ -74,4 +75,10 @@ def normalize(x: np.ndarray, rate: int, target: float, ceiling_db: float, measur
         return x, None, true_peak_db(x, rate)
     gain_db = target - current
     out = limit(x * 10 ** (gain_db / 20), rate, ceiling_db)
+    for _ in range(3):  # limiting lowers loudness: make up the difference and limit again, a few rounds
+        after = level(out, rate, measure)
+        if after is None or abs(after - target) < 0.05:
+            break
+        gain_db += target - after
+        out = limit(x * 10 ** (gain_db / 20), rate, ceiling_db)
     return out, gain_db, true_peak_db(out, rate)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.audio import edit
-from pipeline.audio.loudness import normalize
+from pipeline.audio.loudness import level, normalize
 from pipeline.audio.profiles import Profile
 from pipeline.audio.timefit import Fit, fit
 
@@ -25,6 +25,11 @@ def process_clip(x: np.ndarray, rate: int, profile: Profile, cue_s: float | None
                  gap_after_s: float | None = None) -> Processed:  # fmt: skip
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     trim = profile.trim
+    # Silence thresholds are absolute (dBFS): bring the clip near its target level first, so a quiet take is not
+    # trimmed or pause-shortened into its soft consonants.
+    provisional = level(x, rate, profile.loudness.measure)
+    if provisional is not None:
+        x = x * 10 ** ((profile.loudness.target - provisional) / 20)
     x = edit.trim(edit.remove_dc(x), rate, trim.threshold_db, trim.pad_ms)
     x = edit.resample(x, rate, profile.sample_rate)
     rate = profile.sample_rate

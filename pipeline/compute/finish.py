@@ -36,9 +36,12 @@ def slots(jobs: list[Job]) -> dict[str, Slot]:
     return out
 
 
-def qa_key(raw_key: str, profile: Profile, qa: QaSettings, slot: Slot) -> str:
-    digest = hashlib.sha256(json.dumps([raw_key, profile.model_dump(mode="json"), qa.model_dump(mode="json"),
-                                        slot.cue_s, slot.gap_after_s], default=str).encode()).hexdigest()  # fmt: skip
+def qa_key(raw_key: str, job: Job, profile: Profile, qa: QaSettings, slot: Slot) -> str:
+    """Everything the result depends on: the raw clip (text, voice and reference are in its key), where the line
+    sits (start, slot, gap), the voice, the profile and the QA settings."""
+    identity = [raw_key, job.line.start, job.voice.id, job.line.spoken_text, profile.model_dump(mode="json"),
+                qa.model_dump(mode="json"), slot.cue_s, slot.gap_after_s]  # fmt: skip
+    digest = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
     return f"post/{digest[:2]}/{digest}.qa.json"
 
 
@@ -57,8 +60,9 @@ def finish_batch(plugin_name: str, items: list[tuple[Job, str, str | None, Slot,
                              [Check("post_processing", "fail", detail=reason)], quarantined=True, reasons=[reason],
                              voice=job.voice.id, engine=engine)  # fmt: skip
         else:
-            plugin.store.put_bytes("staging", result_key, json.dumps(line_qa.to_dict()).encode(),
-                                   content_type="application/json")  # fmt: skip
+            if not any(c.name == "retake" for c in line_qa.checks):  # a retake that could not run is not final
+                plugin.store.put_bytes("staging", result_key, json.dumps(line_qa.to_dict()).encode(),
+                                       content_type="application/json")  # fmt: skip
         results.append(line_qa)
     return results
 
@@ -71,7 +75,7 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
     jobs = [report.jobs[r.line.line_id] for r in ready]
     slot_of = slots(jobs)
     items = [(job, r.key, r.clip.engine if r.clip else None, slot_of[job.line.line_id],
-              qa_key(r.key, profile, qa, slot_of[job.line.line_id])) for job, r in zip(jobs, ready, strict=True)]
+              qa_key(r.key, job, profile, qa, slot_of[job.line.line_id])) for job, r in zip(jobs, ready, strict=True)]
 
     def cached(item: tuple[Job, str, str | None, Slot, str]) -> LineQa | None:
         if not store.exists("staging", item[4]):
@@ -90,8 +94,12 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
 
         active = client() if isinstance(client, LazyClient) else client
         name = ensure_engines(active, settings, store, sorted({item[0].engines[0] for item in todo})).name
-        futures = [active.submit(finish_batch, name, todo[i:i + batch_size], profile, qa, pure=False,
-                                 priority=-todo[i][0].line.index) for i in range(0, len(todo), batch_size)]  # fmt: skip
+        futures = []
+        for gpu in (True, False):  # retakes of GPU-engine lines must run where that engine is
+            group = [item for item in todo if item[0].gpu == gpu]
+            futures += [active.submit(finish_batch, name, group[i:i + batch_size], profile, qa, pure=False,
+                                      priority=-group[i][0].line.index, resources={"GPU": 1} if gpu else None)
+                        for i in range(0, len(group), batch_size)]  # fmt: skip
         for future in as_completed(futures):
             for line_qa in future.result():
                 results[line_qa.line_id] = line_qa

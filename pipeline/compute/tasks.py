@@ -94,7 +94,7 @@ def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence
     try:
         reference = _local_reference(plugin.store, job.reference)
         request = build_request(line, job.voice, reference, job.seed)
-        engine, fell_back_from = choose(plugin.registry, request, job.engines)
+        engine, fell_back_from, request = choose(plugin.registry, request, job.engines)
         problems: list[str] = []
         for attempt in range(reseed_attempts + 1):
             seed = (job.seed + attempt) % 2**32
@@ -128,19 +128,23 @@ def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence
         return ClipMeta(line.line_id, False, worker=plugin.address, error=f"{type(exc).__name__}: {exc}"), None
 
 
-def choose(registry: EngineRegistry, request: SynthesisRequest, engines: tuple[str, ...]) -> tuple[Engine, str | None]:
-    """The first planned engine that can speak the request. Only "cannot speak this" moves on to the next one: an
-    engine that fails to load fails the line (it is retried on another worker), so a clip is never made by an
-    engine the plan did not expect in that position."""
+def choose(registry: EngineRegistry, request: SynthesisRequest, engines: tuple[str, ...]
+           ) -> tuple[Engine, str | None, SynthesisRequest]:  # fmt: skip
+    """The first planned engine that can speak the request, and the request as that engine must get it. Only
+    "cannot speak this" moves on to the next one: an engine that fails to load fails the line (it is retried on
+    another worker), so a clip is never made by an engine the plan did not expect in that position. A fallback
+    engine does not get the voice's engine-specific voice name (a Piper model name means nothing to espeak)."""
     reasons = []
     for name in engines:
         engine = registry.get(name)  # EngineError (load failure) propagates
+        candidate = request if name == engines[0] else replace(request, voice=replace(request.voice,
+                                                                                      engine_voice=None))
         try:
-            engine.check(request)
+            engine.check(candidate)
         except UnsupportedInputError as exc:
             reasons.append(f"{name}: {exc}")
             continue
-        return engine, (engines[0] if name != engines[0] else None)
+        return engine, (engines[0] if name != engines[0] else None), candidate
     raise NoEngineError(f"line {request.line_id}: no planned engine can speak it ({'; '.join(reasons)})")
 
 

@@ -49,7 +49,9 @@ def loudness(x: np.ndarray, rate: int, profile: Profile) -> Check:
     if value is None:
         return Check("loudness", "not-checked", None, unit, threshold, "no measurable programme (silent)")
     off = abs(value - spec.target)
-    verdict = "pass" if off <= spec.tolerance else "warn" if off <= 2 * spec.tolerance else "fail"
+    # RMS profiles (ACX) are a hard acceptance range: outside it the file is rejected, so the line fails.
+    hard = spec.measure == "rms"
+    verdict = "pass" if off <= spec.tolerance else "fail" if hard or off > 2 * spec.tolerance else "warn"
     return Check("loudness", verdict, round(value, 2), unit, threshold)
 
 
@@ -83,7 +85,9 @@ def timing(fit: Fit, rate: int, profile: Profile) -> list[Check]:
         return [Check("duration_vs_cue", "not-checked", detail=reason), Check("stretch", "not-checked", detail=reason)]
     qa, limit = profile.qa, profile.timefit.max_stretch
     over_ms = (fit.samples.shape[0] / rate - fit.slot_s) * 1000
-    duration = Check("duration_vs_cue", "pass" if over_ms <= qa.duration_tolerance_ms else "fail", round(over_ms),
+    # Overflow is flagged, not quarantined: the line is placed whole (speech is never cut) and the stem's
+    # overlapping-speech check shows what it runs into.
+    duration = Check("duration_vs_cue", "pass" if over_ms <= qa.duration_tolerance_ms else "warn", round(over_ms),
                      "ms over", f"≤ {qa.duration_tolerance_ms} ms over the slot ({fit.slot_s:.2f} s)",
                      "overflow: does not fit even at the maximum stretch" if fit.overflow_s else "")  # fmt: skip
     verdict = "pass" if fit.stretch <= qa.warn_stretch else "warn" if fit.stretch <= limit + 1e-6 else "fail"

@@ -70,7 +70,8 @@ def finish_line(plugin: EnginePlugin, job: Job, raw_key: str, engine: str | None
         if verdict != "fail" or attempts > qa.max_resynth or not any(c.name in RETRYABLE for c in failed):
             break
         retake = _retake(plugin, job, attempts, reference)
-        if retake is None:
+        if isinstance(retake, str):  # the engine could not run here: say so, do not pretend the retake failed
+            checks.append(Check("retake", "not-checked", detail=retake))
             break
         samples, rate, engine_used = retake
         attempts += 1
@@ -89,19 +90,25 @@ def finish_line(plugin: EnginePlugin, job: Job, raw_key: str, engine: str | None
         reasons=[f"{c.name}: {c.detail or c.value} ({c.threshold})" for c in failed] if quarantined else [],
         key=key, duration_s=processed.samples.shape[0] / processed.rate, loudness=loud,
         true_peak=round(processed.true_peak, 2), stretch=processed.fit.stretch, engine=engine_used,
-        voice=job.voice.id, start_s=None if job.line.start is None else job.line.start + processed.fit.offset_s,
+        voice=job.voice.id,
+        # The clip starts with the profile's head pad: place it that much early so speech starts on the cue.
+        start_s=None if job.line.start is None else max(0.0, job.line.start + processed.fit.offset_s
+                                                        - profile.trim.pad_ms / 1000),
     )
 
 
 def _retake(plugin: EnginePlugin, job: Job, attempt: int, reference: Path | None
-            ) -> tuple[np.ndarray, int, str] | None:  # fmt: skip
+            ) -> tuple[np.ndarray, int, str] | str:  # fmt: skip
     """Another take: a new seed with the planned engine, and from the second retake the next planned engine."""
     assert plugin.registry is not None
-    engines = job.engines[1:] if attempt >= 2 and len(job.engines) > 1 else job.engines
+    fallback = attempt >= 2 and len(job.engines) > 1
+    engines = job.engines[1:] if fallback else job.engines
     request = build_request(job.line, job.voice, reference, (job.seed + 7919 * attempt) % 2**32)
+    if fallback:  # the voice's engine-specific name (a Piper model) means nothing to the fallback engine
+        request = replace(request, voice=replace(request.voice, engine_voice=None))
     try:
-        engine, _ = choose(plugin.registry, request, engines)
-        result = engine.synthesize(replace(request))
-    except EngineError:
-        return None
+        engine, _, request = choose(plugin.registry, request, engines)
+        result = engine.synthesize(request)
+    except EngineError as exc:
+        return f"retake {attempt} could not run: {exc}"
     return result.samples, result.sample_rate, result.engine

@@ -71,6 +71,8 @@ def intelligibility(x: np.ndarray, rate: int, spoken_text: str, lang: str, model
     # A word given as phonemes ([K][AE1][P]…) has no spelling to compare: it is left out of the reference (the ASR
     # word it became then counts as one insertion, not as a wrong word per phoneme).
     spoken_text = re.sub(r"(?:\[[A-Z]{1,3}[0-2]?\])+|/[A-Z]{1,3}[0-2]?(?: [A-Z]{1,3}[0-2]?)*/", " ", spoken_text)
+    if not re.sub(r"\W", "", spoken_text):
+        return Check("intelligibility", "not-checked", detail="no spelled-out words to compare (phonemes only)")
     if primary in ("zh", "yue", "ja"):
         ref, hyp = re.sub(r"\W", "", spoken_text), re.sub(r"\W", "", heard_spoken)
         value, unit, warn, fail = (jiwer.cer(ref, hyp) if ref else 1.0), "CER", qa.warn_cer, qa.max_cer

@@ -6,7 +6,7 @@ import numpy as np
 import pysubs2
 import soundfile as sf
 
-from pipeline.audio.assemble import Placed, dialogue_stem, narration, subtitles
+from pipeline.audio.assemble import Placed, dialogue_stem, narration, room_tone, subtitles
 from pipeline.audio.encode import encode
 from pipeline.audio.profiles import Encoding, RoomTone
 
@@ -42,3 +42,11 @@ def test_mp3_is_constant_bit_rate_at_the_profile_rate(tmp_path) -> None:
     assert info.samplerate == rate and abs(info.duration - seconds) < 0.1
     wav = encode(x, rate, Encoding(format="wav", subtype="PCM_24"))
     assert sf.info(__import__("io").BytesIO(wav)).subtype == "PCM_24"
+
+
+def test_room_tone_has_no_click_at_its_edges() -> None:
+    rate = 44100
+    tone = room_tone(1.0, rate, -70.0, seed=3)
+    rms = np.sqrt(np.mean(tone.astype(np.float64) ** 2))
+    edges = np.concatenate([tone[:64], tone[-64:]])
+    assert np.max(np.abs(edges)) < 5 * rms  # the ends look like the middle, not a spike

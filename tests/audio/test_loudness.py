@@ -67,3 +67,21 @@ def test_normalized_speech_agrees_with_ffmpeg_ebur128(speech, tmp_path: Path) ->
     assert theirs == pytest.approx(integrated_loudness(result.samples, result.rate), abs=0.5)
     peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
     assert peak <= -1.0 + 0.2  # ffmpeg's true-peak meter agrees the ceiling holds
+
+
+def test_the_limiter_is_smooth_and_loudness_holds_after_it(speech) -> None:
+    samples, rate = speech
+    hot = np.concatenate([samples, 0.9 * np.sign(samples[:2000])])  # speech plus a burst the limiter must tame
+    out, _, peak = normalize(hot.astype(np.float64), rate, target=-16.0, ceiling_db=-1.0)
+    assert peak <= -1.0
+    assert integrated_loudness(out, rate) == pytest.approx(-16.0, abs=0.3)  # made up after limiting
+    gain = np.divide(out, hot, out=np.ones_like(out), where=np.abs(hot) > 1e-3)
+    steps = np.abs(np.diff(gain))[(np.abs(hot[1:]) > 1e-3) & (np.abs(hot[:-1]) > 1e-3)]
+    assert steps.max() < 0.05  # no gain steps (clicks)
+
+
+def test_podcast_speech_lands_inside_its_tolerance(speech) -> None:
+    samples, rate = speech
+    result = process_clip(samples, rate, profile("podcast"))
+    assert integrated_loudness(result.samples, result.rate) == pytest.approx(-16.0, abs=1.0)
+    assert true_peak_db(result.samples, result.rate) <= -1.0
