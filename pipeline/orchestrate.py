@@ -76,3 +76,38 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
     )  # fmt: skip
     log.info("%s", summary)
     return summary
+
+
+def rebuild_catalog(settings: Settings, project: str | None, since: date, until: date) -> dict[str, Any]:
+    """Re-derive the catalog parts of every version published in [since, until] from its manifest."""
+    from pipeline.storage.catalog import rebuild
+
+    store, _ = connect_store(settings)
+    parts = rebuild(store, project, since, until)
+    return {"project": project, "since": since.isoformat(), "until": until.isoformat(), "parts": len(parts)}
+
+
+def enroll_voices(settings: Settings) -> dict[str, Any]:
+    """Check every voice's reference clip (fetched when it is an s3:// URI) and record its content hash, so
+    workers and cache keys agree on it; report what is unusable. Raises when any voice has a problem."""
+    from pipeline.digest import sha256_file
+    from pipeline.voices.catalog import check_reference_clip
+
+    store, _ = connect_store(settings)
+    catalog = load_catalog(settings.voices_file)
+    checked: dict[str, Any] = {}
+    problems = [str(p) for p in catalog.problems if p.severity == "error"]
+    for voice in catalog.voices.values():
+        if voice.reference is None:
+            continue
+        path = (store.fetch_uri(voice.reference, Path("var/cache/references")) if voice.reference.startswith("s3://")
+                else catalog.reference_path(voice))  # fmt: skip
+        reason = check_reference_clip(path) if path is not None else "no local path"
+        if reason:
+            problems.append(f"{voice.id}: {reason}")
+            continue
+        checked[voice.id] = {"reference": voice.reference, "sha256": sha256_file(path),
+                             "transcript": bool(voice.reference_text)}  # fmt: skip
+    if problems:
+        raise ValueError("voice catalog problems: " + "; ".join(problems))
+    return {"voices": len(catalog.voices), "references": checked}

@@ -64,3 +64,25 @@ def test_an_empty_interval_succeeds_quickly_and_says_so(airflow_home, s3_env) ->
     assert set(_states(run).values()) <= {"success", "skipped"}, _states(run)
     summary = next(ti for ti in run.get_task_instances() if ti.task_id == "summarize").xcom_pull(task_ids="summarize")
     assert summary["scripts"] == 0 and "no new scripts" in summary["note"]
+
+
+def test_catalog_backfill_rebuilds_lost_parts(airflow_home, s3_env, tmp_path) -> None:
+    from pipeline.storage.publish import Delivery, publish
+    from tests.storage.test_publish import _clips
+
+    store = _store()
+    publish(store, Delivery("acme", "ep01", _clips(tmp_path, 2), "run-1"))
+    before = len(read_catalog(store, "acme"))
+    part = next(o.key for o in store.list("assets", "catalog/"))
+    store.client.remove_object(bucket_name=store.bucket("assets"), object_name=part)
+    assert read_catalog(store, "acme").empty
+    today = datetime.now(UTC).date().isoformat()
+    run = _run("dubflow_catalog_backfill", since=today, until=today, project="acme")
+    assert set(_states(run).values()) == {"success"}, _states(run)
+    assert len(read_catalog(store, "acme")) == before
+
+
+def test_voice_enrollment_checks_the_catalog(airflow_home, s3_env) -> None:
+    _store()
+    run = _run("dubflow_voice_enrollment")
+    assert set(_states(run).values()) == {"success"}, _states(run)  # the embedded voices have no reference clips
