@@ -1,13 +1,16 @@
-# dubflow: the two commands a new machine needs.
-#   make demo   set up and run the pipeline end to end on the embedded defaults
-#   make test   set up and run the test suite (what CI runs)
+# dubflow: the two commands a new machine needs, and a local Airflow.
+#   make demo     set up and run the pipeline end to end on the embedded defaults
+#   make test     set up and run the test suite (what CI runs)
+#   make airflow  run the DAGs in Airflow standalone on 127.0.0.1:8080 (Ctrl-C stops it)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_OUT ?= build/demo
+AIRFLOW_DIR ?= var/airflow
+AIRFLOW_PORT ?= 8080
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint airflow clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +34,22 @@ lint: setup
 test: setup lint
 	@set +e; $(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+# Standalone Airflow on this repo's dags/ and plugins/ (SQLite in $(AIRFLOW_DIR)); the UI/API only on loopback.
+# Its components are started as plain `airflow`, hence the venv on PATH.
+airflow: setup
+	@mkdir -p $(AIRFLOW_DIR)
+	@export PATH="$(abspath $(BIN)):$$PATH" AIRFLOW_HOME="$(abspath $(AIRFLOW_DIR))" \
+		AIRFLOW__CORE__DAGS_FOLDER="$(CURDIR)/dags" AIRFLOW__CORE__PLUGINS_FOLDER="$(CURDIR)/plugins" \
+		AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__PARALLELISM=4 \
+		AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
+		AIRFLOW__API__BASE_URL=http://127.0.0.1:$(AIRFLOW_PORT) \
+		AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(AIRFLOW_PORT)/execution/; \
+	airflow db migrate >/dev/null && \
+	airflow pools set dubflow_synthesis 2 "scripts synthesizing at once" >/dev/null && \
+	echo "Airflow: http://127.0.0.1:$(AIRFLOW_PORT), user admin; password in" \
+		"$$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated (written on first start)" && \
+	exec airflow standalone
 
 clean:
 	rm -rf $(VENV) build var .pytest_cache .ruff_cache .hypothesis

@@ -110,7 +110,14 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
             return {"scripts": len(results), "published": len(published),
                     "note": "no new scripts in this interval" if not results else ""}  # fmt: skip
 
-        summarize(voice_script.expand(item=discover()))
+        @task
+        def all_scripts_voiced(results: list[dict[str, Any]]) -> int:
+            """Fails the run (upstream_failed) when any script failed, after summarize published the others."""
+            return len(results)
+
+        voiced = voice_script.expand(item=discover())
+        summarize(voiced)
+        all_scripts_voiced(voiced)
     return dag
 
 

@@ -139,9 +139,20 @@ def start_cluster(spec: ClusterSpec):  # -> distributed.deploy.Cluster | None
                 f"dask.mode is cuda but dask_cuda cannot be imported ({exc}); install the gpu extra on a CUDA node"
             ) from exc
         return LocalCUDACluster(**spec.kwargs)
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(**spec.kwargs)
+    with dask.config.set({"distributed.worker.multiprocessing-method": worker_start_method()}):
+        return LocalCluster(**spec.kwargs)
+
+
+def worker_start_method() -> str:
+    """How local worker processes start. ``spawn`` (Dask's default) re-imports the parent's main program; inside an
+    Airflow task that is the ``airflow`` CLI, which refuses to start because tasks may not reach the metadata
+    database. There the workers are forked instead (Linux)."""
+    inside_airflow_task = bool(os.environ.get("AIRFLOW_CTX_DAG_ID")) or os.environ.get(
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "").startswith("airflow-db-not-allowed")  # fmt: skip
+    return "fork" if inside_airflow_task and hasattr(os, "fork") else "spawn"
 
 
 @contextmanager
