@@ -88,15 +88,15 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
     with ThreadPoolExecutor(max_workers=16) as pool:
         found = list(pool.map(cached, items))
     results = {q.line_id: q for q in found if q is not None}
-    todo = [item for item, q in zip(items, found, strict=True) if q is None]
-    if todo:
+    pending = [item for item, q in zip(items, found, strict=True) if q is None]
+    if pending:
         from distributed import as_completed
 
         active = client() if isinstance(client, LazyClient) else client
-        name = ensure_engines(active, settings, store, sorted({item[0].engines[0] for item in todo})).name
+        name = ensure_engines(active, settings, store, sorted({item[0].engines[0] for item in pending})).name
         futures = []
         for gpu in (True, False):  # retakes of GPU-engine lines must run where that engine is
-            group = [item for item in todo if item[0].gpu == gpu]
+            group = [item for item in pending if item[0].gpu == gpu]
             futures += [active.submit(finish_batch, name, group[i:i + batch_size], profile, qa, pure=False,
                                       priority=-group[i][0].line.index, resources={"GPU": 1} if gpu else None)
                         for i in range(0, len(group), batch_size)]  # fmt: skip
