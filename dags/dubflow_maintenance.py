@@ -31,8 +31,8 @@ backfill the voicing DAG: `airflow backfill create --dag-id dubflow_dubbing --fr
 --reprocess-behavior completed`.
 """,
     params={
-        "since": Param(f"{date.today() - timedelta(days=7)}", type="string", format="date"),
-        "until": Param(f"{date.today()}", type="string", format="date"),
+        "since": Param(None, type=["null", "string"], format="date", description="Default: 7 days ago (UTC)"),
+        "until": Param(None, type=["null", "string"], format="date", description="Default: today (UTC)"),
         "project": Param(None, type=["null", "string"], pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
     },
 ):
@@ -44,9 +44,13 @@ backfill the voicing DAG: `airflow backfill create --dag-id dubflow_dubbing --fr
         from pipeline.orchestrate import rebuild_catalog
 
         params = get_current_context()["params"]
+        today = datetime.now(UTC).date()
+        until = date.fromisoformat(params["until"]) if params["until"] else today
+        since = date.fromisoformat(params["since"]) if params["since"] else until - timedelta(days=7)
+        if since > until:
+            raise ValueError(f"since {since} is after until {until}")
         with in_repo():
-            return rebuild_catalog(pipeline_settings(), params["project"], date.fromisoformat(params["since"]),
-                                   date.fromisoformat(params["until"]))  # fmt: skip
+            return rebuild_catalog(pipeline_settings(), params["project"], since, until)
 
     rebuild()
 

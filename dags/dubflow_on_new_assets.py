@@ -21,7 +21,8 @@ with DAG(
     @task
     def announce() -> list[dict[str, str]]:
         events = get_current_context()["triggering_asset_events"]
-        arrived = [{"asset": asset.name, **event.extra} for asset, batch in events.items() for event in batch]
+        # Each event is filed under its asset and again under the alias it came through: read the alias only.
+        arrived = [{"asset": event.asset.name, **event.extra} for event in events[AssetAlias(name="dubflow-published")]]
         for item in arrived:
             print(f"new dubflow version: {item}")
         return arrived

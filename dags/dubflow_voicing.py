@@ -37,7 +37,8 @@ duplicates assets: the publish protocol is idempotent).
 
 def _interval() -> tuple[Any, Any]:
     context = get_current_context()
-    start = context.get("data_interval_start") or context["logical_date"]
+    # Runs triggered without a logical date (allowed in Airflow 3) fall back to when they were asked to run.
+    start = context.get("data_interval_start") or context.get("logical_date") or context["dag_run"].run_after
     end = context.get("data_interval_end") or start
     if end <= start:
         end = start + timedelta(days=1)
@@ -63,8 +64,9 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
         params={
             "project": Param("demo", type="string", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
                              description="Project whose inbox and voice map to use"),
-            "script_key": Param(None, type=["null", "string"], pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,250}$",
-                                description="One inbox key to voice; empty = every script of the interval"),
+            "script_key": Param(None, type=["null", "string"],
+                                pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}/\d{4}-\d{2}-\d{2}/[a-z0-9][a-z0-9._-]{0,80}$",
+                                description="One inbox key (project/YYYY-MM-DD/file) to voice; empty = the interval"),
             "profile": Param(profile, type="string", enum=PROFILES, description="Delivery profile"),
             "force": Param(False, type="boolean", description="Re-synthesize lines that are already cached"),
             "dry_run": Param(False, type="boolean", description="Only ingest and validate"),
@@ -78,7 +80,7 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
             from pipeline.orchestrate import discover_scripts
 
             params = get_current_context()["params"]
-            start, end = _interval()
+            start, end = _interval() if not params["script_key"] else (None, None)
             with in_repo():
                 return discover_scripts(pipeline_settings(), params["project"], start, end, params["script_key"])
 
@@ -96,27 +98,30 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
                            force=params["force"], dry_run=params["dry_run"])  # fmt: skip
 
         @task(outlets=[PUBLISHED], trigger_rule="all_done")
-        def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+        def summarize(discovered: list[dict[str, str]], results: list[dict[str, Any]]) -> dict[str, Any]:
             from airflow.sdk import Asset
 
             context = get_current_context()
             results = [r for r in results if r]
-            published = [r for r in results if r.get("manifest")]
+            # Only versions this run published: a re-run of an interval must not re-trigger consumers.
+            published = [r for r in results if r.get("manifest") and not r.get("already_published")]
             for result in published:  # one asset event per published version, named by project
                 context["outlet_events"][PUBLISHED].add(
                     Asset(name=f"dubflow/{result['project']}", uri=result["manifest"].rsplit("/", 3)[0] + "/"),
                     extra={"manifest": result["manifest"], "script_id": result["script_id"]},
                 )
-            return {"scripts": len(results), "published": len(published),
-                    "note": "no new scripts in this interval" if not results else ""}  # fmt: skip
+            failed = len(discovered) - len(results)
+            return {"scripts": len(discovered), "voiced": len(results), "failed": failed, "published": len(published),
+                    "note": "no new scripts in this interval" if not discovered else ""}  # fmt: skip
 
         @task
         def all_scripts_voiced(results: list[dict[str, Any]]) -> int:
             """Fails the run (upstream_failed) when any script failed, after summarize published the others."""
             return len(results)
 
-        voiced = voice_script.expand(item=discover())
-        summarize(voiced)
+        scripts = discover()
+        voiced = voice_script.expand(item=scripts)
+        summarize(scripts, voiced)
         all_scripts_voiced(voiced)
     return dag
 

@@ -5,6 +5,7 @@ run, usable from any other orchestrator too. No Airflow imports here.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -23,16 +24,21 @@ from pipeline.storage.inbox import discover
 from pipeline.voices.catalog import load_catalog
 
 log = logging.getLogger(__name__)
+_INBOX_KEY = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,63})/\d{4}-\d{2}-\d{2}/[a-z0-9][a-z0-9._-]{0,80}")
 
 
-def discover_scripts(settings: Settings, project: str, start: date, end: date,
+def discover_scripts(settings: Settings, project: str, start: date | None, end: date | None,
                      script_key: str | None = None) -> list[dict[str, str]]:  # fmt: skip
     """The inbox scripts of one data interval (or the one named), as task inputs."""
     store, _ = connect_store(settings)
     if script_key:
-        if not script_key.startswith(f"{keys.project_id(project)}/") or not store.exists("inbox", script_key):
-            raise ValueError(f"script {script_key!r} is not in the inbox of project {project!r}")
+        match = _INBOX_KEY.fullmatch(script_key)
+        if not match or match.group(1) != keys.project_id(project) or not store.exists("inbox", script_key):
+            raise ValueError(f"script {script_key!r} is not in the inbox of project {project!r} "
+                             "(expected project/YYYY-MM-DD/file)")  # fmt: skip
         names = [script_key]
+    elif start is None or end is None:
+        raise ValueError("discover_scripts needs a data interval or a script key")
     else:
         names = [item.key for item in discover(store, project, start, end)]
     return [{"project": project, "script_key": name, "name": name.rsplit("/", 1)[-1]} for name in names]

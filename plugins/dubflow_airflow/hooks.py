@@ -33,17 +33,25 @@ def store_overrides(conn: Any) -> dict[str, Any]:
     endpoint = extra.get("endpoint_url") or (f"{conn.host}:{conn.port}" if conn.port else conn.host)
     if not endpoint:
         raise ValueError(f"connection {conn.conn_id}: no endpoint (set extra.endpoint_url or host/port)")
-    values: dict[str, Any] = {"endpoint": endpoint, "access_key": conn.login or extra.get("aws_access_key_id"),
-                              "secret_key": conn.password or extra.get("aws_secret_access_key")}  # fmt: skip
+    values: dict[str, Any] = {"endpoint": endpoint}
+    access, secret = conn.login or extra.get("aws_access_key_id"), conn.password or extra.get("aws_secret_access_key")
+    if access:  # only what the connection sets: keys from the environment stay otherwise
+        values["access_key"] = access
+    if secret:
+        values["secret_key"] = secret
     for key in ("region_name", "bucket_prefix", "secure"):
         if key in extra:
             values["region" if key == "region_name" else key] = extra[key]
     return values
 
 
-def dask_overrides(conn: Any) -> dict[str, Any]:
+def dask_overrides(conn: Any, external: dict[str, Any]) -> dict[str, Any]:
+    """External mode at the connection's scheduler; the TLS certificate paths from the settings are kept."""
+    if not conn.host:
+        raise ValueError(f"connection {conn.conn_id}: no scheduler host")
     scheme = "tls" if (conn.extra_dejson or {}).get("tls") else "tcp"
-    return {"mode": "external", "external": {"scheduler_address": f"{scheme}://{conn.host}:{conn.port or 8786}"}}
+    address = f"{scheme}://{conn.host}:{conn.port or 8786}"
+    return {"mode": "external", "external": {**external, "scheduler_address": address}}
 
 
 def pipeline_settings():  # -> pipeline.settings.Settings
@@ -55,7 +63,7 @@ def pipeline_settings():  # -> pipeline.settings.Settings
     if (store := _connection(STORE_CONN)) is not None:
         overrides["storage"] = {**base.storage.model_dump(), **store_overrides(store)}
     if (dask := _connection(DASK_CONN)) is not None:
-        overrides["dask"] = {**base.dask.model_dump(), **dask_overrides(dask)}
+        overrides["dask"] = {**base.dask.model_dump(), **dask_overrides(dask, base.dask.external.model_dump())}
     return load_settings(REPO / "configs" / "pipeline.yaml", **overrides) if overrides else base
 
 
