@@ -278,10 +278,15 @@ def _wait_for_runs(airflow: Standalone, run_ids: list[str], timeout: float = RUN
 
 def _backfill(airflow: Standalone, start: date, end: date) -> list[str]:
     """Backfill [start, end] reprocessing completed runs; waits for it to finish and returns its run ids."""
-    backfill = airflow.api("POST", "/backfills", json={
-        "dag_id": DAG_ID, "from_date": _date(start), "to_date": _date(end),
-        "reprocess_behavior": "completed", "max_active_runs": 2,
-    })  # fmt: skip
+    body = {"dag_id": DAG_ID, "from_date": _date(start), "to_date": _date(end), "reprocess_behavior": "completed",
+            "max_active_runs": 2}  # fmt: skip
+    for _ in range(20):  # SQLite: Airflow answers 503 "database is locked" while the scheduler writes; ask again
+        response = airflow.client.post("/api/v2/backfills", json=body)
+        if response.status_code != 503 or "locked" not in response.text:
+            break
+        time.sleep(3)
+    assert response.is_success, f"POST /backfills: HTTP {response.status_code} {response.text[:2000]}"
+    backfill = response.json()
     deadline = time.monotonic() + RUN_TIMEOUT
     params = {"logical_date_gte": _date(start), "logical_date_lte": _date(end), "order_by": "logical_date"}
     while True:
