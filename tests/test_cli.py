@@ -88,6 +88,7 @@ def test_text_command_shows_the_structure() -> None:
     assert bad.exit_code == 1 and "column 1" in bad.output
 
 
+@pytest.mark.timeout(900)  # the whole pipeline twice, ASR included: ~80 s alone, minutes on a loaded 2-core box
 def test_demo_speaks_and_publishes_all_samples(tmp_path: Path, s3_env: dict[str, str]) -> None:
     result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
