@@ -150,8 +150,10 @@ def worker_start_method() -> str:
     """How local worker processes start. ``spawn`` (Dask's default) re-imports the parent's main program; inside an
     Airflow task that is the ``airflow`` CLI, which refuses to start because tasks may not reach the metadata
     database. There the workers are forked instead (Linux)."""
-    inside_airflow_task = bool(os.environ.get("AIRFLOW_CTX_DAG_ID")) or os.environ.get(
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "").startswith("airflow-db-not-allowed")  # fmt: skip
+    # Only the task-runner process has this marker. AIRFLOW_CTX_* variables are not a signal: `dag.test()` leaves
+    # them in the calling process, and forking a busy multi-threaded process (a test run) can deadlock.
+    inside_airflow_task = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "").startswith(
+        "airflow-db-not-allowed")  # fmt: skip
     return "fork" if inside_airflow_task and hasattr(os, "fork") else "spawn"
 
 
