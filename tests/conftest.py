@@ -68,19 +68,29 @@ def s3_env(
     s3_settings: StorageSettings, local_s3_server: LocalS3Server | None, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, str]]:
     """DUBFLOW_S3_* variables pointing at the suite's server with a fresh bucket prefix (for the CLI and demo)."""
-    connection = resolve_connection(s3_settings)
-    prefix = f"t{uuid.uuid4().hex[:10]}-"
-    env = {
-        "DUBFLOW_S3_ENDPOINT": connection.url,
-        "DUBFLOW_S3_ACCESS_KEY": connection.access_key,
-        "DUBFLOW_S3_SECRET_KEY": connection.secret_key,
-        "DUBFLOW_S3_BUCKET_PREFIX": prefix,
-    }
+    env = s3_env_vars(s3_settings)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     yield env
     if local_s3_server is None:  # be polite to a shared server; the local one is thrown away
-        remove_buckets(ObjectStore(connection, s3_settings.model_copy(update={"bucket_prefix": prefix})))
+        remove_env_buckets(s3_settings, env)
+
+
+def s3_env_vars(s3_settings: StorageSettings) -> dict[str, str]:
+    """DUBFLOW_S3_* for the suite's server with a fresh bucket prefix."""
+    connection = resolve_connection(s3_settings)
+    return {
+        "DUBFLOW_S3_ENDPOINT": connection.url,
+        "DUBFLOW_S3_ACCESS_KEY": connection.access_key,
+        "DUBFLOW_S3_SECRET_KEY": connection.secret_key,
+        "DUBFLOW_S3_BUCKET_PREFIX": f"t{uuid.uuid4().hex[:10]}-",
+    }
+
+
+def remove_env_buckets(s3_settings: StorageSettings, env: dict[str, str]) -> None:
+    store = ObjectStore(resolve_connection(s3_settings),
+                        s3_settings.model_copy(update={"bucket_prefix": env["DUBFLOW_S3_BUCKET_PREFIX"]}))
+    remove_buckets(store)
 
 
 @pytest.fixture

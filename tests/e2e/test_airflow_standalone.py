@@ -28,8 +28,8 @@ import pytest
 from pipeline.settings import load_settings
 from pipeline.storage.catalog import read_catalog
 from pipeline.storage.inbox import put_script
-from pipeline.storage.store import ObjectStore, resolve_connection
-from tests.conftest import REPO, SAMPLES, remove_buckets
+from pipeline.storage.store import ObjectStore
+from tests.conftest import REPO, SAMPLES, remove_env_buckets, s3_env_vars
 
 BIN = Path(sys.executable).parent  # the venv's bin: standalone starts its components as plain `airflow`
 AIRFLOW = BIN / "airflow"
@@ -100,20 +100,13 @@ def _listening(port: int) -> bool:
 @pytest.fixture(scope="module")
 def s3_module_env(s3_settings, local_s3_server) -> Iterator[dict[str, str]]:
     """What ``s3_env`` sets, for the whole module: the standalone instance outlives one test."""
-    connection = resolve_connection(s3_settings)
-    prefix = f"t{uuid.uuid4().hex[:10]}-"
-    env = {
-        "DUBFLOW_S3_ENDPOINT": connection.url,
-        "DUBFLOW_S3_ACCESS_KEY": connection.access_key,
-        "DUBFLOW_S3_SECRET_KEY": connection.secret_key,
-        "DUBFLOW_S3_BUCKET_PREFIX": prefix,
-    }
+    env = s3_env_vars(s3_settings)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
         yield env
     if local_s3_server is None:  # be polite to a shared server; the local one is thrown away
-        remove_buckets(ObjectStore(connection, s3_settings.model_copy(update={"bucket_prefix": prefix})))
+        remove_env_buckets(s3_settings, env)
 
 
 @pytest.fixture
