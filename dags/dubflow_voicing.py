@@ -1,7 +1,8 @@
 """dubflow's scheduled voicing DAGs: ``dubflow_dubbing`` and ``dubflow_narration``.
 
-One factory, two DAGs: they differ only in their default delivery profile, schedule and docs, and a studio
-usually wants to pause, backfill or pool them separately. Every task is one call into ``pipeline`` with ids and
+One factory, two DAGs: they differ only in the kinds of script they pick up from the shared inbox (dubbing: subtitles
+and line sheets; narration: manuscripts), their default delivery profile, schedule and docs, and a studio usually
+wants to pause, backfill or pool them separately. Every task is one call into ``pipeline`` with ids and
 URIs in and out; synthesis and QA fan out per line on Dask, not here.
 """
 
@@ -14,16 +15,35 @@ from airflow.sdk import DAG, AssetAlias, Param, get_current_context, task
 
 PROFILES = ["broadcast", "broadcast-us", "streaming", "podcast", "audiobook"]
 PUBLISHED = AssetAlias(name="dubflow-published")
+# A line id as pipeline.ids.check_id accepts it (e.g. en_dub_ep01-0003): letters, digits, ._-, no "..".
+LINE_ID = r"^(?!.*\.\.)[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9_-])?$"
+RETAKE_ENTRY = {
+    "type": "object",
+    "required": ["take"],
+    "additionalProperties": False,
+    "properties": {
+        "take": {"type": "integer", "minimum": 1, "maximum": 99},
+        "note": {"type": "string", "maxLength": 1000},
+        "reviewer": {"type": "string", "maxLength": 200},
+        "from_version": {"type": ["integer", "null"], "minimum": 1},
+    },
+}
 
 DOC = """
 ### {title}
 
-Voices every script that arrived in the **inbox** of a project during the run's data interval, or the one
-script you name, and publishes what passes QA to object storage.
+Voices every {kinds} script that arrived in the **inbox** of a project during the run's data interval, or the
+one script you name, and publishes what passes QA to object storage.
 
 **Run it by hand** (▶ *Trigger DAG*): fill the form — *project*, and either leave *script_key* empty (all scripts
 of the interval) or paste one inbox key such as `demo/2026-11-23/zh_linesheet.csv`; pick a *delivery profile*;
 tick *dry_run* to only validate the script; tick *force* to re-synthesize lines that are already cached.
+
+**Retakes**: the review page triggers this DAG when a reviewer rejects lines of a published version: *script_key*
+names the script and *retake* maps each rejected line id to its next take, with the reviewer's note. Those lines
+are synthesized again with a new seed, and a new version is published whose manifest records each line's `take`
+and the reviews (`source.review`); the other lines are reused unchanged. Later runs keep the takes. espeak-ng
+voices have no randomness: their retake is the same audio.
 
 **Where the results are**: each mapped *voice_script* instance is labelled with its script; its return value
 shows the version, the manifest URI and the QA counts. Quarantined lines are listed in the manifest's
@@ -45,7 +65,8 @@ def _interval() -> tuple[Any, Any]:
     return start.date(), end.date()
 
 
-def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
+def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: list[str]) -> DAG:
+    """One voicing DAG; ``kinds`` (see ``pipeline.orchestrate.SCRIPT_KINDS``) are the scripts its schedule picks up."""
     with DAG(
         dag_id=dag_id,
         schedule=schedule,
@@ -53,7 +74,7 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
         catchup=False,
         max_active_runs=2,
         tags=["dubflow", dag_id.removeprefix("dubflow_")],
-        doc_md=DOC.format(title=title, dag_id=dag_id),
+        doc_md=DOC.format(title=title, dag_id=dag_id, kinds=" and ".join(kinds)),
         default_args={
             "owner": "dubflow",
             "retries": 2,
@@ -70,6 +91,9 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
             "profile": Param(profile, type="string", enum=PROFILES, description="Delivery profile"),
             "force": Param(False, type="boolean", description="Re-synthesize lines that are already cached"),
             "dry_run": Param(False, type="boolean", description="Only ingest and validate"),
+            "retake": Param({}, type="object", propertyNames={"pattern": LINE_ID}, additionalProperties=RETAKE_ENTRY,
+                            description="Set by the review page: line id → {take, note, reviewer, from_version}; "
+                                        "needs script_key"),
         },
     ) as dag:
 
@@ -82,7 +106,8 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
             params = get_current_context()["params"]
             start, end = _interval() if not params["script_key"] else (None, None)
             with in_repo():
-                return discover_scripts(pipeline_settings(), params["project"], start, end, params["script_key"])
+                return discover_scripts(pipeline_settings(), params["project"], start, end, params["script_key"],
+                                        kinds=kinds, retake=params["retake"])  # fmt: skip
 
         @task(pool="dubflow_synthesis", map_index_template="{{ script_label }}")
         def voice_script(item: dict[str, str]) -> dict[str, Any]:
@@ -95,7 +120,8 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
             params = context["params"]
             with in_repo():
                 return run(pipeline_settings(), item, context["run_id"], profile=params["profile"],
-                           force=params["force"], dry_run=params["dry_run"])  # fmt: skip
+                           force=params["force"], dry_run=params["dry_run"],
+                           retake=params["retake"] or None)  # fmt: skip
 
         @task(outlets=[PUBLISHED], trigger_rule="all_done")
         def summarize(discovered: list[dict[str, str]], results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -127,6 +153,6 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str) -> DAG:
 
 
 dubbing = voicing_dag("dubflow_dubbing", "Dubbing: line sheets and subtitles to fitted, checked dialogue",
-                      schedule="@daily", profile="broadcast")  # fmt: skip
+                      schedule="@daily", profile="broadcast", kinds=["dubbing"])  # fmt: skip
 narration = voicing_dag("dubflow_narration", "Narration: manuscripts to checked chapters",
-                        schedule="@daily", profile="audiobook")  # fmt: skip
+                        schedule="@daily", profile="audiobook", kinds=["narration"])  # fmt: skip

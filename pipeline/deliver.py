@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,11 @@ class Package:
 
 
 def package(lines: list[Line], results: list[LineQa], profile: Profile, store: ObjectStore, folder: Path,
-            project: str, script_id: str) -> Package:  # fmt: skip
-    """Write the delivery files of one script into ``folder`` and return what to publish."""
+            project: str, script_id: str, takes: Mapping[str, int] | None = None) -> Package:  # fmt: skip
+    """Write the delivery files of one script into ``folder`` and return what to publish (``takes``: line id →
+    reviewer retake number, recorded per line in the manifest)."""
     by_id = {line.line_id: line for line in lines}
+    takes = takes or {}
     audio: dict[str, tuple[np.ndarray, int]] = {}
     delivered: list[DeliveryLine] = []
     for result in results:
@@ -54,7 +57,7 @@ def package(lines: list[Line], results: list[LineQa], profile: Profile, store: O
             line_id=line.line_id, lang=line.lang, path=path, duration=result.duration_s, sample_rate=rate,
             voice=result.voice, engine=result.engine, text=line.text, start=result.start_s, end=None if
             result.start_s is None else result.start_s + (result.duration_s or 0), loudness_lufs=result.loudness,
-            qa_verdict=result.verdict,
+            qa_verdict=result.verdict, take=takes.get(line.line_id, 0),
         ))  # fmt: skip
     qa = ScriptQa(project, script_id, profile.name, results)
     extras = _assemble(lines, results, audio, profile, folder, qa)

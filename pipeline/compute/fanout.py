@@ -91,12 +91,14 @@ def synthesize(
     client: Any = None,  # a distributed.Client, a LazyClient, or None = open the configured cluster for this call
     force: bool = False,
     progress: Progress | None = None,
+    takes: dict[str, int] | None = None,  # line id → reviewer retake number (a new seed and cache key); absent = 0
 ) -> RunReport:
     """Synthesize ``lines`` into the staging cache; returns one result per line, in script order."""
     started = time.perf_counter()
     registry = EngineRegistry(settings.engines)
     jobs, plan_failures = plan_jobs(lines, catalog, project, registry, settings.synthesis.seed,
-                                    reference_digest=lambda uri: _reference_digest(store, uri))  # fmt: skip
+                                    reference_digest=lambda uri: _reference_digest(store, uri),
+                                    takes=takes)  # fmt: skip
     results: dict[str, LineResult] = {}
 
     def record(result: LineResult) -> None:

@@ -2,13 +2,16 @@
 
 The key hashes everything that changes the audio: the engines that may speak the line (their fingerprints, known
 without loading a model), the voice's content (engine voice, reference clip hash, transcript), the rendered text,
-language, style, seed. Same key, same clip: a re-run, a retry or a restarted client reuses it from the cache.
+language, style, seed, and a reviewer's retake number. Same key, same clip: a re-run, a retry or a restarted client
+reuses it from the cache. Take 0 (every line that was never retaken) hashes exactly as before takes existed, so
+caches made before them stay valid.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,6 +38,7 @@ class Job:
     engines: tuple[str, ...]  # candidates in order; the first that can speak the line does
     cache_key: str
     gpu: bool  # the first candidate runs on a GPU worker
+    take: int = 0  # the reviewer's retake number; 0 = the original take
 
 
 @dataclass(frozen=True)
@@ -43,15 +47,21 @@ class PlanFailure:
     error: str
 
 
-def line_seed(base: int, line_id: str) -> int:
-    """A per-line seed that is stable across runs and machines (and differs between lines)."""
-    return int.from_bytes(hashlib.sha256(f"{base}:{line_id}".encode()).digest()[:4], "big")
+def line_seed(base: int, line_id: str, take: int = 0) -> int:
+    """A per-line seed that is stable across runs and machines (and differs between lines). A retake (take > 0)
+    gets its own seed from (line_id, take); take 0 keeps the original formula, so existing caches stay valid."""
+    if take < 0:
+        raise ValueError(f"line {line_id}: take must be >= 0, not {take}")
+    material = f"{base}:{line_id}" if take == 0 else f"{base}:{line_id}:take={take}"
+    return int.from_bytes(hashlib.sha256(material.encode()).digest()[:4], "big")
 
 
 def plan_jobs(
     lines: list[Line], catalog: Catalog, project: str, registry: EngineRegistry, base_seed: int,
     reference_digest=None,  # (uri) -> str for s3:// references; None treats them as unknown content
+    takes: Mapping[str, int] | None = None,  # line id → retake number; absent = take 0
 ) -> tuple[list[Job], list[PlanFailure]]:  # fmt: skip
+    takes = takes or {}
     jobs: list[Job] = []
     failures: list[PlanFailure] = []
     for line in lines:
@@ -78,14 +88,15 @@ def plan_jobs(
         except (OSError, EngineError, KeyError) as exc:  # a missing reference clip or model: this line cannot run
             failures.append(PlanFailure(line, f"line {line.line_id}: {exc}"))
             continue
-        seed = line_seed(base_seed, line.line_id)
-        key = cache_key(line, voice, ref_digest, seed, fingerprints)
-        jobs.append(Job(line, voice, reference, seed, engines, key, gpu=registry.needs_gpu(engines[0])))
+        take = takes.get(line.line_id, 0)
+        seed = line_seed(base_seed, line.line_id, take)
+        key = cache_key(line, voice, ref_digest, seed, fingerprints, take)
+        jobs.append(Job(line, voice, reference, seed, engines, key, gpu=registry.needs_gpu(engines[0]), take=take))
     return jobs, failures
 
 
 def cache_key(line: Line, voice: Voice, reference_sha256: str | None, seed: int,
-              engines: list[tuple[str, str]]) -> str:  # fmt: skip
+              engines: list[tuple[str, str]], take: int = 0) -> str:  # fmt: skip
     style = parse_style(line.style or voice.default_style)
     identity = {
         "schema": CACHE_SCHEMA,
@@ -98,6 +109,8 @@ def cache_key(line: Line, voice: Voice, reference_sha256: str | None, seed: int,
         "style": {k: v for k, v in asdict(style).items() if k != "warnings"},
         "seed": seed,
     }
+    if take:  # only retakes carry it: take-0 keys are byte-identical to the keys made before takes existed
+        identity["take"] = take
     return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 

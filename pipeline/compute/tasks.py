@@ -93,7 +93,7 @@ def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence
     line = job.line
     try:
         reference = _local_reference(plugin.store, job.reference)
-        request = build_request(line, job.voice, reference, job.seed)
+        request = replace(build_request(line, job.voice, reference, job.seed), take=job.take)
         engine, fell_back_from, request = choose(plugin.registry, request, job.engines)
         problems: list[str] = []
         for attempt in range(reseed_attempts + 1):
@@ -152,7 +152,7 @@ def _metadata(job: Job, engine: str, model_version: str, duration: float, rate: 
     # S3 user metadata is ASCII: only ids and numbers here (the text lives in the lines table and manifests).
     return {"line-id": job.line.line_id, "script-id": job.line.script_id, "voice": job.voice.id, "engine": engine,
             "model-version": model_version.encode("ascii", "replace").decode(), "duration": f"{duration:.6f}",
-            "sample-rate": str(rate), "seed": str(seed)}  # fmt: skip
+            "sample-rate": str(rate), "seed": str(seed), "take": str(job.take)}  # fmt: skip
 
 
 def cached_meta(line_id: str, key: str, metadata: dict[str, Any]) -> ClipMeta:

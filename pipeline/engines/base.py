@@ -70,6 +70,10 @@ class SynthesisRequest:
     speed: float = 1.0  # on top of the style's speed; time-fit asks for this
     seed: int | None = None  # deterministic output where the engine can give it
     line_id: str | None = None  # for messages only
+    # A reviewer's retake number (0 = the original take). Seeded engines get another seed per take already; an
+    # engine that gives up variation for determinism (Piper) samples again for take > 0. espeak-ng has no
+    # randomness at all: a retake of an espeak line is the same audio.
+    take: int = 0
 
     @property
     def effective_speed(self) -> float:

@@ -3,7 +3,9 @@ found in a configured voices directory.
 
 ARPAbet overrides become Piper's inline ``[[ipa]]`` phoneme blocks; breaks are rendered as silence between
 separately synthesized segments. Piper samples its noise inside the ONNX graph, which no seed reaches, so a
-seeded request is made deterministic by zeroing the noise scales (flatter prosody, bit-identical output).
+seeded request is made deterministic by zeroing the noise scales (flatter prosody, bit-identical output). A retake
+(``take`` > 0) must sound different from the take a reviewer rejected, which a new seed cannot achieve here: it runs
+with the normal noise scales, and the synthesis cache (whose key includes the take) keeps a retried retake stable.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ class PiperEngine(Engine):
         from piper import SynthesisConfig
 
         voice = self._voice_for(request)
-        deterministic = request.seed is not None
+        deterministic = request.seed is not None and request.take == 0
         config = SynthesisConfig(
             speaker_id=request.voice.speaker_id,
             length_scale=1.0 / request.effective_speed,

@@ -103,7 +103,10 @@ def _retake(plugin: EnginePlugin, job: Job, attempt: int, reference: Path | None
     assert plugin.registry is not None
     fallback = attempt >= 2 and len(job.engines) > 1
     engines = job.engines[1:] if fallback else job.engines
-    request = build_request(job.line, job.voice, reference, (job.seed + 7919 * attempt) % 2**32)
+    # take > 0 also tells engines without a usable seed (Piper) to sample their noise: a new seed alone would
+    # give Piper's seeded, noise-free output again, the very audio that just failed.
+    request = replace(build_request(job.line, job.voice, reference, (job.seed + 7919 * attempt) % 2**32),
+                      take=job.take + attempt)  # fmt: skip
     if fallback:  # the voice's engine-specific name (a Piper model) means nothing to the fallback engine
         request = replace(request, voice=replace(request.voice, engine_voice=None))
     try:

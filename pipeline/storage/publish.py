@@ -50,6 +50,7 @@ class DeliveryLine:
     end: float | None = None
     loudness_lufs: float | None = None
     qa_verdict: str = "not-checked"  # pass | warn | fail | not-checked (until the QA stage runs)
+    take: int = 0  # a reviewer's retake number (source.review says why); 0 = the original take
 
     @property
     def ext(self) -> str:
@@ -238,7 +239,9 @@ def _content(files: list[_Planned]) -> tuple[list[dict[str, Any]], list[dict[str
 
 
 def _digest(lines: list[dict[str, Any]], extras: list[dict[str, Any]]) -> str:
-    """What makes two publishes "the same content": every file's bytes and every line's metadata."""
+    """What makes two publishes "the same content": every file's bytes and every line's metadata. ``take`` 0 is
+    left out, so content published before takes existed keeps its digest (a re-run stays "already published")."""
+    lines = [{k: v for k, v in line.items() if k != "take" or v} for line in lines]
     canonical = json.dumps({"lines": lines, "extras": extras}, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
