@@ -132,6 +132,9 @@ class StorageSettings(_Section):
     read_timeout: PositiveFloat = 120.0
     retry: RetrySettings = Field(default_factory=RetrySettings)
     presign_expiry: PositiveInt = 3600  # seconds a review link stays valid
+    # Where reviewers' and editors' browsers reach the server (e.g. https://s3.studio.example), when that differs
+    # from ``endpoint`` (a compose-internal name like minio:9000): presigned URLs are signed for this host.
+    public_endpoint: str | None = None
     local: LocalServerSettings = Field(default_factory=LocalServerSettings)
 
 

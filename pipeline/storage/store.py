@@ -183,6 +183,7 @@ class ObjectStore:
         )
         self.retries = 0  # transient failures absorbed since construction (reported by benchmarks and tests)
         self._known_buckets: set[str] = set()
+        self._public_client: Minio | None = None
 
     @classmethod
     def from_settings(cls, storage: StorageSettings) -> ObjectStore:
@@ -420,13 +421,26 @@ class ObjectStore:
                              None, obj.last_modified, obj.version_id, {})
 
     def presigned_get(self, role: BucketRole, key: str, expires: timedelta | None = None) -> str:
-        """A URL anyone holding it can GET until it expires: for players in the review page and editors."""
+        """A URL anyone holding it can GET until it expires: for players in the review page and editors.
+
+        Signed for ``public_endpoint`` when set: the signature covers the host, so a URL signed for a
+        compose-internal name would not work from a browser. Signing is local (the region is configured)."""
         bucket = self.bucket(role)
         lifetime = expires or timedelta(seconds=self.settings.presign_expiry)
         return self._call(
             f"presign s3://{bucket}/{key}",
-            lambda: self.client.presigned_get_object(bucket_name=bucket, object_name=key, expires=lifetime),
+            lambda: self._signer().presigned_get_object(bucket_name=bucket, object_name=key, expires=lifetime),
         )
+
+    def _signer(self) -> Minio:
+        if not self.settings.public_endpoint:
+            return self.client
+        if self._public_client is None:
+            endpoint, secure = _split_endpoint(self.settings.public_endpoint, self.connection.secure)
+            self._public_client = Minio(endpoint=endpoint, access_key=self.connection.access_key,
+                                        secret_key=self.connection.secret_key, secure=secure,
+                                        region=self.connection.region)  # fmt: skip
+        return self._public_client
 
     def delete_staging(self, keys: list[str]) -> int:
         """Delete work-in-progress objects. Only the staging bucket: published assets are never deleted by code."""

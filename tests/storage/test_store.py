@@ -65,6 +65,21 @@ def test_presigned_get_works_with_plain_http_and_expires(store: ObjectStore) -> 
     assert expired.value.code == 403
 
 
+def test_presigned_urls_are_signed_for_the_public_endpoint(store: ObjectStore) -> None:
+    """Browsers reach the server by another name than the workers do: the link must be signed for that name."""
+    store.put_bytes("assets", "p/s/v1/en/l.wav", b"clip", content_type="audio/wav")
+    host, port = store.connection.endpoint.rsplit(":", 1)
+    assert host == "127.0.0.1", "the suite's server binds 127.0.0.1; 'localhost' stands in for a public name"
+    public = ObjectStore(store.connection, store.settings.model_copy(update={"public_endpoint": f"http://localhost:{port}"}))
+    url = public.presigned_get("assets", "p/s/v1/en/l.wav")
+    assert url.startswith(f"http://localhost:{port}/")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"clip"
+    with pytest.raises(urllib.error.HTTPError) as denied:  # the same link at the internal name: host is signed
+        urllib.request.urlopen(url.replace("localhost", "127.0.0.1", 1), timeout=10)
+    assert denied.value.code == 403
+
+
 def test_wrong_secret_is_permanent_and_not_retried(store: ObjectStore) -> None:
     bad = store.settings.model_copy(update={"endpoint": store.connection.url, "access_key": store.connection.access_key,
                                             "secret_key": SecretStr("wrong-secret")})  # fmt: skip
