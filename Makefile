@@ -1,5 +1,5 @@
 # dubflow: the two commands a new machine needs, and a local Airflow.
-#   make demo     set up and run the pipeline end to end on the embedded defaults
+#   make demo     set up and run the scheduled DAGs end to end on samples/ with the embedded defaults
 #   make test     set up and run the test suite (what CI runs)
 #   make airflow  run the DAGs in Airflow standalone on 127.0.0.1:8080 (Ctrl-C stops it)
 SHELL := /bin/bash
@@ -25,8 +25,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
+# dag.test() of dubflow_dubbing and dubflow_narration on samples/, recorded in $(AIRFLOW_DIR): `make airflow` shows
+# the runs. The Airflow-free variant of the same stages is `dubflow demo`.
 demo: setup
-	$(BIN)/dubflow demo --out $(DEMO_OUT)
+	PYTHONPATH="$(CURDIR)/plugins$${PYTHONPATH:+:$$PYTHONPATH}" $(BIN)/python -m dubflow_airflow.demo \
+		--out $(DEMO_OUT) --airflow-home $(AIRFLOW_DIR) --port $(AIRFLOW_PORT)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,0 +1,98 @@
+"""What ``make demo`` runs, as it runs it: ``python -m dubflow_airflow.demo`` in its own process, on a fresh
+Airflow home and a fresh embedded S3 server (started by the pipeline, as on a new machine), real engines and a real
+LocalCluster; then again, which must find everything published."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from pipeline.digest import sha256_file
+from pipeline.settings import LocalServerSettings, StorageSettings
+from pipeline.storage.catalog import read_catalog
+from pipeline.storage.local_server import LocalS3Server
+from pipeline.storage.store import ObjectStore
+from tests.conftest import REPO
+
+SCRIPTS = {"dubflow_dubbing": {"en_dub_ep01", "zh_linesheet"}, "dubflow_narration": {"narration_harbour"}}
+MANIFEST = re.compile(r"s3://[a-z0-9.-]+/demo/([A-Za-z0-9._-]+)/v(\d+)/manifest\.json")
+
+
+def _demo(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    # No AIRFLOW_* (another test's home) and no DUBFLOW_S3_* (the suite's server): the demo's own defaults decide.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DUBFLOW_"))}
+    env |= {"PYTHONPATH": str(REPO / "plugins"), "DUBFLOW_STORAGE__LOCAL__DATA_DIR": str(tmp_path / "s3"),
+            "DUBFLOW_STORAGE__LOCAL__S3_PORT": "0"}  # fmt: skip
+    argv = [sys.executable, "-m", "dubflow_airflow.demo", "--out", str(tmp_path / "out"),
+            "--airflow-home", str(tmp_path / "airflow")]  # fmt: skip
+    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.timeout(1800)  # both DAGs on all samples (ASR included), then again: minutes on a loaded 2-core box
+def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path: Path) -> None:
+    try:
+        first = _demo(tmp_path)
+        assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-6000:]
+        store = ObjectStore.from_settings(StorageSettings(local=LocalServerSettings(data_dir=tmp_path / "s3")))
+
+        # Each DAG published its samples; the manifests were written by the dag.test() runs.
+        published = {m.group(1): int(m.group(2)) for m in MANIFEST.finditer(first.stdout)}
+        assert set(published) == set().union(*SCRIPTS.values()), first.stdout[-4000:]
+        for dag_id, scripts in SCRIPTS.items():
+            for script in scripts:
+                manifest = json.loads(store.get_bytes("assets", f"demo/{script}/v{published[script]}/manifest.json"))
+                assert manifest["run_id"].startswith("manual__"), manifest["run_id"]
+                assert manifest["source"]["inbox_key"].startswith("demo/") and manifest["lines"], script
+                # The local copy is the published version, file for file.
+                local = tmp_path / "out" / "delivery" / script / f"v{published[script]}"
+                for entry in [*manifest["lines"], *manifest["files"]]:
+                    assert sha256_file(local / entry["name"]) == entry["sha256"], (dag_id, entry["name"])
+                assert (local / "qa" / "report.html").is_file()
+        catalog = read_catalog(store, "demo")
+        langs = catalog.groupby("script_id")["lang"].agg(set).to_dict()
+        assert langs["en_dub_ep01"] == {"en"} and langs["zh_linesheet"] == {"zh"}, langs
+        assert {"en", "zh"} <= langs["narration_harbour"], langs
+
+        # The runs are in the metadata DB `make airflow` would serve.
+        with closing(sqlite3.connect(tmp_path / "airflow" / "airflow.db")) as db:
+            runs = set(db.execute("SELECT dag_id, state FROM dag_run").fetchall())
+        assert runs == {("dubflow_dubbing", "success"), ("dubflow_narration", "success")}, runs
+
+        # The printed guide names the assets, the S3 server and its credentials, the CLI and the UI.
+        out = first.stdout
+        for needle in ("catalog list --project demo", "catalog show demo", str(tmp_path / "s3" / "credentials.env"),
+                       "http://127.0.0.1:8080", f"make airflow AIRFLOW_DIR={tmp_path / 'airflow'}", "user admin",
+                       "simple_auth_manager_passwords.json.generated", "2 of 2 DAG runs succeeded"):  # fmt: skip
+            assert needle in out, needle
+        assert "http://127.0.0.1:8080/dubflow/review/dubflow_dubbing/manual__" in out  # each run's review page
+
+        again = _demo(tmp_path)  # the same day again: every script already published, no new version
+        assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-6000:]
+        rows = [line for line in again.stdout.splitlines() if re.search(r"\.(srt|csv|md)\b", line) and "│" in line]
+        assert len(rows) == 3 and all("already published" in row for row in rows), rows
+        assert len(read_catalog(store, "demo")) == len(catalog)
+    finally:
+        LocalS3Server(tmp_path / "s3").stop()  # started by the demo, detached: stopped by its recorded PID
+
+
+def test_the_demo_uses_the_airflow_environment_of_make_airflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Otherwise `make airflow` would serve another database or DAG folder than the one the demo ran in."""
+    monkeypatch.syspath_prepend(str(REPO / "plugins"))
+    from dubflow_airflow.demo import airflow_env
+
+    target = (REPO / "Makefile").read_text().split("\nairflow:", 1)[1].split("\n\n", 1)[0]
+    make = dict(re.findall(r"(AIRFLOW__[A-Z_]+)=(\S+?)(?=\s|;|$)", target))
+    make = {k: v.strip('"').replace("$(CURDIR)", str(REPO)).replace("$(AIRFLOW_PORT)", "8081") for k, v in make.items()}
+    assert len(make) >= 8 and "AIRFLOW__CORE__DAGS_FOLDER" in make, make
+    demo = airflow_env(tmp_path, 8081)
+    assert {k: v for k, v in demo.items() if k.startswith("AIRFLOW__")} == make
+    assert demo["AIRFLOW_HOME"] == str(tmp_path)
+    assert "--airflow-home $(AIRFLOW_DIR)" in (REPO / "Makefile").read_text()  # the same home as `make airflow`
