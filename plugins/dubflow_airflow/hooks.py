@@ -77,3 +77,15 @@ def in_repo() -> Iterator[None]:
         yield
     finally:
         os.chdir(before)
+
+
+def review_store():  # -> pipeline.storage.store.ObjectStore
+    """The object store as the API server sees it: the tasks' settings, with relative paths resolved against the
+    repository (a threaded web server must not chdir), and never starting the embedded S3 server from a request."""
+    from pipeline.storage.store import ObjectStore
+
+    storage = pipeline_settings().storage
+    if not storage.local.data_dir.is_absolute():
+        local = storage.local.model_copy(update={"data_dir": REPO / storage.local.data_dir})
+        storage = storage.model_copy(update={"local": local})
+    return ObjectStore.from_settings(storage)

@@ -1,0 +1,157 @@
+"""The review page: a FastAPI app the plugin mounts on Airflow's API server at ``/dubflow``.
+
+Airflow does not protect plugin endpoints, so every route depends on Airflow's own authorization: reading a run's
+review needs GET on the DAG's runs; queueing a retake needs POST (trigger) on them. The retake is triggered through
+Airflow's public REST API *as the reviewer* (their own token), so Airflow validates the conf against the trigger
+form's schema and records who asked, exactly as if they had used the trigger form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.common.db.common import SessionDep
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+from airflow.configuration import conf
+from airflow.models.taskinstance import TaskInstance
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+VOICING_TASK = "voice_script"
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+                        autoescape=select_autoescape(["html"]))  # fmt: skip
+
+app = FastAPI(title="dubflow review", docs_url=None, redoc_url=None, openapi_url=None)
+CanRead = Depends(requires_access_dag("GET", DagAccessEntity.RUN))
+CanTrigger = Depends(requires_access_dag("POST", DagAccessEntity.RUN))
+
+
+@app.exception_handler(HTTPException)
+async def _login_first(request: Request, exc: HTTPException) -> Response:
+    """A browser without a (valid) session goes to Airflow's login and comes back; API clients get the status."""
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED and request.method == "GET":
+        return RedirectResponse(get_auth_manager().get_url_login(next_url=str(request.url)), status.HTTP_303_SEE_OTHER)
+    return Response(json.dumps({"detail": exc.detail}), exc.status_code, media_type="application/json")
+
+
+@app.get("/review/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[CanRead])
+def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user: GetUserDep) -> HTMLResponse:
+    from pipeline.review import script_view
+
+    rows = _voicing_results(session, dag_id, run_id)
+    store, problem = _store()
+    scripts = [] if store is None else [script_view(store, *row) for row in rows]
+    page = TEMPLATES.get_template("review.html").render(
+        dag_id=dag_id, run_id=run_id, scripts=scripts, store_problem=problem, reviewer=user.get_name(),
+        queued=request.query_params.get("queued"), error=request.query_params.get("error"),
+        root="../../../", action=f"{quote(run_id, safe='')}/retake",
+    )  # fmt: skip
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+@app.post("/review/{dag_id}/{run_id}/retake", dependencies=[CanTrigger])
+async def retake(dag_id: str, run_id: str, request: Request, user: GetUserDep) -> Response:
+    """Queue a new run of the same DAG that re-voices the rejected lines of one script of this run.
+
+    Form: ``script`` (the mapped task's index), ``reject`` (line ids, repeated), ``note:<line id>`` (free text)."""
+    _same_origin(request)
+    form = await request.form()
+    fields = {key: [str(v) for v in form.getlist(key)] for key in form}
+    return await run_in_threadpool(_queue_retake, dag_id, run_id, request, user, fields)
+
+
+def _queue_retake(dag_id: str, run_id: str, request: Request, user: Any, form: dict[str, list[str]]) -> Response:
+    from pipeline.review import ReviewError, load_manifest, retake_conf
+
+    page = f"../{quote(run_id, safe='')}"
+    try:
+        script = int((form.get("script") or [""])[0])
+    except ValueError:
+        return _back(page, error="the form did not say which script the lines belong to")
+    with create_session() as session:
+        results = {row[2]: row[3] for row in _voicing_results(session, dag_id, run_id)}
+    result = results.get(script)
+    store, problem = _store()
+    if store is None or not result or not result.get("manifest"):
+        return _back(page, error=problem or f"script {script} of this run published nothing to review")
+    rejected = {line: (form.get(f"note:{line}") or [""])[0] for line in form.get("reject", [])}
+    try:
+        manifest = load_manifest(store, result["manifest"])
+        conf = retake_conf(manifest, result.get("script_key"), rejected, user.get_name())
+    except (ReviewError, ValueError) as exc:
+        return _back(page, error=str(exc))
+    digest = hashlib.sha256(json.dumps(conf["retake"], sort_keys=True).encode()).hexdigest()[:10]
+    new_run = f"retake__{manifest['script_id']}__v{manifest['version']}__{digest}"
+    body = {"dag_run_id": new_run, "logical_date": None, "conf": conf,
+            "note": f"Retake of {', '.join(conf['retake'])} from {manifest['script_id']} v{manifest['version']} "
+                    f"(run {run_id}), requested by {user.get_name()} on the review page"}  # fmt: skip
+    answer = _as_reviewer(request, "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", body)
+    if answer.status_code == status.HTTP_409_CONFLICT:  # the same rejection was queued before: that run
+        return _back(page, queued=new_run)
+    if not answer.is_success:
+        return _back(page, error=f"Airflow refused the retake run: HTTP {answer.status_code} {answer.text[:500]}")
+    return _back(page, queued=new_run)
+
+
+def _voicing_results(session: Any, dag_id: str, run_id: str) -> list[tuple[str, str, int, dict[str, Any] | None]]:
+    """(label, state, map index, return value) of each mapped voicing task of the run, from Airflow's database."""
+    tis = session.execute(
+        select(TaskInstance.map_index, TaskInstance.state, TaskInstance.rendered_map_index)
+        .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id == VOICING_TASK)
+        .order_by(TaskInstance.map_index)
+    ).all()
+    if not tis:  # not a voicing DAG, or no such run
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{dag_id} run {run_id} has no {VOICING_TASK} tasks to review")
+    tis = [ti for ti in tis if ti.map_index >= 0]  # an empty expansion leaves one unmapped, skipped instance
+    xcoms = session.scalars(select(XComModel).where(
+        XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.task_id == VOICING_TASK,
+        XComModel.key == "return_value"))  # fmt: skip
+    values = {x.map_index: XComModel.deserialize_value(x) for x in xcoms}
+    return [(ti.rendered_map_index or f"script {ti.map_index}", str(ti.state or "none"), ti.map_index,
+             values.get(ti.map_index)) for ti in tis]  # fmt: skip
+
+
+def _store() -> tuple[Any, str | None]:
+    from dubflow_airflow.hooks import review_store
+
+    try:
+        return review_store(), None
+    except Exception as exc:  # shown on the page: the reviewer (or operator) needs the reason, not a 500
+        return None, f"object store unavailable: {exc}"
+
+
+def _as_reviewer(request: Request, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
+    token = request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+    header = request.headers.get("authorization", "")
+    auth = header if header.lower().startswith("bearer ") else f"Bearer {token}"
+    base = conf.get("api", "base_url", fallback="") or ""
+    if not base.startswith(("http://", "https://")):
+        base = f"{request.url.scheme}://{request.url.netloc}{base}"
+    with httpx.Client(base_url=base.rstrip("/"), timeout=30) as client:
+        return client.request(method, path, json=body, headers={"Authorization": auth,
+                                                                "Referer": str(request.url)})  # fmt: skip
+
+
+def _same_origin(request: Request) -> None:
+    """Defence in depth on top of the session cookie's SameSite=Lax: a form post must come from this host."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin and urlsplit(origin).netloc != request.url.netloc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"cross-site request from {urlsplit(origin).netloc} refused")
+
+
+def _back(page: str, **query: str) -> RedirectResponse:
+    (key, value), = query.items()
+    return RedirectResponse(f"{page}?{key}={quote(value, safe='')}", status.HTTP_303_SEE_OTHER)

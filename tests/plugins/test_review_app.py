@@ -1,0 +1,202 @@
+"""The review page on a real Airflow API server (uvicorn in this process, SQLite, simple auth manager) over a
+real ``dag.test()`` run that voiced a script into the suite's S3 server. No scheduler runs here: a queued retake
+is checked in Airflow's database; tests/e2e/test_review_page.py drives the whole loop in Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from html import unescape
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import httpx
+import pytest
+
+from pipeline.settings import load_settings
+from pipeline.storage.inbox import put_script
+from pipeline.storage.store import ObjectStore
+from tests.conftest import REPO, SAMPLES, remove_env_buckets, s3_env_vars
+
+DAY = date(2026, 10, 5)
+DAG_ID = "dubflow_dubbing"
+USERS = "admin:admin,viewer:viewer"
+
+
+@dataclass
+class Server:
+    url: str
+    run_id: str
+    store: ObjectStore
+    tokens: dict[str, str]
+
+    def client(self, user: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60, follow_redirects=False)
+
+    @property
+    def page(self) -> str:
+        return f"/dubflow/review/{DAG_ID}/{quote(self.run_id, safe='')}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(airflow_home: Path, s3_settings, local_s3_server, tmp_path_factory) -> Iterator[Server]:
+    import uvicorn
+
+    port = _free_port()
+    env = s3_env_vars(s3_settings)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in {**env, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS,
+                           "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}"}.items():  # fmt: skip
+            patch.setenv(key, value)
+        store = ObjectStore.from_settings(load_settings().storage)
+        store.ensure_buckets()
+        cues = (SAMPLES / "en_dub_ep01.srt").read_text(encoding="utf-8").strip().split("\n\n")
+        script = tmp_path_factory.mktemp("review") / "review_ep.srt"
+        script.write_text("\n\n".join(cues[:3]) + "\n", encoding="utf-8")
+        key = put_script(store, script, "demo", DAY).key
+        run = _dag(DAG_ID).test(logical_date=datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC),
+                                run_conf={"project": "demo", "script_key": key})  # fmt: skip
+        states = {f"{ti.task_id}[{ti.map_index}]": str(ti.state) for ti in run.get_task_instances()}
+        assert set(states.values()) == {"success"}, states
+
+        from airflow.api_fastapi.app import create_app
+
+        uv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=uv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not uv.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert uv.started, "the API server did not start"
+        try:
+            passwords = json.loads((airflow_home / "simple_auth_manager_passwords.json.generated").read_text())
+            tokens = {}
+            for user in ("admin", "viewer"):
+                answer = httpx.post(f"http://127.0.0.1:{port}/auth/token", timeout=30,
+                                    json={"username": user, "password": passwords[user]})  # fmt: skip
+                assert answer.status_code == 201, answer.text
+                tokens[user] = answer.json()["access_token"]
+            yield Server(f"http://127.0.0.1:{port}", run.run_id, store, tokens)
+        finally:
+            uv.should_exit = True
+            thread.join(timeout=30)
+    if local_s3_server is None:
+        remove_env_buckets(s3_settings, env)
+
+
+def _dag(dag_id: str):
+    from airflow.models import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags")).get_dag(dag_id)
+
+
+def _manifest(server: Server) -> dict:
+    return json.loads(server.store.get_bytes("assets", "demo/review_ep/v1/manifest.json"))
+
+
+def test_without_a_login_the_page_sends_the_browser_to_airflows_login(server: Server) -> None:
+    with server.client(None) as client:
+        answer = client.get(server.page)
+        assert answer.status_code == 303 and "/auth/login" in answer.headers["location"], answer.text
+        back = httpx.URL(answer.headers["location"]).params["next"]  # and comes back here after logging in
+        assert unquote(back) == unquote(server.url + server.page), back
+        forged = client.get(server.page, headers={"Authorization": "Bearer not-a-token"})
+        assert forged.status_code in (401, 403) and "review_ep" not in forged.text
+        posted = client.post(server.page + "/retake", data={"script": "0", "reject": "x"})
+        assert posted.status_code == 401
+
+
+def test_the_page_lists_the_scripts_lines_verdicts_and_playable_clips(server: Server) -> None:
+    with server.client("viewer") as client:
+        answer = client.get(server.page)
+    assert answer.status_code == 200, answer.text[:2000]
+    html = answer.text
+    manifest = _manifest(server)
+    assert "review_ep.srt" in html and "v1" in html and manifest["source"]["profile"] in html
+    for line in manifest["lines"]:
+        assert f'data-line="{line["line_id"]}"' in html and line["qa_verdict"] in html
+    rows = {m.group(1): m.group(2) for m in re.finditer(r'<tr class="line" data-line="([^"]+)">(.*?)</tr>', html, re.S)}
+    report_json = json.loads(server.store.get_bytes("assets", "demo/review_ep/v1/qa/report.json"))
+    assert set(rows) == {line["line_id"] for line in report_json["lines"]}  # quarantined lines are shown too
+    for line in manifest["lines"]:  # each published line plays exactly its published file
+        src = unescape(re.search(r'<audio controls preload="none" src="([^"]+)"', rows[line["line_id"]]).group(1))
+        with urllib.request.urlopen(src, timeout=30) as response:
+            assert response.read() == server.store.get_bytes("assets", line["key"])
+    for line in report_json["lines"]:
+        if line["quarantined"]:  # held back with its reasons, playable from staging
+            row = rows[line["line_id"]]
+            assert "quarantined" in row and all(unescape(reason) in unescape(row) for reason in line["reasons"])
+            src = unescape(re.search(r'src="([^"]+)"', row).group(1))
+            assert server.store.bucket("staging") in src
+            with urllib.request.urlopen(src, timeout=30) as response:
+                assert response.read() == server.store.get_bytes("staging", line["key"])
+    report = unescape(re.search(r'href="([^"]+)"[^>]*class="report"', html).group(1))
+    with urllib.request.urlopen(report, timeout=30) as response:
+        assert b"review_ep" in response.read()
+
+
+def test_an_unknown_run_is_404(server: Server) -> None:
+    with server.client("viewer") as client:
+        assert client.get(f"/dubflow/review/{DAG_ID}/no-such-run").status_code == 404
+
+
+def test_a_viewer_may_read_but_not_queue_a_retake(server: Server) -> None:
+    line = _manifest(server)["lines"][0]["line_id"]
+    with server.client("viewer") as client:
+        answer = client.post(server.page + "/retake", data={"script": "0", "reject": line})
+    assert answer.status_code == 403, answer.text
+    assert not _retake_runs(server)
+
+
+def test_a_cross_site_form_post_is_refused(server: Server) -> None:
+    line = _manifest(server)["lines"][0]["line_id"]
+    with server.client("admin") as client:
+        answer = client.post(server.page + "/retake", data={"script": "0", "reject": line},
+                             headers={"Origin": "http://evil.example"})  # fmt: skip
+    assert answer.status_code == 403 and "cross-site" in answer.text
+    assert not _retake_runs(server)
+
+
+def test_rejecting_lines_queues_one_retake_run_with_takes_notes_and_reviewer(server: Server) -> None:
+    lines = [entry["line_id"] for entry in _manifest(server)["lines"]][:2]
+    form = {"script": "0", "reject": lines, f"note:{lines[0]}": "too fast", f"note:{lines[1]}": "wrong name"}
+    with server.client("admin") as client:
+        answer = client.post(server.page + "/retake", data=form, headers={"Origin": server.url})
+        assert answer.status_code == 303, answer.text
+        queued = re.search(r"queued=([^&]+)", answer.headers["location"])
+        assert queued, answer.headers["location"]
+        again = client.post(server.page + "/retake", data=form, headers={"Origin": server.url})  # a double click
+        assert again.headers["location"] == answer.headers["location"]
+        bad = client.post(server.page + "/retake", data={"script": "0", "reject": "review_ep-9999"})
+        assert "error=" in bad.headers["location"] and "review_ep-9999" in httpx.URL(bad.headers["location"]).params["error"]
+    runs = _retake_runs(server)
+    assert len(runs) == 1, runs
+    run = runs[0]
+    assert run["dag_run_id"] == httpx.URL("?" + answer.headers["location"].split("?", 1)[1]).params["queued"]
+    assert run["conf"]["script_key"] == f"demo/{DAY}/review_ep.srt" and run["conf"]["project"] == "demo"
+    assert run["conf"]["retake"] == {
+        lines[0]: {"take": 1, "note": "too fast", "reviewer": "admin", "from_version": 1},
+        lines[1]: {"take": 1, "note": "wrong name", "reviewer": "admin", "from_version": 1},
+    }
+    assert run["triggering_user_name"] == "admin" and run["state"] == "queued"
+
+
+def _retake_runs(server: Server) -> list[dict]:
+    with server.client("admin") as client:
+        runs = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 100}).json()["dag_runs"]
+    return [run for run in runs if run["dag_run_id"].startswith("retake__review_ep")]
