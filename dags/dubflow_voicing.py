@@ -14,6 +14,7 @@ from typing import Any
 from airflow.sdk import DAG, AssetAlias, Param, get_current_context, task
 
 PROFILES = ["broadcast", "broadcast-us", "streaming", "podcast", "audiobook"]
+ENGINES = [None, "piper", "mandarin", "espeak", "cosyvoice"]  # the built-in engines; None = each voice's own
 PUBLISHED = AssetAlias(name="dubflow-published")
 # A line id as pipeline.ids.check_id accepts it (e.g. en_dub_ep01-0003): letters, digits, ._-, no "..".
 LINE_ID = r"^(?!.*\.\.)[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9_-])?$"
@@ -37,7 +38,9 @@ one script you name, and publishes what passes QA to object storage.
 
 **Run it by hand** (▶ *Trigger DAG*): fill the form — *project*, and either leave *script_key* empty (all scripts
 of the interval) or paste one inbox key such as `demo/2026-11-23/zh_linesheet.csv`; pick a *delivery profile*;
-tick *dry_run* to only validate the script; tick *force* to re-synthesize lines that are already cached.
+tick *dry_run* to only validate the script; tick *force* to re-synthesize lines that are already cached;
+*voices* recasts speakers for this run (`{{"MAYA": "en-espeak"}}`) and *engine* speaks every line with one engine.
+Both are recorded in the manifest (`source.overrides`).
 
 **Retakes**: the review page triggers this DAG when a reviewer rejects lines of a published version: *script_key*
 names the script and *retake* maps each rejected line id to its next take, with the reviewer's note. Those lines
@@ -91,6 +94,12 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: lis
             "profile": Param(profile, type="string", enum=PROFILES, description="Delivery profile"),
             "force": Param(False, type="boolean", description="Re-synthesize lines that are already cached"),
             "dry_run": Param(False, type="boolean", description="Only ingest and validate"),
+            "voices": Param({}, type="object", propertyNames={"maxLength": 100},
+                            additionalProperties={"type": "string", "pattern": LINE_ID},
+                            description="Recast for this run: speaker → voice id from configs/voices.yaml "
+                                        '(e.g. {"MAYA": "en-espeak"})'),
+            "engine": Param(None, type=["null", "string"], enum=ENGINES,
+                            description="Speak every line with this engine (empty = each voice's own)"),
             "retake": Param({}, type="object", propertyNames={"pattern": LINE_ID}, additionalProperties=RETAKE_ENTRY,
                             description="Set by the review page: line id → {take, note, reviewer, from_version}; "
                                         "needs script_key"),
@@ -121,7 +130,8 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: lis
             with in_repo():
                 return run(pipeline_settings(), item, context["run_id"], profile=params["profile"],
                            force=params["force"], dry_run=params["dry_run"],
-                           retake=params["retake"] or None)  # fmt: skip
+                           retake=params["retake"] or None, voices=params["voices"] or None,
+                           engine=params["engine"])  # fmt: skip
 
         @task(outlets=[PUBLISHED], trigger_rule="all_done")
         def summarize(discovered: list[dict[str, str]], results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -82,7 +82,8 @@ def discover_scripts(settings: Settings, project: str, start: date | None, end: 
 
 def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profile: str | None = None,
                  force: bool = False, dry_run: bool = False,
-                 retake: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+                 retake: Mapping[str, Mapping[str, Any]] | None = None, voices: Mapping[str, str] | None = None,
+                 engine: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Ingest → synthesize (Dask) → post-process + QA (Dask) → package → publish, for one inbox script.
 
     Safe to retry after a kill at any point: synthesis and QA results are cached by content, and publishing
@@ -92,12 +93,18 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
     take: a new seed and cache key, so new audio and a new version; the manifest records each line's ``take`` and
     the reviews in ``source.review``. Takes stick: a later run without a retake (a retry, a backfill) voices every
     line at the take of the latest published version, so it never reverts accepted retakes in a new version.
+
+    ``voices`` (speaker → voice id) overrides the project's speaker mapping for this run; ``engine`` speaks every
+    line with that engine (its default voice for the language where the catalog voice belongs to another engine).
+    Both are recorded in the manifest's ``source.overrides``.
     """
     store, _ = connect_store(settings)
     catalog = load_catalog(settings.voices_file)
     project = item["project"]
     data = store.get_bytes("inbox", item["script_key"])
-    ingested = ingest_bytes(data, item["name"], settings.ingest, voice_map=catalog.voice_map(project))
+    overrides = _check_overrides(catalog, voices or {}, engine, settings)
+    voice_map = {**catalog.voice_map(project), **overrides.get("voices", {})}
+    ingested = ingest_bytes(data, item["name"], settings.ingest, voice_map=voice_map)
     summary: dict[str, Any] = {
         "project": project, "script_key": item["script_key"], "script_id": ingested.script_id,
         "lines": len(ingested.lines), "problems": [str(p) for p in ingested.problems],
@@ -116,11 +123,13 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
     chosen = resolve_profile(settings.audio.profiles_file, profile or settings.audio.profile, settings.audio.overrides)
     with LazyClient(settings.dask) as client:
         report = synthesize(ingested.lines, catalog, project, settings, store, client=client, force=force,
-                            takes=takes)  # fmt: skip
+                            takes=takes, engine=engine)  # fmt: skip
         checked = finish(report, settings, chosen, store, client)
     with TemporaryDirectory(prefix="dubflow-package-") as folder:
         pkg = package(ingested.lines, checked, chosen, store, Path(folder), project, ingested.script_id, takes)
         source = {"name": item["name"], "inbox_key": item["script_key"], "review": dict(sorted(review.items()))}
+        if overrides:
+            source["overrides"] = overrides
         published = publish_package(store, pkg, run_id, source)
     summary.update(
         status="published" if published else "nothing passed QA", takes=dict(sorted(takes.items())),
@@ -132,6 +141,25 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
     )  # fmt: skip
     log.info("%s", summary)
     return summary
+
+
+def _check_overrides(catalog: Any, voices: Mapping[str, str], engine: str | None,
+                     settings: Settings) -> dict[str, Any]:  # fmt: skip
+    """The trigger form's voice and engine overrides, checked against the catalog and the enabled engines before
+    anything runs (a typo must not silently fall back to the default voice)."""
+    unknown = sorted({voice for voice in voices.values() if voice not in catalog.voices})
+    if unknown:
+        raise ValueError(f"voice override(s) name voices not in {catalog.path}: {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(catalog.voices))})")  # fmt: skip
+    if engine is not None and engine not in settings.engines.enabled:
+        raise ValueError(f"engine override {engine!r} is not enabled (engines.enabled: "
+                         f"{', '.join(settings.engines.enabled)})")  # fmt: skip
+    overrides: dict[str, Any] = {}
+    if voices:
+        overrides["voices"] = dict(sorted(voices.items()))
+    if engine:
+        overrides["engine"] = engine
+    return overrides
 
 
 def _check_retake(retake: Mapping[str, Mapping[str, Any]], line_ids: Collection[str],

@@ -92,13 +92,14 @@ def synthesize(
     force: bool = False,
     progress: Progress | None = None,
     takes: dict[str, int] | None = None,  # line id → reviewer retake number (a new seed and cache key); absent = 0
+    engine: str | None = None,  # speak every line with this engine (the trigger form's engine override)
 ) -> RunReport:
     """Synthesize ``lines`` into the staging cache; returns one result per line, in script order."""
     started = time.perf_counter()
     registry = EngineRegistry(settings.engines)
     jobs, plan_failures = plan_jobs(lines, catalog, project, registry, settings.synthesis.seed,
                                     reference_digest=lambda uri: _reference_digest(store, uri),
-                                    takes=takes)  # fmt: skip
+                                    takes=takes, engine=engine)  # fmt: skip
     results: dict[str, LineResult] = {}
 
     def record(result: LineResult) -> None:

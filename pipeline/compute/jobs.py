@@ -60,6 +60,7 @@ def plan_jobs(
     lines: list[Line], catalog: Catalog, project: str, registry: EngineRegistry, base_seed: int,
     reference_digest=None,  # (uri) -> str for s3:// references; None treats them as unknown content
     takes: Mapping[str, int] | None = None,  # line id → retake number; absent = take 0
+    engine: str | None = None,  # an override: this engine only, for every line
 ) -> tuple[list[Job], list[PlanFailure]]:  # fmt: skip
     takes = takes or {}
     jobs: list[Job] = []
@@ -70,7 +71,11 @@ def plan_jobs(
         except KeyError as exc:
             failures.append(PlanFailure(line, str(exc.args[0] if exc.args else exc)))
             continue
-        engines = registry.order(line.lang, voice.engine)
+        if engine is not None and engine != voice.engine:
+            # The catalog voice's engine-specific parts (a Piper model, a speaker id) mean nothing to another
+            # engine: it speaks the line with its own default voice for the language (or the reference clip).
+            voice = voice.model_copy(update={"engine": engine, "engine_voice": None, "speaker_id": None})
+        engines = [engine] if engine is not None else registry.order(line.lang, voice.engine)
         if not voice.fallback:
             engines = engines[:1]
         engines = tuple(name for name in engines if name in registry.available())

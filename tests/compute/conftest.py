@@ -20,6 +20,7 @@ VOICES = """
 voices:
   en-joe: {engine: piper, engine_voice: en_US-joe-medium, languages: [en]}
   zh-baker: {engine: mandarin, languages: [zh]}
+  en-espeak: {engine: espeak, languages: [en]}
   faulty: {engine: faulty, languages: [en], fallback: false}
   gpu-voice: {engine: gpuonly, languages: [en], fallback: false}
 projects:

@@ -30,7 +30,8 @@ def test_dags_import_without_errors_or_network(airflow_home, monkeypatch: pytest
 
 
 @pytest.mark.parametrize("conf", [{"profile": "loudest"}, {"project": "../etc"}, {"force": "yes"},
-                                  {"script_key": "/abs/path"}])  # fmt: skip
+                                  {"script_key": "/abs/path"}, {"engine": "festival"}, {"voices": {"MAYA": "../x"}},
+                                  {"voices": {"MAYA": 3}}])  # fmt: skip
 def test_the_trigger_form_rejects_bad_input_before_any_task_runs(airflow_home, conf: dict) -> None:
     from airflow.models import DagBag
     from airflow.sdk.definitions.param import ParamsDict
