@@ -95,6 +95,7 @@ def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: i
             "resources": {"GPU": 1},  # GPU tasks ask for one; a worker runs one at a time
             "host": "127.0.0.1",
             "dashboard_address": dashboard,
+            "preload": [PARENT_WATCH],
         }
         if settings.cuda.rmm_pool_size:
             kwargs["rmm_pool_size"] = settings.cuda.rmm_pool_size
@@ -110,8 +111,12 @@ def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: i
         "host": "127.0.0.1",
         "dashboard_address": dashboard,
         "silence_logs": logging.ERROR,
+        "preload": [PARENT_WATCH],  # workers exit if this process dies without closing them
     }
     return ClusterSpec("local", "distributed.LocalCluster", kwargs, workers=workers, engine_threads=threads)
+
+
+PARENT_WATCH = "pipeline.compute.parent_watch"
 
 
 def _security(settings: DaskSettings):  # -> distributed.Security | None
