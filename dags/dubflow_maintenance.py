@@ -39,7 +39,7 @@ backfill the voicing DAG: `airflow backfill create --dag-id dubflow_dubbing --fr
 
     @task
     def rebuild() -> dict[str, Any]:
-        from dubflow_airflow.hooks import in_repo, pipeline_settings
+        from dubflow_airflow.hooks import bad_input_fails_fast, in_repo, pipeline_settings
 
         from pipeline.orchestrate import rebuild_catalog
 
@@ -49,7 +49,7 @@ backfill the voicing DAG: `airflow backfill create --dag-id dubflow_dubbing --fr
         since = date.fromisoformat(params["since"]) if params["since"] else until - timedelta(days=7)
         if since > until:
             raise ValueError(f"since {since} is after until {until}")
-        with in_repo():
+        with in_repo(), bad_input_fails_fast():
             return rebuild_catalog(pipeline_settings(), params["project"], since, until)
 
     rebuild()
@@ -74,11 +74,11 @@ unusable.
 
     @task
     def enroll() -> dict[str, Any]:
-        from dubflow_airflow.hooks import in_repo, pipeline_settings
+        from dubflow_airflow.hooks import bad_input_fails_fast, in_repo, pipeline_settings
 
         from pipeline.orchestrate import enroll_voices
 
-        with in_repo():
+        with in_repo(), bad_input_fails_fast():
             return enroll_voices(pipeline_settings())
 
     enroll()

@@ -108,26 +108,26 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: lis
 
         @task
         def discover() -> list[dict[str, str]]:
-            from dubflow_airflow.hooks import in_repo, pipeline_settings
+            from dubflow_airflow.hooks import bad_input_fails_fast, in_repo, pipeline_settings
 
             from pipeline.orchestrate import discover_scripts
 
             params = get_current_context()["params"]
             start, end = _interval() if not params["script_key"] else (None, None)
-            with in_repo():
+            with in_repo(), bad_input_fails_fast():
                 return discover_scripts(pipeline_settings(), params["project"], start, end, params["script_key"],
                                         kinds=kinds, retake=params["retake"])  # fmt: skip
 
         @task(pool="dubflow_synthesis", map_index_template="{{ script_label }}")
         def voice_script(item: dict[str, str]) -> dict[str, Any]:
-            from dubflow_airflow.hooks import in_repo, pipeline_settings
+            from dubflow_airflow.hooks import bad_input_fails_fast, in_repo, pipeline_settings
 
             from pipeline.orchestrate import voice_script as run
 
             context = get_current_context()
             context["script_label"] = item["name"]  # type: ignore[typeddict-unknown-key]
             params = context["params"]
-            with in_repo():
+            with in_repo(), bad_input_fails_fast():
                 return run(pipeline_settings(), item, context["run_id"], profile=params["profile"],
                            force=params["force"], dry_run=params["dry_run"],
                            retake=params["retake"] or None, voices=params["voices"] or None,

@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 _INBOX_KEY = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,63})/\d{4}-\d{2}-\d{2}/[a-z0-9][a-z0-9._-]{0,80}")
 MAX_TAKE = 99  # the review page's retake numbers (the DAG's ``retake`` param says the same)
 
+
+class InputError(ValueError):
+    """The request or the script itself is wrong (a malformed script, an unknown line, voice or engine): running
+    it again cannot help, so an orchestrator should fail at once instead of retrying."""
+
+
 # Which voicing DAG picks a script up, by the ingest format family of its suffix: dialogue comes as subtitles or
 # line sheets, narration as manuscripts.
 SCRIPT_KINDS: dict[str, frozenset[str]] = {
@@ -51,16 +57,16 @@ def discover_scripts(settings: Settings, project: str, start: date | None, end: 
     """The inbox scripts of one data interval (or the one named), as task inputs; ``kinds`` limits the interval's
     scripts to those kinds (see ``SCRIPT_KINDS``). A retake re-voices lines of one script, so it needs its key."""
     if kinds is not None and (unknown := sorted(set(kinds) - set(SCRIPT_KINDS))):
-        raise ValueError(f"unknown script kind(s) {unknown}; known: {sorted(SCRIPT_KINDS)}")
+        raise InputError(f"unknown script kind(s) {unknown}; known: {sorted(SCRIPT_KINDS)}")
     if retake and not script_key:
-        raise ValueError(f"a retake of line(s) {', '.join(sorted(retake))} needs the script_key of the one "
+        raise InputError(f"a retake of line(s) {', '.join(sorted(retake))} needs the script_key of the one "
                          "script they belong to (project/YYYY-MM-DD/file); a retake never voices a whole "
                          "interval")  # fmt: skip
     store, _ = connect_store(settings)
     if script_key:
         match = _INBOX_KEY.fullmatch(script_key)
         if not match or match.group(1) != keys.project_id(project) or not store.exists("inbox", script_key):
-            raise ValueError(f"script {script_key!r} is not in the inbox of project {project!r} "
+            raise InputError(f"script {script_key!r} is not in the inbox of project {project!r} "
                              "(expected project/YYYY-MM-DD/file)")  # fmt: skip
         # A script named explicitly is voiced whatever its kind: someone asked for exactly this file (the review
         # page re-triggers a retake on the DAG it picked), and refusing would only make them trigger the other DAG.
@@ -71,7 +77,7 @@ def discover_scripts(settings: Settings, project: str, start: date | None, end: 
                         script_key, script_kind(script_key), "/".join(sorted(kinds)))  # fmt: skip
         names = [script_key]
     elif start is None or end is None:
-        raise ValueError("discover_scripts needs a data interval or a script key")
+        raise InputError("discover_scripts needs a data interval or a script key")
     else:
         # A file no format reads belongs to no kind: every DAG keeps it, so its ingest error is reported instead of
         # the file being silently skipped by both.
@@ -110,7 +116,7 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
         "lines": len(ingested.lines), "problems": [str(p) for p in ingested.problems],
     }  # fmt: skip
     if not ingested.ok:
-        raise ValueError(f"{item['script_key']}: {len(ingested.errors)} error(s): "
+        raise InputError(f"{item['script_key']}: {len(ingested.errors)} error(s): "
                          + "; ".join(str(p) for p in ingested.errors[:10]))  # fmt: skip
     line_ids = {line.line_id for line in ingested.lines}
     review = _check_retake(retake or {}, line_ids, item["script_key"])
@@ -124,7 +130,7 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
     with LazyClient(settings.dask) as client:
         report = synthesize(ingested.lines, catalog, project, settings, store, client=client, force=force,
                             takes=takes, engine=engine)  # fmt: skip
-        checked = finish(report, settings, chosen, store, client)
+        checked = finish(report, settings, chosen, store, client, force=force)
     with TemporaryDirectory(prefix="dubflow-package-") as folder:
         pkg = package(ingested.lines, checked, chosen, store, Path(folder), project, ingested.script_id, takes)
         source = {"name": item["name"], "inbox_key": item["script_key"], "review": dict(sorted(review.items()))}
@@ -149,10 +155,10 @@ def _check_overrides(catalog: Any, voices: Mapping[str, str], engine: str | None
     anything runs (a typo must not silently fall back to the default voice)."""
     unknown = sorted({voice for voice in voices.values() if voice not in catalog.voices})
     if unknown:
-        raise ValueError(f"voice override(s) name voices not in {catalog.path}: {', '.join(unknown)} "
+        raise InputError(f"voice override(s) name voices not in {catalog.path}: {', '.join(unknown)} "
                          f"(known: {', '.join(sorted(catalog.voices))})")  # fmt: skip
     if engine is not None and engine not in settings.engines.enabled:
-        raise ValueError(f"engine override {engine!r} is not enabled (engines.enabled: "
+        raise InputError(f"engine override {engine!r} is not enabled (engines.enabled: "
                          f"{', '.join(settings.engines.enabled)})")  # fmt: skip
     overrides: dict[str, Any] = {}
     if voices:
@@ -168,16 +174,16 @@ def _check_retake(retake: Mapping[str, Mapping[str, Any]], line_ids: Collection[
     other callers exist, and a bad request must fail before any synthesis."""
     unknown = sorted(set(retake) - set(line_ids))
     if unknown:
-        raise ValueError(f"retake names line(s) that are not in script {script_key}: {', '.join(unknown)}")
+        raise InputError(f"retake names line(s) that are not in script {script_key}: {', '.join(unknown)}")
     review: dict[str, dict[str, Any]] = {}
     for line_id, entry in retake.items():
         take = entry.get("take") if isinstance(entry, Mapping) else None
         if isinstance(take, bool) or not isinstance(take, int) or not 1 <= take <= MAX_TAKE:
-            raise ValueError(f"retake of line {line_id} in {script_key}: take must be an integer 1..{MAX_TAKE}, "
+            raise InputError(f"retake of line {line_id} in {script_key}: take must be an integer 1..{MAX_TAKE}, "
                              f"not {take!r}")  # fmt: skip
         from_version = entry.get("from_version")
         if from_version is not None and (isinstance(from_version, bool) or not isinstance(from_version, int)):
-            raise ValueError(f"retake of line {line_id} in {script_key}: from_version must be an integer or null")
+            raise InputError(f"retake of line {line_id} in {script_key}: from_version must be an integer or null")
         review[line_id] = {"take": take, "note": str(entry.get("note") or ""),
                            "reviewer": str(entry.get("reviewer") or ""), "from_version": from_version}  # fmt: skip
     return review
@@ -230,5 +236,5 @@ def enroll_voices(settings: Settings) -> dict[str, Any]:
         checked[voice.id] = {"reference": voice.reference, "sha256": sha256_file(path),
                              "transcript": bool(voice.reference_text)}  # fmt: skip
     if problems:
-        raise ValueError("voice catalog problems: " + "; ".join(problems))
+        raise InputError("voice catalog problems: " + "; ".join(problems))
     return {"voices": len(catalog.voices), "references": checked}

@@ -68,6 +68,20 @@ def pipeline_settings():  # -> pipeline.settings.Settings
 
 
 @contextmanager
+def bad_input_fails_fast() -> Iterator[None]:
+    """A malformed script or request fails the task at once: Airflow's retries are for transient errors, and
+    retrying a broken script only delays the run's failure by the whole backoff."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline.orchestrate import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
+@contextmanager
 def in_repo() -> Iterator[None]:
     """Run with the repository as working directory: the settings' relative paths (voices, profiles, the local
     S3 server's data dir, model caches) are relative to it, wherever the Airflow worker was started."""

@@ -1,0 +1,81 @@
+"""``dag.test()`` of a day with one good and one broken script: the good one must still be published, the broken
+one must fail its own mapped instance at once (a malformed script is not a transient error: no retries), and the
+run must end failed so somebody looks.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from pipeline.settings import load_settings
+from pipeline.storage.catalog import read_catalog
+from pipeline.storage.inbox import put_script
+from pipeline.storage.store import ObjectStore
+from tests.conftest import FIXTURES, REPO, SAMPLES
+
+DAY = date(2026, 11, 21)  # not the day test_dag_runs uses: dag.test() clears the task instances of its date
+PROJECT = "demo"
+BROKEN = FIXTURES / "malformed" / "bad_timing.srt"  # cue 2 has the timecode "00:00:0x,000", line 6 of the file
+
+pytestmark = [pytest.mark.timeout(600)]
+
+
+def _dubbing_dag() -> Any:
+    from airflow.models import DagBag
+
+    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("dubflow_dubbing")
+    assert dag is not None
+    return dag
+
+
+def test_a_broken_script_fails_its_instance_at_once_and_the_run_while_the_good_one_is_published(
+    airflow_home: Any, s3_env: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    store = ObjectStore.from_settings(load_settings().storage)
+    store.ensure_buckets()
+    good = put_script(store, SAMPLES / "en_dub_ep01.srt", PROJECT, DAY).key
+    broken = put_script(store, BROKEN, PROJECT, DAY).key
+
+    dag = _dubbing_dag()
+    assert dag.get_task("voice_script").retries >= 1, "retries are what a broken script must not wait through"
+
+    run = dag.test(logical_date=datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC))
+    output = capfd.readouterr()
+
+    tis = {(ti.task_id, ti.map_index): ti for ti in run.get_task_instances()}
+    states = {f"{task_id}[{index}]": str(ti.state) for (task_id, index), ti in tis.items()}
+    discovered = tis[("discover", -1)].xcom_pull(task_ids="discover")
+    by_key = {item["script_key"]: n for n, item in enumerate(discovered)}
+    assert set(by_key) == {good, broken}, discovered
+    good_ti, broken_ti = tis[("voice_script", by_key[good])], tis[("voice_script", by_key[broken])]
+
+    assert str(good_ti.state) == "success", states
+    assert str(broken_ti.state) == "failed", states
+    assert broken_ti.try_number == 1, f"a broken script was retried: {broken_ti.try_number} tries"
+    assert good_ti.try_number == 1, "the good script needed a retry"
+    assert str(tis[("summarize", -1)].state) == "success", states
+    assert str(tis[("all_scripts_voiced", -1)].state) != "success", states
+    assert str(run.state) == "failed", states
+
+    summary = tis[("summarize", -1)].xcom_pull(task_ids="summarize")
+    assert (summary["scripts"], summary["voiced"], summary["failed"], summary["published"]) == (2, 1, 1, 1), summary
+
+    manifest = json.loads(store.get_bytes("assets", f"{PROJECT}/en_dub_ep01/v1/manifest.json"))
+    assert manifest["run_id"] == run.run_id, manifest.get("run_id")
+    published = {line["line_id"] for line in manifest["lines"]}
+    # Every line of the good script is accounted for: published, or quarantined by QA with its reasons.
+    assert len(published) + len(manifest["source"]["quarantined"]) == 6 and published, manifest["source"]
+    catalog = read_catalog(store, PROJECT)
+    assert set(catalog["script_id"]) == {"en_dub_ep01"}, catalog[["script_id", "line_id"]]
+    assert set(catalog["line_id"]) == published and len(catalog) == len(published), catalog[["line_id", "version"]]
+    assert not list(store.list("assets", f"{PROJECT}/bad_timing/")), "the broken script published something"
+
+    # The failure names the file, the line of the file and what is wrong with it (the task's exception, logged).
+    logged = output.out + output.err
+    assert "bad_timing.srt:6: error: malformed cue timing line: '00:00:0x,000 --> 00:00:08,000'" in logged, (
+        logged[-3000:]
+    )
