@@ -68,8 +68,9 @@ def finish_batch(plugin_name: str, items: list[tuple[Job, str, str | None, Slot,
 
 
 def finish(report: RunReport, settings: Settings, profile: Profile, store: ObjectStore, client: Any,
-           batch_size: int = 4) -> list[LineQa]:  # fmt: skip
-    """Post-process and QA every synthesized line of ``report``; returns results in script order."""
+           batch_size: int = 4, force: bool = False) -> list[LineQa]:  # fmt: skip
+    """Post-process and QA every synthesized line of ``report``; returns results in script order. ``force`` (with a
+    forced re-synthesis) ignores cached results: they are keyed by the raw clip's key, whose content just changed."""
     qa = settings.qa
     ready = [r for r in report.results if r.status != "failed" and r.key]
     jobs = [report.jobs[r.line.line_id] for r in ready]
@@ -86,7 +87,7 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
         return line_qa if line_qa.key and store.exists("staging", line_qa.key) else None
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        found = list(pool.map(cached, items))
+        found = [None] * len(items) if force else list(pool.map(cached, items))
     results = {q.line_id: q for q in found if q is not None}
     pending = [item for item, q in zip(items, found, strict=True) if q is None]
     if pending:

@@ -57,6 +57,12 @@ def test_the_gate_checks_retakes_quarantines_and_caches(
 
     again = finish(report, settings, profile, store, client=None)  # everything cached: no cluster needed
     assert [q.to_dict() for q in again] == [q.to_dict() for q in checked]
+    # A forced re-synthesis (new raw clips under the same keys) must not reuse those cached results.
+    stamps = {k: store.stat("staging", k).last_modified for k in (o.key for o in store.list("staging", "post/"))}
+    forced = finish(report, settings, profile, store, dask_client, force=True)
+    assert [q.line_id for q in forced] == [q.line_id for q in checked]
+    rewritten = {k for k in stamps if store.stat("staging", k).last_modified != stamps[k]}
+    assert rewritten, "force reused every cached QA result"
 
     pkg = package(lines, checked, profile, store, tmp_path / "out", "t", "ep")
     assert sorted(d.line_id for d in pkg.lines) == ["d-1", "d-2"]  # the quarantined line is not delivered
