@@ -43,11 +43,26 @@ class Standalone:
     log: Path
     client: httpx.Client
     admin_password: str = ""
+    pid: int = 0  # the `airflow standalone` process: tests find the processes it started under it (psutil)
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.client.request(method, f"/api/v2{path}", **kwargs)
         assert response.is_success, f"{method} {path}: HTTP {response.status_code} {response.text[:2000]}"
         return response.json() if response.content else None
+
+    def trigger(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: str | None = None) -> dict:
+        """POST a run. On SQLite the API answers 500 "Database error" (database is locked) or 503 while the scheduler
+        writes; the transaction was rolled back then, so the same request is sent again (a 409: it got through)."""
+        body = {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf}
+        for _ in range(20):
+            response = self.client.post(f"/api/v2/dags/{dag_id}/dagRuns", json=body)
+            if response.status_code not in (500, 503) or "atabase" not in response.text:
+                break
+            time.sleep(3)
+        if response.status_code == 409:
+            return self.api("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+        assert response.is_success, f"POST dagRuns: HTTP {response.status_code} {response.text[:2000]}"
+        return response.json()
 
     def log_tail(self, chars: int = 6000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
@@ -173,7 +188,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, s3_module_env: dict[str
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     client = httpx.Client(base_url=url, timeout=30)
     try:
-        airflow = Standalone(url, home, log, client)
+        airflow = Standalone(url, home, log, client, pid=proc.pid)
         _wait_healthy(airflow, proc)
         passwords = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
         airflow.admin_password = passwords["admin"]

@@ -57,9 +57,7 @@ def _assets(store: ObjectStore) -> set[tuple[str, str, str | None]]:
 def test_a_triggered_run_voices_the_named_script_and_publishes_it(standalone: Standalone, store: ObjectStore) -> None:
     key = put_script(store, SAMPLES / "en_dub_ep01.srt", PROJECT, TRIGGER_DAY).key
     run_id = f"e2e-trigger-{uuid.uuid4().hex[:8]}"
-    run = standalone.api("POST", f"/dags/{DAG_ID}/dagRuns", json={
-        "dag_run_id": run_id, "logical_date": iso(TRIGGER_DAY), "conf": {"project": PROJECT, "script_key": key},
-    })  # fmt: skip
+    run = standalone.trigger(DAG_ID, run_id, {"project": PROJECT, "script_key": key}, iso(TRIGGER_DAY))
     assert run["state"] in ("queued", "running") and run["conf"]["script_key"] == key, run
     standalone.wait_for_runs(DAG_ID, [run_id])
 

@@ -54,8 +54,7 @@ def test_a_reviewer_logs_in_listens_rejects_a_line_and_the_retake_is_published(
 ) -> None:
     key = put_script(store, _script(tmp_path), PROJECT, DAY).key
     run_id = f"e2e-review-{uuid.uuid4().hex[:8]}"
-    standalone.api("POST", f"/dags/{DAG_ID}/dagRuns", json={
-        "dag_run_id": run_id, "logical_date": iso(DAY), "conf": {"project": PROJECT, "script_key": key}})  # fmt: skip
+    standalone.trigger(DAG_ID, run_id, {"project": PROJECT, "script_key": key}, iso(DAY))
     standalone.wait_for_runs(DAG_ID, [run_id])
     v1 = json.loads(store.get_bytes("assets", f"{PROJECT}/review_ep02/v1/manifest.json"))
     views = [v for p in standalone.api("GET", "/plugins")["plugins"] for v in p["external_views"]]
