@@ -67,7 +67,8 @@ def run_demo(settings: Settings, samples: Path, out: Path, console: Console, pro
                 continue
             write_lines(ingested, out / "lines" / f"{ingested.script_id}.lines.parquet")
             with synthesis_progress(console, len(ingested.lines), ingested.script_id) as progress:
-                run = voice_script(ingested, path, settings, catalog, project, store, client, progress=progress)
+                run = voice_script(ingested, path, settings, catalog, project, store, client, progress=progress,
+                                   run_id=run_id)  # fmt: skip
             assert run.report is not None
             console.print(run_table(run.report, f"{ingested.script_id}: {run.report.summary()}"))
             if not run.ok:

@@ -17,6 +17,7 @@ from pipeline.compute.cluster import LazyClient
 from pipeline.compute.fanout import synthesize
 from pipeline.compute.finish import finish
 from pipeline.deliver import package, publish_package
+from pipeline.events import RunTag, script_event
 from pipeline.scripts import linesheet, manuscript, subtitles
 from pipeline.scripts.ingest import ingest_bytes
 from pipeline.settings import Settings
@@ -115,6 +116,8 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
         "project": project, "script_key": item["script_key"], "script_id": ingested.script_id,
         "lines": len(ingested.lines), "problems": [str(p) for p in ingested.problems],
     }  # fmt: skip
+    script_event(log, "script ingested", RunTag(run_id, project), ingested.script_id, script_key=item["script_key"],
+                 lines=len(ingested.lines), ok=ingested.ok)  # fmt: skip
     if not ingested.ok:
         raise InputError(f"{item['script_key']}: {len(ingested.errors)} error(s): "
                          + "; ".join(str(p) for p in ingested.errors[:10]))  # fmt: skip
@@ -129,7 +132,7 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
     chosen = resolve_profile(settings.audio.profiles_file, profile or settings.audio.profile, settings.audio.overrides)
     with LazyClient(settings.dask) as client:
         report = synthesize(ingested.lines, catalog, project, settings, store, client=client, force=force,
-                            takes=takes, engine=engine)  # fmt: skip
+                            takes=takes, engine=engine, run_id=run_id)  # fmt: skip
         checked = finish(report, settings, chosen, store, client, force=force)
     with TemporaryDirectory(prefix="dubflow-package-") as folder:
         pkg = package(ingested.lines, checked, chosen, store, Path(folder), project, ingested.script_id, takes)
@@ -145,6 +148,9 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
         uploaded=published.uploaded if published else 0, already_published=bool(published and
                                                                                 published.already_published),
     )  # fmt: skip
+    script_event(log, "script voiced", RunTag(run_id, project), ingested.script_id, status=summary["status"],
+                 version=summary["version"], lines=summary["lines"], failed=summary["failed"] or None,
+                 qa=" ".join(f"{k}:{v}" for k, v in summary["qa"].items()))  # fmt: skip
     log.info("%s", summary)
     return summary
 

@@ -36,11 +36,12 @@ def ingest_script(path: Path, settings: Settings, catalog: Catalog, project: str
 def voice_script(
     ingested: IngestResult, path: Path, settings: Settings, catalog: Catalog, project: str, store: ObjectStore,
     client: Any, force: bool = False, progress: Callable[[LineResult], None] | None = None,
+    run_id: str | None = None,
 ) -> ScriptRun:  # fmt: skip
     if not ingested.ok:
         return ScriptRun(path, ingested)
     report = synthesize(ingested.lines, catalog, project, settings, store, client=client, force=force,
-                        progress=progress)  # fmt: skip
+                        progress=progress, run_id=run_id)  # fmt: skip
     return ScriptRun(path, ingested, report)
 
 

@@ -163,6 +163,8 @@ class DaskSettings(_Section):
     memory_limit: str = "4GiB"  # per local worker; the nanny restarts a worker that exceeds it
     engine_threads: PositiveInt | None = None  # CPU engine threads per worker; None = cores / workers
     dashboard: bool = False  # log the dashboard link (served on 127.0.0.1, a free port, when bokeh is installed)
+    # Workers' per-line log events (pipeline.events) at this level and above: INFO = every line, WARNING = failures.
+    worker_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cuda: CudaSettings = Field(default_factory=CudaSettings)
     external: ExternalClusterSettings = Field(default_factory=ExternalClusterSettings)
 

@@ -9,6 +9,7 @@ while every other line completes. Re-running after any crash, including the clie
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,16 +18,20 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, Literal
 
+from pipeline import metrics
 from pipeline.compute.cluster import ClusterSpec, LazyClient, cluster_spec, open_client
 from pipeline.compute.jobs import Job, plan_jobs
 from pipeline.compute.plugin import EnginePlugin
 from pipeline.compute.tasks import ClipMeta, cached_meta, synthesize_batch
 from pipeline.engines.registry import EngineRegistry
+from pipeline.events import RunTag, line_event, new_run_id
 from pipeline.scripts.model import Line
 from pipeline.settings import Settings
 from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog
+
+log = logging.getLogger(__name__)
 
 Status = Literal["synthesized", "cached", "failed"]
 
@@ -51,6 +56,8 @@ class RunReport:
     wall_seconds: float = 0.0
     workers: int = 0
     jobs: dict[str, Job] = field(default_factory=dict)  # line id → its planned job (for post-processing and QA)
+    run_id: str = ""  # names the run in every log event about its lines (client and workers)
+    project: str = ""
 
     def count(self, status: Status) -> int:
         return sum(r.status == status for r in self.results)
@@ -93,40 +100,60 @@ def synthesize(
     progress: Progress | None = None,
     takes: dict[str, int] | None = None,  # line id → reviewer retake number (a new seed and cache key); absent = 0
     engine: str | None = None,  # speak every line with this engine (the trigger form's engine override)
+    run_id: str | None = None,  # the orchestrator's run id (Airflow's); None = a new local one
 ) -> RunReport:
-    """Synthesize ``lines`` into the staging cache; returns one result per line, in script order."""
+    """Synthesize ``lines`` into the staging cache; returns one result per line, in script order. Every line gets a
+    log event here (synthesized with the worker that spoke it, cached, or failed with its reason) and one on the
+    worker, both carrying ``run_id``, ``project``, ``script_id`` and ``line_id``."""
     started = time.perf_counter()
+    tag = RunTag(run_id or new_run_id(), project)
     registry = EngineRegistry(settings.engines)
     jobs, plan_failures = plan_jobs(lines, catalog, project, registry, settings.synthesis.seed,
                                     reference_digest=lambda uri: _reference_digest(store, uri),
                                     takes=takes, engine=engine)  # fmt: skip
     results: dict[str, LineResult] = {}
 
-    def record(result: LineResult) -> None:
+    def record(result: LineResult, reason: str | None = None) -> None:
         results[result.line.line_id] = result
+        _client_event(tag, result, reason)
         if progress is not None:
             progress(result)
 
     for failure in plan_failures:
-        record(LineResult(failure.line, "failed", error=failure.error))
+        record(LineResult(failure.line, "failed", error=failure.error), "plan")
     use_cache = settings.synthesis.cache and not force
     misses = []
     for job, meta in zip(jobs, _lookup(store, jobs) if use_cache else [None] * len(jobs), strict=True):
         if meta is None:
             misses.append(job)
         else:
-            record(LineResult(job.line, "cached", cached_meta(job.line.line_id, keys.cache_key(job.cache_key), meta),
-                              job.cache_key))  # fmt: skip
+            clip = cached_meta(job.line.line_id, keys.cache_key(job.cache_key), meta)
+            metrics.cached(clip.engine)  # this process's registry: a cache hit is no worker's work
+            record(LineResult(job.line, "cached", clip, job.cache_key))
     workers = 0
     if misses:
         spec = cluster_spec(settings.dask)
         with _client(client, settings, spec) as active:
-            workers = _run(active, misses, settings, store, spec, record)
+            workers = _run(active, misses, settings, store, spec, record, tag)
     missing = [line.line_id for line in lines if line.line_id not in results]
     if missing:  # every line ends synthesized, cached or failed: anything else is a bug, never a silent drop
         raise RuntimeError(f"fan-out lost track of lines {missing[:5]}")
     return RunReport([results[line.line_id] for line in lines], time.perf_counter() - started, workers,
-                     {job.line.line_id: job for job in jobs})  # fmt: skip
+                     {job.line.line_id: job for job in jobs}, tag.run_id, project)  # fmt: skip
+
+
+def _client_event(tag: RunTag, result: LineResult, reason: str | None = None) -> None:
+    """The orchestrator's side of a line: grep its id in the task log, find the worker, grep it there too."""
+    clip = result.clip
+    if result.status == "failed":
+        line_event(log, "line failed", tag, result.line, logging.WARNING, engine=clip.engine if clip else None,
+                   worker=clip.worker if clip else None, attempts=result.attempts,
+                   reason=reason or (clip.reason if clip else None),
+                   error=result.error)  # fmt: skip
+    else:
+        line_event(log, f"line {result.status}", tag, result.line, engine=clip.engine if clip else None,
+                   worker=(clip.worker or None) if clip else None, attempts=result.attempts or None,
+                   audio_seconds=clip.duration if clip else None, key=result.key)  # fmt: skip
 
 
 @contextmanager
@@ -138,7 +165,7 @@ def _client(client: Any, settings: Settings, spec: ClusterSpec) -> Iterator[Any]
 
 
 def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, spec: ClusterSpec,
-         record: Callable[[LineResult], None]) -> int:  # fmt: skip
+         record: Callable[..., None], tag: RunTag) -> int:  # fmt: skip
     from distributed import as_completed
 
     synthesis = settings.synthesis
@@ -147,8 +174,8 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
     gpu_workers = [w for w, info in client.scheduler_info()["workers"].items() if info.get("resources", {}).get("GPU")]
     if not gpu_workers:  # a GPU task with no GPU worker would wait forever: fail those lines now, clearly
         for job in [j for j in jobs if j.gpu]:
-            record(LineResult(job.line, "failed", cache_key=job.cache_key, error=(
-                f"engine {job.engines[0]} needs a GPU worker (resources GPU=1) and the cluster has none")))
+            error = f"engine {job.engines[0]} needs a GPU worker (resources GPU=1) and the cluster has none"
+            record(LineResult(job.line, "failed", cache_key=job.cache_key, error=error), "no_gpu_worker")
         jobs = [j for j in jobs if not j.gpu]
         if not jobs:
             return len(client.scheduler_info()["workers"])
@@ -158,7 +185,7 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
     def submit(batch: list[Job], avoid: str | None = None) -> Any:
         workers = [w for w in client.scheduler_info()["workers"] if w != avoid] if avoid else None
         future = client.submit(
-            synthesize_batch, plugin.name, batch, synthesis.reseed_attempts, synthesis.silence_rms,
+            synthesize_batch, plugin.name, batch, synthesis.reseed_attempts, synthesis.silence_rms, tag,
             priority=-batch[0].line.index,  # script order: earlier lines first
             resources={"GPU": 1} if batch[0].gpu else None,
             workers=workers or None, allow_other_workers=bool(workers), pure=False,
@@ -176,13 +203,16 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
         try:
             clips: list[ClipMeta] = future.result()
         except Exception as exc:  # the task itself failed (worker lost too often, unpicklable result, …)
-            clips = [ClipMeta(job.line.line_id, False, error=f"{type(exc).__name__}: {exc}") for job in batch]
+            clips = [ClipMeta(job.line.line_id, False, error=f"{type(exc).__name__}: {exc}", reason="task_error")
+                     for job in batch]  # fmt: skip
         for clip in clips:
             job = by_id[clip.line_id]
             attempts[clip.line_id] = attempts.get(clip.line_id, 0) + 1
             if clip.ok:
                 record(LineResult(job.line, "synthesized", clip, job.cache_key, attempts[clip.line_id]))
             elif attempts[clip.line_id] <= synthesis.retries:
+                line_event(log, "line retry", tag, job.line, engine=clip.engine, worker=clip.worker or None,
+                           attempt=attempts[clip.line_id], reason=clip.reason, error=clip.error)  # fmt: skip
                 futures.add(submit([job], avoid=clip.worker or None))
             else:
                 record(LineResult(job.line, "failed", clip, job.cache_key, attempts[clip.line_id], clip.error))
@@ -196,7 +226,8 @@ def ensure_engines(client: Any, settings: Settings, store: ObjectStore, preload:
                    spec: ClusterSpec | None = None) -> EnginePlugin:  # fmt: skip
     """This run's engine plugin on every worker (already there when the settings are the same)."""
     spec = spec or cluster_spec(settings.dask)
-    plugin = EnginePlugin(_engine_settings(settings, spec.engine_threads), preload, store.settings, store.connection)
+    plugin = EnginePlugin(_engine_settings(settings, spec.engine_threads), preload, store.settings, store.connection,
+                          settings.dask.worker_log_level)  # fmt: skip
     _replace_plugin(client, plugin)
     return plugin
 

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from pipeline import metrics
 from pipeline.audio.profiles import Profile
 from pipeline.compute.cluster import LazyClient
 from pipeline.compute.fanout import RunReport, ensure_engines
 from pipeline.compute.jobs import Job
 from pipeline.compute.plugin import current_plugin
+from pipeline.events import RunTag, line_event
 from pipeline.qa.gate import Slot, finish_line
 from pipeline.qa.model import Check, LineQa
 from pipeline.settings import QaSettings, Settings
 from pipeline.storage.store import ObjectStore
+
+log = logging.getLogger(__name__)
 
 
 def slots(jobs: list[Job]) -> dict[str, Slot]:
@@ -46,15 +51,18 @@ def qa_key(raw_key: str, job: Job, profile: Profile, qa: QaSettings, slot: Slot)
 
 
 def finish_batch(plugin_name: str, items: list[tuple[Job, str, str | None, Slot, str]], profile: Profile,
-                 qa: QaSettings) -> list[LineQa]:  # fmt: skip
+                 qa: QaSettings, tag: RunTag | None = None) -> list[LineQa]:  # fmt: skip
     """Dask task: post-process and check each line; an error is a failed, quarantined line, never a lost one."""
     plugin = current_plugin(plugin_name)
     assert plugin.store is not None
     results = []
     for job, raw_key, engine, slot, result_key in items:
+        failure = "qa_quarantine"
         try:
-            line_qa = finish_line(plugin, job, raw_key, engine, slot, profile, qa)
+            with metrics.IN_PROGRESS.track_inprogress():
+                line_qa = finish_line(plugin, job, raw_key, engine, slot, profile, qa, tag)
         except Exception as exc:
+            failure = "post_processing"
             reason = f"post-processing failed: {type(exc).__name__}: {exc}"
             line_qa = LineQa(job.line.line_id, job.line.lang, job.line.text, "fail",
                              [Check("post_processing", "fail", detail=reason)], quarantined=True, reasons=[reason],
@@ -63,8 +71,22 @@ def finish_batch(plugin_name: str, items: list[tuple[Job, str, str | None, Slot,
             if not any(c.name == "retake" for c in line_qa.checks):  # a retake that could not run is not final
                 plugin.store.put_bytes("staging", result_key, json.dumps(line_qa.to_dict()).encode(),
                                        content_type="application/json")  # fmt: skip
+        account_qa(job, line_qa, plugin.address, tag, failure)
         results.append(line_qa)
     return results
+
+
+def account_qa(job: Job, line_qa: LineQa, worker: str, tag: RunTag | None, failure: str) -> None:
+    """One line's QA outcome on this worker: its metrics and its log event."""
+    metrics.qa_verdict(line_qa.verdict, line_qa.quarantined)
+    engine = line_qa.engine or job.engines[0]
+    failed = [c.name for c in line_qa.checks if c.verdict == "fail"]
+    if line_qa.quarantined:
+        metrics.line_failed(engine, failure)
+    line_event(log, "line checked", tag, job.line, logging.WARNING if line_qa.quarantined else logging.INFO,
+               verdict=line_qa.verdict, quarantined=line_qa.quarantined, engine=engine, worker=worker,
+               attempts=line_qa.attempts, failed_checks=failed or None,
+               reason=failure if line_qa.quarantined else None, key=line_qa.key)  # fmt: skip
 
 
 def finish(report: RunReport, settings: Settings, profile: Profile, store: ObjectStore, client: Any,
@@ -72,6 +94,7 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
     """Post-process and QA every synthesized line of ``report``; returns results in script order. ``force`` (with a
     forced re-synthesis) ignores cached results: they are keyed by the raw clip's key, whose content just changed."""
     qa = settings.qa
+    tag = RunTag(report.run_id, report.project)
     ready = [r for r in report.results if r.status != "failed" and r.key]
     jobs = [report.jobs[r.line.line_id] for r in ready]
     slot_of = slots(jobs)
@@ -89,6 +112,8 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
     with ThreadPoolExecutor(max_workers=16) as pool:
         found = [None] * len(items) if force else list(pool.map(cached, items))
     results = {q.line_id: q for q in found if q is not None}
+    for line_qa in results.values():
+        _client_event(report, tag, line_qa, cached=True)
     pending = [item for item, q in zip(items, found, strict=True) if q is None]
     if pending:
         from distributed import as_completed
@@ -98,11 +123,18 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
         futures = []
         for gpu in (True, False):  # retakes of GPU-engine lines must run where that engine is
             group = [item for item in pending if item[0].gpu == gpu]
-            futures += [active.submit(finish_batch, name, group[i:i + batch_size], profile, qa, pure=False,
+            futures += [active.submit(finish_batch, name, group[i:i + batch_size], profile, qa, tag, pure=False,
                                       priority=-group[i][0].line.index, resources={"GPU": 1} if gpu else None)
                         for i in range(0, len(group), batch_size)]  # fmt: skip
         for future in as_completed(futures):
             for line_qa in future.result():
                 results[line_qa.line_id] = line_qa
+                _client_event(report, tag, line_qa, cached=False)
     return [results[r.line.line_id] for r in ready]
 
+
+def _client_event(report: RunReport, tag: RunTag, line_qa: LineQa, cached: bool) -> None:
+    line_event(log, "line checked", tag, report.jobs[line_qa.line_id].line,
+               logging.WARNING if line_qa.quarantined else logging.INFO, verdict=line_qa.verdict,
+               quarantined=line_qa.quarantined, engine=line_qa.engine, attempts=line_qa.attempts, cached=cached,
+               reasons=line_qa.reasons or None)  # fmt: skip

@@ -1,7 +1,8 @@
 """The worker plugin: each Dask worker loads the run's engines once and opens the object store once.
 
 Registered with ``client.register_plugin``, so a worker that the nanny restarts (killed, out of memory) sets
-itself up again before it takes tasks.
+itself up again before it takes tasks. Set-up also makes the pipeline's per-line log events visible on the worker
+(``pipeline.events``); its metrics (``pipeline.metrics``) are served by the worker's own HTTP server at ``/metrics``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from distributed import WorkerPlugin, get_worker
 
 from pipeline.engines.base import EngineError
 from pipeline.engines.registry import EngineRegistry
+from pipeline.events import configure_worker_logging
 from pipeline.settings import EngineSettings, StorageSettings
 from pipeline.storage.store import Connection, ObjectStore
 
@@ -32,8 +34,9 @@ class EnginePlugin(WorkerPlugin):
     idempotent = True
 
     def __init__(self, engines: EngineSettings, preload: list[str], storage: StorageSettings,
-                 connection: Connection) -> None:  # fmt: skip
+                 connection: Connection, log_level: str = "INFO") -> None:  # fmt: skip
         self.engines = engines
+        self.log_level = log_level
         self.preload = preload
         self.storage = storage
         self.connection = connection
@@ -52,6 +55,7 @@ class EnginePlugin(WorkerPlugin):
     async def setup(self, worker: Any) -> None:
         # Loading models takes seconds (minutes for CosyVoice): off the event loop, so heartbeats keep flowing.
         self.address = worker.address
+        configure_worker_logging(worker, self.log_level)  # per-line events to stderr and Dask's worker log
         await asyncio.to_thread(self._load)
 
     def _load(self) -> None:

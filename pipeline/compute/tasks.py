@@ -16,10 +16,12 @@ import numpy as np
 import soundfile as sf
 from distributed import get_worker
 
+from pipeline import metrics
 from pipeline.compute.jobs import Job
 from pipeline.compute.plugin import EnginePlugin, current_plugin
 from pipeline.engines.base import BadAudioError, Engine, EngineError, SynthesisRequest, UnsupportedInputError
 from pipeline.engines.registry import EngineRegistry, NoEngineError
+from pipeline.events import RunTag, line_event
 from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.speak import build_request
@@ -46,6 +48,7 @@ class ClipMeta:
     worker: str = ""
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    reason: str | None = None  # why it failed, a short label (``metrics.REASONS``)
 
 
 def audio_problem(samples: np.ndarray, silence_rms: float) -> str | None:
@@ -67,34 +70,67 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
-def synthesize_batch(plugin_name: str, jobs: list[Job], reseed_attempts: int, silence_rms: float) -> list[ClipMeta]:
-    """Dask task: every job of the batch, one after another on this worker's loaded engines."""
+def synthesize_batch(plugin_name: str, jobs: list[Job], reseed_attempts: int, silence_rms: float,
+                     tag: RunTag | None = None) -> list[ClipMeta]:  # fmt: skip
+    """Dask task: every job of the batch, one after another on this worker's loaded engines. ``tag`` names the run
+    in this worker's log events (the worker does not share the client's context)."""
     try:
         plugin = current_plugin(plugin_name)
     except RuntimeError as exc:  # set-up failed on this worker: every line fails here and is retried elsewhere
         address = get_worker().address
-        return [ClipMeta(job.line.line_id, False, worker=address, error=str(exc)) for job in jobs]
+        results = [ClipMeta(job.line.line_id, False, worker=address, error=str(exc), reason="worker_setup")
+                   for job in jobs]  # fmt: skip
+        for job, meta in zip(jobs, results, strict=True):
+            account(job, meta, tag)
+        return results
     # Uploads run on the plugin's I/O threads while the next line is synthesized; the task returns once all landed.
     pending = [synthesize_one(plugin, job, reseed_attempts, silence_rms) for job in jobs]
     results = []
-    for meta, upload in pending:
+    for job, (meta, upload) in zip(jobs, pending, strict=True):
         if upload is not None:
             try:
                 upload.result()
             except Exception as exc:  # the clip exists only if its upload succeeded
-                meta = ClipMeta(meta.line_id, False, worker=plugin.address, error=f"upload: {exc}")
+                meta = ClipMeta(meta.line_id, False, worker=plugin.address, error=f"upload: {exc}",
+                                reason="upload_error")  # fmt: skip
+        account(job, meta, tag)
         results.append(meta)
     return results
 
 
+def account(job: Job, meta: ClipMeta, tag: RunTag | None) -> None:
+    """One line's outcome on this worker: its metrics and its log event (after its upload: a clip that did not
+    land is a failure)."""
+    if meta.ok:
+        metrics.synthesized(meta.engine, meta.synth_seconds, meta.duration or 0.0,
+                            "fallback" if meta.fell_back_from else "synthesized")  # fmt: skip
+        line_event(log, "line synthesized", tag, job.line, engine=meta.engine, fell_back_from=meta.fell_back_from,
+                   worker=meta.worker, seconds=meta.synth_seconds, audio_seconds=meta.duration, seed=meta.seed_used,
+                   take=job.take, key=meta.key)  # fmt: skip
+    else:
+        engine = meta.engine or job.engines[0]
+        metrics.synthesis_failed(engine, meta.reason)
+        line_event(log, "line failed", tag, job.line, logging.WARNING, engine=engine, worker=meta.worker,
+                   reason=metrics.reason_label(meta.reason), take=job.take, error=meta.error)  # fmt: skip
+
+
 def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float
                    ) -> tuple[ClipMeta, Future[str] | None]:  # fmt: skip
+    with metrics.IN_PROGRESS.track_inprogress():
+        return _synthesize_one(plugin, job, reseed_attempts, silence_rms)
+
+
+def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float
+                    ) -> tuple[ClipMeta, Future[str] | None]:  # fmt: skip
     assert plugin.registry is not None and plugin.store is not None and plugin.uploads is not None
     line = job.line
+    engine_name: str | None = None
+    exhausted = False  # every seed gave unusable audio
     try:
         reference = _local_reference(plugin.store, job.reference)
         request = replace(build_request(line, job.voice, reference, job.seed), take=job.take)
         engine, fell_back_from, request = choose(plugin.registry, request, job.engines)
+        engine_name = engine.name
         problems: list[str] = []
         for attempt in range(reseed_attempts + 1):
             seed = (job.seed + attempt) % 2**32
@@ -108,6 +144,7 @@ def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence
                 break
             problems.append(f"seed {seed}: {problem}")
         else:
+            exhausted = True
             raise EngineError(f"{engine.name}: no usable audio after {reseed_attempts + 1} seeds "
                               f"({'; '.join(problems)})")  # fmt: skip
         key = keys.cache_key(job.cache_key)
@@ -124,8 +161,20 @@ def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence
                         fell_back_from, seed, result.synth_seconds, plugin.address, warnings)  # fmt: skip
         return meta, upload
     except Exception as exc:  # one line's failure is reported, never the batch's
-        log.warning("line %s failed on %s: %s", line.line_id, plugin.address, exc)
-        return ClipMeta(line.line_id, False, worker=plugin.address, error=f"{type(exc).__name__}: {exc}"), None
+        return ClipMeta(line.line_id, False, engine=engine_name, worker=plugin.address,
+                        error=f"{type(exc).__name__}: {exc}",
+                        reason="bad_audio" if exhausted else failure_reason(exc)), None  # fmt: skip
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The short label (``metrics.REASONS``) for a synthesis exception."""
+    if isinstance(exc, BadAudioError):
+        return "bad_audio"
+    if isinstance(exc, NoEngineError | UnsupportedInputError):
+        return "unsupported"
+    if isinstance(exc, EngineError):
+        return "engine_error"
+    return "other"
 
 
 def choose(registry: EngineRegistry, request: SynthesisRequest, engines: tuple[str, ...]

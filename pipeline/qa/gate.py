@@ -6,24 +6,29 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from pipeline import metrics
 from pipeline.audio.process import Processed, process_clip
 from pipeline.audio.profiles import Profile
 from pipeline.compute.jobs import Job
 from pipeline.compute.plugin import EnginePlugin
 from pipeline.compute.tasks import choose
 from pipeline.engines.base import EngineError
+from pipeline.events import RunTag, line_event
 from pipeline.qa import models
 from pipeline.qa.checks import line_checks
 from pipeline.qa.model import Check, LineQa, overall
 from pipeline.settings import QaSettings
 from pipeline.storage import keys
 from pipeline.voices.speak import build_request
+
+log = logging.getLogger(__name__)
 
 # Failures another take can fix. Timing overflow (the text is too long for the cue) and loudness (the chain
 # sets it) are not: re-synthesizing those only burns GPU time.
@@ -54,7 +59,7 @@ def run_checks(p: Processed, job: Job, profile: Profile, qa: QaSettings, referen
 
 
 def finish_line(plugin: EnginePlugin, job: Job, raw_key: str, engine: str | None, slot: Slot, profile: Profile,
-                qa: QaSettings) -> LineQa:  # fmt: skip
+                qa: QaSettings, tag: RunTag | None = None) -> LineQa:  # fmt: skip
     assert plugin.store is not None and plugin.registry is not None
     store = plugin.store
     samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", raw_key)), dtype="float32", always_2d=False)
@@ -69,7 +74,7 @@ def finish_line(plugin: EnginePlugin, job: Job, raw_key: str, engine: str | None
         failed = [c for c in checks if c.verdict == "fail"]
         if verdict != "fail" or attempts > qa.max_resynth or not any(c.name in RETRYABLE for c in failed):
             break
-        retake = _retake(plugin, job, attempts, reference)
+        retake = _retake(plugin, job, attempts, reference, tag)
         if isinstance(retake, str):  # the engine could not run here: say so, do not pretend the retake failed
             checks.append(Check("retake", "not-checked", detail=retake))
             break
@@ -97,7 +102,7 @@ def finish_line(plugin: EnginePlugin, job: Job, raw_key: str, engine: str | None
     )
 
 
-def _retake(plugin: EnginePlugin, job: Job, attempt: int, reference: Path | None
+def _retake(plugin: EnginePlugin, job: Job, attempt: int, reference: Path | None, tag: RunTag | None = None
             ) -> tuple[np.ndarray, int, str] | str:  # fmt: skip
     """Another take: a new seed with the planned engine, and from the second retake the next planned engine."""
     assert plugin.registry is not None
@@ -113,5 +118,12 @@ def _retake(plugin: EnginePlugin, job: Job, attempt: int, reference: Path | None
         engine, _, request = choose(plugin.registry, request, engines)
         result = engine.synthesize(request)
     except EngineError as exc:
+        metrics.line_failed(engines[0], "retake_error")
+        line_event(log, "line retake failed", tag, job.line, logging.WARNING, engine=engines[0], worker=plugin.address,
+                   attempt=attempt, reason="retake_error", error=str(exc))  # fmt: skip
         return f"retake {attempt} could not run: {exc}"
+    metrics.synthesized(result.engine, result.synth_seconds, result.duration, "retake")
+    line_event(log, "line retake", tag, job.line, engine=result.engine, worker=plugin.address, attempt=attempt,
+               seconds=result.synth_seconds, audio_seconds=result.duration, seed=request.seed,
+               take=request.take)  # fmt: skip
     return result.samples, result.sample_rate, result.engine
