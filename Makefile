@@ -47,7 +47,8 @@ airflow: setup
 		AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__PARALLELISM=4 \
 		AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
 		AIRFLOW__API__BASE_URL=http://127.0.0.1:$(AIRFLOW_PORT) \
-		AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(AIRFLOW_PORT)/execution/; \
+		AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(AIRFLOW_PORT)/execution/ \
+		AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS=dubflow_airflow.sqlite.CONNECT_ARGS; \
 	airflow db migrate >/dev/null && \
 	airflow pools set dubflow_synthesis 2 "scripts synthesizing at once" >/dev/null && \
 	echo "Airflow: http://127.0.0.1:$(AIRFLOW_PORT), user admin; password in" \

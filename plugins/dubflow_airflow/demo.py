@@ -92,6 +92,7 @@ def airflow_env(home: Path, port: int) -> dict[str, str]:
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "dubflow_airflow.sqlite.CONNECT_ARGS",  # wait for SQLite's lock
     }
 
 

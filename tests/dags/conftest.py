@@ -22,6 +22,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "dubflow_airflow.sqlite.CONNECT_ARGS",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     }
     saved = {k: os.environ.get(k) for k in env}

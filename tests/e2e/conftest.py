@@ -64,6 +64,17 @@ class Standalone:
         assert response.is_success, f"POST dagRuns: HTTP {response.status_code} {response.text[:2000]}"
         return response.json()
 
+    def assert_scheduler_alive(self) -> None:
+        """Fail now, with the scheduler's last words, when its heartbeat has stopped: waiting out a run timeout
+        would only hide why nothing runs (e.g. an Airflow crash on SQLite)."""
+        health = self.client.get("/api/v2/monitor/health", timeout=10).json().get("scheduler") or {}
+        beat = health.get("latest_scheduler_heartbeat")
+        if health.get("status") == "healthy" or not beat:
+            return
+        age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds()
+        tail = "\n".join(line for line in self.log_tail(200_000).splitlines() if line.startswith("scheduler"))
+        assert age < 90, f"the scheduler stopped {age:.0f} s ago:\n{tail[-5000:]}"
+
     def log_tail(self, chars: int = 6000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
 
@@ -100,6 +111,7 @@ class Standalone:
                       for run_id in run_ids}  # fmt: skip
             if all(state in ("success", "failed") for state in states.values()):
                 break
+            self.assert_scheduler_alive()
             time.sleep(3)
         if expect != "success":
             return states
@@ -163,6 +175,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, s3_module_env: dict[str
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "dubflow_airflow.sqlite.CONNECT_ARGS",
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
