@@ -33,8 +33,12 @@ projects:
 def dask_client() -> Iterator[object]:
     from distributed import Client, LocalCluster
 
+    from pipeline.compute.cluster import PARENT_WATCH
+
+    # The parent watch: a suite killed mid-run (a CI timeout) must not leave its workers behind.
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address="127.0.0.1:0", memory_limit="4GiB", silence_logs=40)  # fmt: skip
+                           dashboard_address="127.0.0.1:0", memory_limit="4GiB", silence_logs=40,
+                           preload=[PARENT_WATCH])  # fmt: skip
     client = Client(cluster)
     try:
         yield client
