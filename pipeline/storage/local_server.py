@@ -163,6 +163,9 @@ class LocalS3Server:
             f"-s3.config={self.identities_file}",
             "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
             "-s3.autoCreateBucket=false",  # like MinIO: a missing bucket is an error, not a silent new bucket
+            # Every bucket is a SeaweedFS collection with volumes of its own; with 1 GiB volumes the default limit
+            # (free disk / volume size) ran out after a few hundred test buckets. Volumes are sparse files.
+            "-master.volumeSizeLimitMB=64", "-volume.max=4000",
             f"-filer.localSocket={run_dir / 'filer.sock'}", f"-s3.localSocket={run_dir / 's3.sock'}",
             *(f"-{flag}={port}" for flag, port in ports.items()),
         ]
