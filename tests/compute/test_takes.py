@@ -3,12 +3,10 @@ seed, key and (for Piper) new audio, and a repeated retake is a cache hit."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from pipeline.compute.fanout import synthesize
 from pipeline.compute.jobs import cache_key, line_seed, plan_jobs
@@ -17,6 +15,7 @@ from pipeline.scripts.model import Line
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog, Voice
+from tests.compute.test_fanout import _audio
 
 ROWS = [("en_dub_ep01-0003", "The tide is turning.", ""), ("b", "Stay close to the light.", "")]
 
@@ -60,11 +59,6 @@ def test_a_take_changes_only_that_lines_seed_and_key(
         plan({"b": -1})
 
 
-def _audio(store: ObjectStore, key: str) -> np.ndarray:
-    samples, _ = sf.read(io.BytesIO(store.get_bytes("staging", key)), dtype="float32")
-    return samples
-
-
 def test_a_piper_retake_is_new_audio_and_a_repeat_is_a_cache_hit(
     dask_client, store: ObjectStore, settings: Settings, catalog: Catalog, sheet: Callable[..., list[Line]]
 ) -> None:
@@ -76,7 +70,7 @@ def test_a_piper_retake_is_new_audio_and_a_repeat_is_a_cache_hit(
     assert by_id["en_dub_ep01-0003"].status == "cached" and by_id["b"].status == "synthesized", retake.summary()
     old_b = next(r for r in first.results if r.line.line_id == "b")
     assert by_id["b"].key != old_b.key and retake.jobs["b"].take == 1
-    new_audio, old_audio = _audio(store, by_id["b"].key), _audio(store, old_b.key)
+    new_audio, old_audio = _audio(store, by_id["b"]), _audio(store, old_b)
     assert new_audio.shape != old_audio.shape or not np.allclose(new_audio, old_audio, atol=1e-3)
     info = store.stat("staging", by_id["b"].key)
     assert info is not None and info.metadata.get("take") == "1"
@@ -84,4 +78,4 @@ def test_a_piper_retake_is_new_audio_and_a_repeat_is_a_cache_hit(
     again = synthesize(lines, catalog, "t", settings, store, client=None, takes={"b": 1})  # no cluster needed
     assert (again.count("cached"), again.workers) == (2, 0), again.summary()
     assert {r.line.line_id: r.key for r in again.results} == {r.line.line_id: r.key for r in retake.results}
-    assert np.array_equal(_audio(store, again.results[1].key), new_audio)
+    assert np.array_equal(_audio(store, again.results[1]), new_audio)
