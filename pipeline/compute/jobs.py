@@ -78,10 +78,13 @@ def plan_jobs(
         engines = [engine] if engine is not None else registry.order(line.lang, voice.engine)
         if not voice.fallback:
             engines = engines[:1]
-        engines = tuple(name for name in engines if name in registry.available())
+        available = registry.available()
+        candidates, engines = engines, tuple(n for n in engines if n in available and registry.speaks(n, line.lang))
         if not engines:
-            failures.append(PlanFailure(line, f"line {line.line_id}: no enabled engine for voice {voice.id} "
-                                              f"and language {line.lang}"))  # fmt: skip
+            why = "; ".join(f"{n}: {'no voice for it' if n in available else 'not available'}" for n in candidates)
+            failures.append(PlanFailure(line, f"line {line.line_id} (source line {line.source_line}): no enabled "
+                                              f"engine speaks language '{line.lang}' with voice {voice.id} "
+                                              f"(tried: {why or 'none configured'})"))  # fmt: skip
             continue
         reference = _reference(catalog, voice)
         try:

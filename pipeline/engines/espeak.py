@@ -8,6 +8,7 @@ per process (voice, parameters, callback), so every call goes through one proces
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 
 import numpy as np
@@ -40,12 +41,27 @@ _SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short),
 _global_lock = threading.Lock()
 
 
+def voice_languages() -> frozenset[str]:
+    """The languages espeak-ng has a voice for, read from its data folder without loading the library: full
+    names (``en-us``, ``yue``), their primary subtags, and our names for the ones it calls differently (zh)."""
+    try:
+        import espeakng_loader
+    except ImportError:
+        return frozenset({"*"})  # not installed: load() says so; until then, do not refuse any language
+    names: set[str] = set()
+    for _, _, files in os.walk(os.path.join(espeakng_loader.get_data_path(), "lang")):
+        names.update(f.lower() for f in files)
+    names |= {n.split("-", 1)[0] for n in names}
+    names |= {ours for ours, theirs in VOICE_FOR_LANG.items() if theirs in names}
+    return frozenset(names)
+
+
 class EspeakEngine(Engine):
     name = "espeak"
 
     def __init__(self) -> None:
         super().__init__()
-        self.capabilities = Capabilities(languages=frozenset({"*"}), markup=frozenset({"pinyin", "phonemes", "break"}))
+        self.capabilities = Capabilities(languages=voice_languages(), markup=frozenset({"pinyin", "phonemes", "break"}))
         self._lib: ctypes.CDLL | None = None
         self._buffer: list[np.ndarray] = []
         self._callback = _SYNTH_CALLBACK(self._collect)  # must outlive every synth call
@@ -79,7 +95,7 @@ class EspeakEngine(Engine):
         self._lib = lib
         self._version = f"espeak-ng-{lib.espeak_Info(None).decode()}"
         self.capabilities = Capabilities(
-            languages=frozenset({"*"}), markup=frozenset({"pinyin", "phonemes", "break"}), sample_rate=rate
+            languages=self.capabilities.languages, markup=frozenset({"pinyin", "phonemes", "break"}), sample_rate=rate
         )
 
     def _fingerprint(self) -> str:

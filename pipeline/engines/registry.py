@@ -120,6 +120,10 @@ class EngineRegistry:
             self._fingerprints[name] = self._instance(name).fingerprint()
         return self._fingerprints[name]
 
+    def speaks(self, name: str, lang: str) -> bool:
+        """Does engine ``name`` have a voice for ``lang``, by its declared capabilities (nothing is loaded)?"""
+        return self._instance(name).capabilities.speaks(lang)
+
     def needs_gpu(self, name: str) -> bool:
         return self._instance(name).capabilities.needs_gpu
 

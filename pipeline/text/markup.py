@@ -27,6 +27,8 @@ SPANS = frozenset({"strong", "laughter"})
 MAX_BREAK_S = 10.0
 ESCAPABLE = frozenset("[]<>\\")
 
+_MARKUP_TAG = re.compile(rf"^</?(?:{'|'.join(sorted(SPANS))})\s*>$|^<break\b[^<>]*>$", re.IGNORECASE)
+_PLAIN = re.compile(r"[^\\\[\]<]*")
 _BREAK_ATTR = re.compile(r"""^break(?:\s+time\s*=\s*(["'])(?P<time>[^"']*)\1)?\s*/?$""")
 _DURATION = re.compile(r"^\s*(?P<num>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>ms|s)?\s*$")
 
@@ -203,8 +205,9 @@ class _Parser:
                 pos = end + 1
             else:
                 self.flush_run()
-                self.text.append(c)
-                pos += 1
+                end = max(_PLAIN.match(s, pos).end(), pos + 1)  # a run of ordinary characters at once
+                self.text.append(s[pos:end])
+                pos = end
         self.flush_run()
         self.flush_text()
         while len(self.stack) > 1:
@@ -295,6 +298,11 @@ def _duration(value: str, offset: int, issue: Callable[[int, str], None]) -> flo
     return seconds
 
 
+def is_markup_tag(tag: str) -> bool:
+    """Is ``<…>`` one of our tags (``<break time=…/>``, ``<strong>``, ``</laughter>`` …), as opposed to HTML?"""
+    return _MARKUP_TAG.match(tag) is not None
+
+
 def parse(source: str) -> Utterance:
     """Parse script text; raises ``MarkupError`` listing every problem with its offset."""
     return _Parser(source).parse()
@@ -323,8 +331,11 @@ def canonical(segments: Iterable[Segment]) -> tuple[Segment, ...]:
     return tuple(out)
 
 
+_ESCAPE = str.maketrans({c: "\\" + c for c in ESCAPABLE})
+
+
 def _escape(text: str) -> str:
-    return "".join("\\" + c if c in ESCAPABLE else c for c in text)
+    return text.translate(_ESCAPE)
 
 
 def _render(segments: Iterable[Segment]) -> str:

@@ -50,3 +50,23 @@ def test_engine_identity_is_part_of_the_key(
 def test_line_seeds_are_stable_and_distinct() -> None:
     assert line_seed(0, "a") == line_seed(0, "a") != line_seed(0, "b")
     assert line_seed(1, "a") != line_seed(0, "a")
+
+
+def test_a_language_no_enabled_engine_speaks_fails_at_plan_time_naming_line_language_and_engines(tmp_path) -> None:
+    from pipeline.scripts.ingest import ingest_text
+    from pipeline.voices.catalog import load_catalog
+
+    voices = tmp_path / "voices.yaml"
+    voices.write_text(
+        "voices:\n  joe: {engine: piper, languages: [en]}\n  zulu: {engine: espeak, languages: [zu]}\n"
+        "projects:\n  t: {defaults: {en: joe, zu: zulu}}\n"
+    )
+    settings = Settings()
+    sheet = "line_id,text,lang\nok-1,Hello there.,en\nzu-1,Sawubona.,zu\n"
+    lines = list(ingest_text(sheet, "s.csv", settings.ingest).lines)
+    _, failures = plan_jobs(lines, load_catalog(voices), "t", EngineRegistry(settings.engines), 0)
+    assert [f.line.line_id for f in failures] == ["zu-1"]
+    message = failures[0].error
+    assert (
+        "zu-1" in message and "source line 3" in message and "'zu'" in message and "espeak: no voice for it" in message
+    )

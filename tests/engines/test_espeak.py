@@ -42,7 +42,17 @@ def test_cantonese_dialect_instruction_picks_the_yue_voice(espeak_engine) -> Non
 
 
 def test_unknown_language_is_unsupported(espeak_engine) -> None:
-    with pytest.raises(UnsupportedInputError, match="no voice 'xx'"):
+    with pytest.raises(UnsupportedInputError, match="does not speak 'xx'"):
         espeak_engine.synthesize(request("hello", "xx"))
     with pytest.raises(UnsupportedInputError):
         espeak_engine.synthesize(request("hello", "en", voice=VoiceRef("v", engine_voice="no-such-voice")))
+
+
+def test_languages_come_from_its_voice_files_without_loading() -> None:
+    from pipeline.engines.espeak import EspeakEngine
+
+    engine = EspeakEngine()
+    assert not engine.loaded
+    speaks = engine.capabilities.speaks
+    assert all(speaks(lang) for lang in ("en", "en-us", "zh", "yue", "fr", "de", "ja", "ko", "ru", "cs"))
+    assert not speaks("xx") and not speaks("zu")
