@@ -59,15 +59,19 @@ def ingest(
         if result.lines and not quiet:
             console.print(lines_table(result))
         print_problems(err, result.problems)
-        bad = bool(result.errors) or (strict and bool(result.warnings))
-        if bad:
+        counts = f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)"
+        where = ", ".join(filter(None, (result.format, result.encoding)))
+        if result.errors or (strict and result.warnings):
             failed += 1
-            err.print(
-                f"[red]✗ {escape(str(path))}: {len(result.errors)} error(s), {len(result.warnings)} warning(s)[/red]"
-            )
-        elif out is not None:
+            err.print(f"[red]✗ {escape(str(path))}: {counts} ({where})[/red]")
+            continue
+        done = f"{len(result.lines)} lines ({where}), {len(result.warnings)} warning(s)"
+        if out is not None:
             written = write_lines(result, out / f"{result.script_id}.lines.parquet")
-            console.print(f"[green]✓[/green] {escape(str(path))} → {escape(str(written))}")
+            done += f" → {escape(str(written))}"
+        console.print(f"[green]✓[/green] {escape(str(path))}: {done}")
+    if len(files) > 1:
+        console.print(f"{len(files)} files: {len(files) - failed} ok, {failed} with errors")
     if failed:
         raise typer.Exit(1)
 

@@ -30,9 +30,25 @@ def check_id(value: str, what: str = "id") -> str:
     return value
 
 
+def _transliterate(value: str) -> str:
+    """ASCII for any script (anyascii): a syllable-written character (Han, kana, Hangul) becomes a word of its
+    own, so ``红楼梦`` reads ``hong-lou-meng``, not ``hongloumeng``."""
+    from anyascii import anyascii
+
+    parts: list[str] = []
+    for char in unicodedata.normalize("NFKC", value):
+        if char.isascii():
+            parts.append(char)
+        elif unicodedata.category(char) == "Lo":
+            parts.append(f" {anyascii(char)} ")
+        else:
+            parts.append(anyascii(char))
+    return "".join(parts)
+
+
 def slugify(value: str, fallback: str = "script") -> str:
-    """Make a safe id from a free-form name (a file stem): ``Episode 01 (FINAL).srt`` → ``episode-01-final``."""
-    ascii_form = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9._-]+", "-", ascii_form.lower())
+    """Make a safe id from a free-form name (a file stem): ``Episode 01 (FINAL).srt`` → ``episode-01-final``,
+    ``第一集 对白`` → ``di-yi-ji-dui-bai``."""
+    slug = re.sub(r"[^a-z0-9._]+", "-", _transliterate(value).lower().replace("-", " "))
     slug = re.sub(r"\.{2,}", ".", slug).strip("-._")[:MAX_ID_LEN].strip("-._")
     return slug or fallback

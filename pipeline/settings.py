@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,10 +44,26 @@ class IngestSettings(_Section):
     overlap: Severity = "warning"
     out_of_order: Severity = "warning"
     unknown_column: Severity = "warning"
-    # Tried, in order, after BOM sniffing and strict UTF-8/UTF-16 fail.
-    fallback_encodings: list[str] = Field(default_factory=lambda: ["gb18030"])
-    # Used when a line names no language and its text has no CJK characters.
+    # Tried after BOM sniffing, UTF-16/32 by NUL pattern and strict UTF-8 fail; charset-normalizer picks the best
+    # reading, an earlier name winning a tie.
+    fallback_encodings: list[str] = Field(
+        default_factory=lambda: ["gb18030", "big5", "shift_jis", "euc_kr", "cp1252", "cp1250", "cp1251"]
+    )
+    # Used when a line names no language and nothing in its file says which one it is.
     default_lang: str = "en"
+    # The languages detection chooses among (ISO 639-1); zh/ja/ko come from the characters themselves.
+    languages: list[str] = Field(default_factory=lambda: ["en", "zh", "ja", "ko", "fr", "de", "es", "it", "pt", "ru"])
+    # Hearing-impaired sound descriptions and music in subtitles and sheets ([door slams], (laughs), ♪ … ♪):
+    # drop them with a warning, keep them as text to be spoken, or refuse the file.
+    sound_descriptions: Literal["drop", "keep", "error"] = "drop"
+
+    @field_validator("languages")
+    @classmethod
+    def _detectable(cls, value: list[str]) -> list[str]:
+        from pipeline.text.lang import check_candidates
+
+        check_candidates(value)
+        return value
     # Manuscript paragraphs longer than this (characters) are split into sentences, packed up to the limit.
     max_chars: dict[str, PositiveInt] = Field(default_factory=lambda: {"zh": 80, "en": 240})
     max_chars_default: PositiveInt = 240

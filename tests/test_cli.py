@@ -17,7 +17,7 @@ runner = CliRunner()
 
 # Every malformed fixture and the problems `dubflow ingest` must list for it: (line, code).
 MALFORMED: dict[str, list[tuple[int | None, str]]] = {
-    "bad_timing.srt": [(6, "bad-timing"), (10, "end-before-start"), (14, "out-of-order"), (18, "missing-text")],
+    "bad_timing.srt": [(6, "bad-timing"), (10, "end-before-start"), (14, "out-of-order"), (18, "empty-cue")],
     "bad_markup.vtt": [(3, "markup"), (6, "markup"), (6, "markup"), (9, "markup"), (9, "markup")],
     "bad_sheet.csv": [
         (1, "unknown-column"),
@@ -133,3 +133,19 @@ def test_voices_preview_writes_a_wav_and_refuses_what_the_voice_cannot_speak(tmp
     assert refused.exit_code == 1 and "piper does not speak 'zh'" in refused.output
     unknown = runner.invoke(app, ["voices", "preview", "nobody", "hi"])
     assert unknown.exit_code == 1 and "unknown voice 'nobody'" in unknown.output
+
+
+def test_a_batch_reports_every_file_on_its_own_and_sums_up(tmp_path: Path, write) -> None:
+    """One file that cannot be read, one that is not what its name says, one empty, one fine: each is reported,
+    a summary counts them, and nothing is a traceback."""
+    good = write("good.srt", "1\n00:00:01,000 --> 00:00:02,000\nCaption text #3\n")
+    files = [write("a.xlsx", b"not a zip"), write("b.vtt", "just words\n"), write("c.srt", b""), good, tmp_path]
+    result = runner.invoke(app, ["ingest", "-q", *map(str, files)])
+    assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))
+    out = result.output
+    assert f"{files[0]}: error: not a readable XLSX workbook" in out
+    assert "[not-a-subtitle-file]" in out and "the file is empty [no-lines]" in out
+    assert f"{good}:2: warning: '#3' not spelled out (kept as written) [normalize-failed]" in out
+    assert f"✓ {good}: 1 lines (srt, utf-8), 1 warning(s)" in out
+    assert f"{tmp_path}: error: is a folder, not a script file [unreadable]" in out
+    assert "5 files: 1 ok, 4 with errors" in out

@@ -3,17 +3,22 @@
 Ids: a ``line_id`` from the file is checked and kept. Otherwise it is derived from the speaker and the canonical
 text, so re-ingesting an edited script keeps the ids of the lines that did not change, whatever moved around
 them; the n-th repeat of the same speaker+text gets a ``-n`` suffix.
+
+No input makes ingestion raise: every file ends as lines or as a list of problems. A failure inside a parser that
+nobody foresaw is reported as ``internal-error`` on that file (the fuzz tests make sure none is left), so one bad
+file in a batch never hides the others.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.ids import InvalidIdError, check_id, slugify
-from pipeline.scripts import linesheet, manuscript, subtitles
+from pipeline.scripts import linesheet, manuscript, sounds, subtitles
 from pipeline.scripts.decode import DecodeError, decode
 from pipeline.scripts.model import IngestResult, Line, RawLine, Report
 from pipeline.scripts.validate import check_timing, check_unique_ids, resolve_voice
@@ -30,6 +35,21 @@ def supported_suffixes() -> list[str]:
     return sorted(FORMATS)
 
 
+# Invisible or look-alike characters that break matching and normalizers: spaces of other widths become a
+# space; zero-width characters, bidi marks and other controls (tab and newline aside) go.
+_SPACE_LIKE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffe]")
+
+
+_RUN_OF_SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+
+
+def _tidy(text: str) -> str:
+    if not text.isascii() or "\x7f" in text:
+        text = _INVISIBLE.sub("", _SPACE_LIKE.sub(" ", text))
+    return _RUN_OF_SPACES.sub(" ", text)
+
+
 def _parse(
     data: bytes, suffix: str, report: Report, settings: IngestSettings, encoding: str | None, speakers: frozenset[str]
 ) -> tuple[list[RawLine], str | None]:
@@ -40,16 +60,39 @@ def _parse(
     except DecodeError as exc:
         report.error(exc.line, "encoding", str(exc))
         return [], None
+    if decoded.guessed:
+        report.warning(None, "encoding-guessed", f"not UTF-8: read as {decoded.encoding} (a guess; --encoding sets it)")
     text = decoded.text
     if suffix in subtitles.FORMATS:
-        raw = subtitles.parse_subtitles(text, suffix, report, speakers)
-    elif suffix in (".csv", ".tsv"):
+        return subtitles.parse_subtitles(text, suffix, report, speakers, settings.sound_descriptions), decoded.encoding
+    if suffix in (".csv", ".tsv"):
         raw = linesheet.parse_delimited(text, suffix, report, settings)
     elif suffix in (".json", ".jsonl"):
         raw = linesheet.parse_json(text, suffix, report, settings)
     else:
-        raw = manuscript.parse_manuscript(text, suffix, report, settings)
+        return _clean(manuscript.parse_manuscript(text, suffix, report, settings), report, settings, prose=True), (
+            decoded.encoding
+        )
     return raw, decoded.encoding
+
+
+def _clean(
+    raw: list[RawLine], report: Report, settings: IngestSettings, *, prose: bool, speakers: frozenset[str] = frozenset()
+) -> list[RawLine]:
+    """Speaker labels (sheets), sound descriptions and stray brackets, as ``sounds`` decides; a line that was
+    only a description is not a line."""
+    out: list[RawLine] = []
+    for item in raw:
+        if not prose and item.speaker is None:
+            item.speaker, item.text = sounds.leading_label(item.text, speakers)
+        cleaned = sounds.clean(item.text, settings.sound_descriptions, prose=prose)
+        for severity, code, message in cleaned.notes:
+            report.add(severity, item.source_line, code, message)  # type: ignore[arg-type]
+        if cleaned.notes and not cleaned.text.strip() and item.text.strip():
+            continue
+        item.text = cleaned.text
+        out.append(item)
+    return out
 
 
 def _sha256(text: str) -> str:
@@ -87,29 +130,48 @@ def ingest_bytes(
     if len(data) > settings.max_file_bytes:
         report.error(None, "too-large", f"file is {len(data)} bytes, over the limit of {settings.max_file_bytes}")
         return result.build(report, [], None)
+    if not data.strip():
+        report.error(None, "no-lines", "the file is empty")
+        return result.build(report, [], None)
     speakers = frozenset(voice_map or ())
-    raw, used_encoding = _parse(data, suffix, report, settings, encoding, speakers)
-    if len(raw) > settings.max_lines:
-        report.error(None, "too-many-lines", f"{len(raw)} lines, over the limit of {settings.max_lines}")
-        return result.build(report, [], used_encoding)
-    check_timing(raw, report, settings)
-    lines = _build_lines(raw, sid, report, settings, voice_map)
+    try:
+        raw, used_encoding = _parse(data, suffix, report, settings, encoding, speakers)
+        if suffix in linesheet.FORMATS:
+            raw = _clean(raw, report, settings, prose=False, speakers=speakers)
+        for item in raw:
+            item.text = _tidy(item.text)
+        if len(raw) > settings.max_lines:
+            report.error(None, "too-many-lines", f"{len(raw)} lines, over the limit of {settings.max_lines}")
+            return result.build(report, [], used_encoding)
+        if not any(item.text.strip() for item in raw) and not report.has_errors:
+            report.error(None, "no-lines", "nothing to speak: the file holds no line with text")
+            return result.build(report, [], used_encoding)
+        check_timing(raw, report, settings)
+        lines = _build_lines(raw, sid, report, settings, voice_map)
+    except Exception as exc:  # a bug of ours must not cost the other files of a batch
+        report.error(None, "internal-error", f"dubflow failed to read this file ({type(exc).__name__}: {exc})")
+        return result.build(report, [], None)
     return result.build(report, lines, used_encoding)
 
 
 def ingest_file(path: str | Path, settings: IngestSettings, **kwargs: object) -> IngestResult:
     path = Path(path)
+
+    def refused(code: str, message: str) -> IngestResult:
+        report = Report(str(path))
+        report.error(None, code, message)
+        return _Result(str(path), slugify(path.stem), path.suffix.lower(), b"").build(report, [], None)
+
+    if path.is_dir():
+        return refused("unreadable", "is a folder, not a script file")
     try:
         size = path.stat().st_size
+        if size > settings.max_file_bytes:  # refuse before reading a huge file into memory
+            return refused("too-large", f"file is {size} bytes, over the limit of {settings.max_file_bytes}")
+        data = path.read_bytes()
     except OSError as exc:
-        report = Report(str(path))
-        report.error(None, "unreadable", f"cannot read file: {exc.strerror or exc}")
-        return _Result(str(path), slugify(path.stem), path.suffix.lower(), b"").build(report, [], None)
-    if size > settings.max_file_bytes:  # refuse before reading a huge file into memory
-        report = Report(str(path))
-        report.error(None, "too-large", f"file is {size} bytes, over the limit of {settings.max_file_bytes}")
-        return _Result(str(path), slugify(path.stem), path.suffix.lower(), b"").build(report, [], None)
-    return ingest_bytes(path.read_bytes(), str(path), settings, **kwargs)  # type: ignore[arg-type]
+        return refused("unreadable", f"cannot read file: {exc.strerror or exc}")
+    return ingest_bytes(data, str(path), settings, **kwargs)  # type: ignore[arg-type]
 
 
 def ingest_text(text: str, name: str, settings: IngestSettings, **kwargs: object) -> IngestResult:
@@ -143,7 +205,10 @@ def _build_lines(
     voice_map: Mapping[str, str | None] | None,
 ) -> list[Line]:
     staged: list[tuple[RawLine, str, Utterance | None, str]] = []
+    unmarked = [item.text for item in raw if not item.lang]
+    detected = iter(langs.detect_lines(unmarked, settings.default_lang, settings.languages))
     for item in raw:
+        guess = settings.default_lang if item.lang else next(detected)
         if not item.text.strip():
             report.error(item.source_line, "missing-text", "line has no text to speak")
         utterance: Utterance | None = None
@@ -154,10 +219,10 @@ def _build_lines(
                 report.error(item.source_line, "markup", f"text {issue}")
         canonical = " ".join((render(utterance) if utterance else item.text).split())
         try:
-            language = langs.normalize_tag(item.lang) if item.lang else langs.detect(item.text, settings.default_lang)
+            language = langs.normalize_tag(item.lang) if item.lang else guess
         except ValueError as exc:
             report.error(item.source_line, "bad-lang", str(exc))
-            language = settings.default_lang
+            language = guess
         staged.append((item, canonical, utterance, language))
 
     ids = _assign_ids(staged, report)
@@ -170,7 +235,13 @@ def _build_lines(
             for warning in parse_style(item.style).warnings:
                 if warning.startswith("contradictory") or warning.startswith("several"):
                     report.warning(item.source_line, "style", f"style '{item.style}': {warning}")
-        spoken = plain(normalize(utterance, language) if settings.normalize else utterance) if utterance else item.text
+        spoken = item.text
+        if utterance is not None:
+            failed: list[str] = []
+            spoken = plain(normalize(utterance, language, failed) if settings.normalize else utterance)
+            if failed:
+                words = ", ".join(f"'{w}'" for w in dict.fromkeys(failed))
+                report.warning(item.source_line, "normalize-failed", f"{words} not spelled out (kept as written)")
         lines.append(
             Line(
                 script_id=script_id,

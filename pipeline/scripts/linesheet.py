@@ -1,7 +1,9 @@
 """Line sheets (CSV, TSV, XLSX) and JSON/JSONL → raw lines.
 
 Columns: ``line_id, speaker, text, start, end, voice, style, lang, notes``; only ``text`` is required, headers
-are case-insensitive and a few common studio spellings (``character``, ``tc_in``, ``language`` …) are accepted.
+are case-insensitive and the common studio spellings (``dialogue``, ``character``, ``tc_in``, ``language`` …)
+are accepted. When two columns mean the same field (``Line`` and ``Dialogue``), the one named exactly wins, then
+the one earlier in ``ALIASES``, and the other is ignored with a warning.
 """
 
 from __future__ import annotations
@@ -23,8 +25,13 @@ ALIASES = {
     "lineid": "line_id",
     "character": "speaker",
     "role": "speaker",
+    "actor": "speaker",
+    "name": "speaker",
     "dialogue": "text",
+    "dialog": "text",
     "transcript": "text",
+    "sentence": "text",
+    "line": "text",
     "in": "start",
     "tc_in": "start",
     "timecode_in": "start",
@@ -42,9 +49,18 @@ ALIASES = {
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".xlsx": "xlsx", ".json": "json", ".jsonl": "jsonl"}
 
 
+def _key(header: object) -> str:
+    return re.sub(r"[\s\-]+", "_", str(header if header is not None else "").strip().lstrip("\ufeff").lower())
+
+
 def column_name(header: object) -> str:
-    key = re.sub(r"[\s\-]+", "_", str(header if header is not None else "").strip().lstrip("\ufeff").lower())
+    key = _key(header)
     return ALIASES.get(key, key)
+
+
+def _precedence(key: str) -> int:
+    """Lower wins: the field's own name, then its aliases in the order ``ALIASES`` lists them."""
+    return 0 if key in COLUMNS else 1 + list(ALIASES).index(key)
 
 
 def _cell(value: Any) -> Any:
@@ -66,16 +82,27 @@ class _Columns:
     """Maps a header row to our fields, reporting unknown, duplicate and missing columns once."""
 
     def __init__(self, headers: Iterable[object], line: int, report: Report, settings: IngestSettings):
-        self.names = [column_name(h) for h in headers]
+        keys = [_key(h) for h in headers]
+        self.names = [ALIASES.get(k, k) for k in keys]
         self.ok = True
-        seen: set[str] = set()
-        for name in self.names:
+        seen: dict[str, int] = {}  # field → index of the column that supplies it
+        for index, (key, name) in enumerate(zip(keys, self.names, strict=True)):
             if not name:
                 continue
             if name in seen:
-                report.error(line, "duplicate-column", f"column '{name}' appears twice")
-                self.ok = False
-            seen.add(name)
+                other = seen[name]
+                if keys[other] == key:
+                    report.error(line, "duplicate-column", f"column '{key}' appears twice")
+                    self.ok = False
+                    continue
+                winner, loser = sorted((other, index), key=lambda i: _precedence(keys[i]))
+                report.warning(
+                    line, "duplicate-column", f"column '{keys[loser]}' is ignored: '{keys[winner]}' is the {name}"
+                )
+                self.names[loser] = ""
+                seen[name] = winner
+                continue
+            seen[name] = index
             if name not in COLUMNS:
                 report.add(
                     settings.unknown_column,

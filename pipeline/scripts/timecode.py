@@ -67,3 +67,45 @@ def _smpte(m: re.Match[str], frame_rate: float, text: str) -> float:
             raise TimecodeError(f"'{text}': frames 0-{dropped - 1} are dropped at this minute")
         total -= dropped * (total_minutes - total_minutes // 10)
     return total / frame_rate
+
+
+# Cue timestamps in subtitle files, read the way players read them: hours may be missing, ',' and '.' both
+# separate the fraction, and the fraction may have 1–4 digits. 1–2 digits are a decimal fraction (``,5`` is
+# 500 ms, as pysubs2 reads it); 4 digits are milliseconds that overflowed (``06,1000`` is 7.000 s: a writer that
+# forgot to carry, which ffmpeg and VLC read the same way).
+CUE_STAMP = r"(?:\d{1,3}:)?\d{1,2}:\d{1,2}(?:[,.:]\d{1,4})?"
+_CUE_STAMP = re.compile(r"^(?:(?P<h>\d{1,3}):)?(?P<m>\d{1,2}):(?P<s>\d{1,2})(?:(?P<sep>[,.:])(?P<frac>\d{1,4}))?$")
+
+
+def parse_cue_stamp(stamp: str, separator: str, hours_optional: bool) -> tuple[float, list[str]]:
+    """Seconds for one cue timestamp, and what was lenient about it (empty when it follows the format exactly).
+    Raises ``TimecodeError`` when minutes or seconds are out of range or the stamp is not one at all."""
+    m = _CUE_STAMP.match(stamp.strip())
+    if m is None:
+        raise TimecodeError(f"'{stamp}' is not a cue timestamp")
+    minutes, secs = int(m.group("m")), int(m.group("s"))
+    if minutes >= 60 or secs >= 60:
+        raise TimecodeError(f"'{stamp}': minutes and seconds must be below 60")
+    lenient: list[str] = []
+    if m.group("h") is None and not hours_optional:
+        lenient.append("no hours")
+    if len(m.group("m")) != 2 or len(m.group("s")) != 2:
+        lenient.append("one-digit minutes or seconds")
+    frac, sep = m.group("frac"), m.group("sep")
+    if frac is None:
+        lenient.append("no milliseconds")
+        millis = 0
+    else:
+        if sep != separator:
+            lenient.append(f"'{sep}' before the milliseconds")
+        if len(frac) == 3:
+            millis = int(frac)
+        elif len(frac) == 4:
+            millis = int(frac)
+            lenient.append(
+                f"{len(frac)}-digit milliseconds" + (" overflow into the next second" if millis > 999 else "")
+            )
+        else:
+            millis = int(frac.ljust(3, "0"))
+            lenient.append(f"{len(frac)}-digit fraction read as {millis} ms")
+    return int(m.group("h") or 0) * 3600 + minutes * 60 + secs + millis / 1000, lenient

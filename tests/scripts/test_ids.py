@@ -80,7 +80,10 @@ def test_safe_ids_pass(good: str) -> None:
     [
         ("Episode 01 (FINAL)", "episode-01-final"),
         ("../../etc/passwd", "etc-passwd"),
-        ("第二章", "script"),
+        ("第二章", "di-er-zhang"),
+        ("東京物語", "dong-jing-wu-yu"),
+        ("겨울왕국", "gyeo-ul-wang-gug"),
+        ("...", "script"),
         ("a..b", "a.b"),
     ],
 )

@@ -20,7 +20,7 @@ def test_every_sample_round_trips_through_parquet(sample: str, ingest_settings, 
 
 
 def test_a_result_with_errors_is_never_written(ingest_settings, tmp_path) -> None:
-    result = ingest_text("text\n\n,\nok\n[bad]\n", "s.csv", ingest_settings)
+    result = ingest_text("text\n\n,\nok\n[pause:soon]\n", "s.csv", ingest_settings)
     assert not result.ok
     with pytest.raises(TableError, match="no lines table written"):
         write_lines(result, tmp_path / "s.parquet")

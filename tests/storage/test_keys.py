@@ -68,7 +68,7 @@ def test_catalog_prefix_is_not_a_project() -> None:
 def test_inbox_names_are_slugified_inside_their_prefix() -> None:
     assert keys.inbox_key("acme", date(2026, 1, 2), "../../etc/Episode 01 (FINAL).SRT") == \
         "acme/2026-01-02/etc-episode-01-final.srt"
-    assert keys.inbox_key("acme", date(2026, 1, 2), "剧本.csv") == "acme/2026-01-02/script.csv"
+    assert keys.inbox_key("acme", date(2026, 1, 2), "剧本.csv") == "acme/2026-01-02/ju-ben.csv"
     with pytest.raises(InvalidIdError, match="not a script file"):
         keys.inbox_key("acme", date(2026, 1, 2), "payload.sh")
 
