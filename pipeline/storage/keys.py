@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from pipeline.ids import InvalidIdError, check_id, slugify
+from pipeline.ids import InvalidIdError, check_id, check_lang, shown, slugify
 
 # Top-level prefixes of the assets bucket that are not projects.
 CATALOG_PREFIX = "catalog/"
@@ -17,34 +17,36 @@ RESERVED_PROJECTS = frozenset({"catalog"})
 
 AUDIO_EXTENSIONS = frozenset({"wav", "flac", "mp3"})
 SCRIPT_SUFFIXES = frozenset({".srt", ".vtt", ".ass", ".ssa", ".csv", ".tsv", ".xlsx", ".json", ".jsonl", ".md", ".txt"})
-_LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-# Extra delivery files of a version (stems, subtitles, the QA report): one or two safe path segments.
-_EXTRA = re.compile(r"^(?:[a-z0-9][a-z0-9_-]{0,31}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,62}\.[a-z0-9]{2,7}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# A version's other delivery files (stems, subtitles, chapters, the QA report) live in folders named for their kind,
+# which no language tag can name (``ids.RESERVED_LANGS``; the others are longer than a tag): a line clip
+# (``{lang}/{line_id}.{ext}``) can never take a delivery file's key, whatever its id.
+DELIVERY_FOLDERS = ("stems", "subtitles", "chapters", "qa")
+_EXTRA = re.compile(
+    rf"(?:{'|'.join(DELIVERY_FOLDERS)})/(?:[a-z0-9][a-z0-9_-]{{0,31}}/)?[A-Za-z0-9][A-Za-z0-9._-]{{0,62}}\.[a-z0-9]{{2,7}}"
+)
 
 
 def project_id(value: str) -> str:
     check_id(value, "project")
     if value.lower() in RESERVED_PROJECTS:
-        raise InvalidIdError(f"project '{value}' is reserved (the catalog lives under '{CATALOG_PREFIX}')")
+        raise InvalidIdError(f"project {shown(value)} is reserved (the catalog lives under '{CATALOG_PREFIX}')")
     return value
 
 
 def lang_id(value: str) -> str:
-    if not isinstance(value, str) or not _LANG.match(value):
-        raise InvalidIdError(f"language '{value}' is not a language tag such as 'en', 'zh' or 'zh-yue'")
-    return value
+    return check_lang(value)
 
 
 def version_id(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 1_000_000:
-        raise InvalidIdError(f"version {value!r} must be a whole number from 1")
+        raise InvalidIdError(f"version {shown(value)} must be a whole number from 1")
     return value
 
 
 def content_hash(value: str) -> str:
-    if not isinstance(value, str) or not _SHA256.match(value):
-        raise InvalidIdError(f"cache key '{value}' is not a sha256 hex digest")
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise InvalidIdError(f"cache key {shown(value)} is not a sha256 hex digest")
     return value
 
 
@@ -59,23 +61,29 @@ def version_prefix(project: str, script_id: str, version: int) -> str:
 def asset_key(project: str, script_id: str, version: int, lang: str, line_id: str, ext: str) -> str:
     """``{project}/{script_id}/v{version}/{lang}/{line_id}.{ext}`` in the assets bucket."""
     if ext not in AUDIO_EXTENSIONS:
-        raise InvalidIdError(f"audio extension '{ext}' is not one of {sorted(AUDIO_EXTENSIONS)}")
+        raise InvalidIdError(f"audio extension {shown(ext)} is not one of {sorted(AUDIO_EXTENSIONS)}")
     return f"{version_prefix(project, script_id, version)}{lang_id(lang)}/{check_id(line_id, 'line id')}.{ext}"
 
 
 def extra_key(project: str, script_id: str, version: int, name: str) -> str:
-    """A version's other delivery files: ``…/v{version}/{name}``, e.g. ``qa/report.html`` or ``zh/stem.wav``."""
-    if not isinstance(name, str) or ".." in name or not _EXTRA.match(name) or name == MANIFEST_NAME:
-        raise InvalidIdError(f"delivery file name '{name}' is not a safe relative name like 'qa/report.html'")
+    """A version's other delivery files: ``…/v{version}/{name}``, e.g. ``qa/report.html`` or ``stems/zh.wav``."""
+    if not isinstance(name, str) or ".." in name or not _EXTRA.fullmatch(name):
+        raise InvalidIdError(f"delivery file name {shown(name)} is not a name like 'qa/report.html' or 'stems/en.wav'")
     return f"{version_prefix(project, script_id, version)}{name}"
 
 
 MANIFEST_NAME = "manifest.json"
+CLAIM_NAME = ".claim.json"  # a leading dot: no delivery file name or line id can be it
 QA_REPORT_NAME = "qa/report.html"
 
 
 def manifest_key(project: str, script_id: str, version: int) -> str:
     return f"{version_prefix(project, script_id, version)}{MANIFEST_NAME}"
+
+
+def claim_key(project: str, script_id: str, version: int) -> str:
+    """The create-only object that reserves a version number for one content (see ``publish``)."""
+    return f"{version_prefix(project, script_id, version)}{CLAIM_NAME}"
 
 
 def cache_key(digest: str) -> str:
@@ -88,8 +96,13 @@ def post_key(digest: str, ext: str) -> str:
     """``post/{hash[:2]}/{hash}.{ext}`` in the staging bucket: a post-processed clip, addressed by its inputs."""
     content_hash(digest)
     if ext not in AUDIO_EXTENSIONS:
-        raise InvalidIdError(f"audio extension '{ext}' is not one of {sorted(AUDIO_EXTENSIONS)}")
+        raise InvalidIdError(f"audio extension {shown(ext)} is not one of {sorted(AUDIO_EXTENSIONS)}")
     return f"post/{digest[:2]}/{digest}.{ext}"
+
+
+def lock_key(project: str, script_id: str) -> str:
+    """``locks/{project}/{script_id}.json`` in the staging bucket: who is voicing the script now."""
+    return f"locks/{project_id(project)}/{check_id(script_id, 'script id')}.json"
 
 
 def inbox_key(project: str, day: date, filename: str) -> str:
@@ -97,7 +110,7 @@ def inbox_key(project: str, day: date, filename: str) -> str:
     stem, dot, suffix = filename.rpartition(".")
     suffix = f".{suffix.lower()}" if dot else ""
     if suffix not in SCRIPT_SUFFIXES:
-        raise InvalidIdError(f"'{filename}' is not a script file (expected one of {sorted(SCRIPT_SUFFIXES)})")
+        raise InvalidIdError(f"{shown(filename)} is not a script file (expected one of {sorted(SCRIPT_SUFFIXES)})")
     return f"{project_id(project)}/{day.isoformat()}/{slugify(stem or filename)}{suffix}"
 
 
@@ -109,10 +122,10 @@ def catalog_key(day: date, project: str, script_id: str, version: int) -> str:
     )
 
 
-_VERSION_DIR = re.compile(r"^v([1-9][0-9]{0,5})/$")
+_VERSION_DIR = re.compile(r"v([1-9][0-9]{0,5})/")
 
 
 def parse_version_dir(name: str) -> int | None:
     """``v12/`` → 12; anything else → None (listing a script prefix returns its version directories)."""
-    match = _VERSION_DIR.match(name)
+    match = _VERSION_DIR.fullmatch(name)
     return int(match.group(1)) if match else None

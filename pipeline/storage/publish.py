@@ -1,8 +1,15 @@
-"""Publishing a script version: objects first, ``manifest.json`` last, never rewritten.
+"""Publishing a script version: claim it, objects next, ``manifest.json`` last, never rewritten.
 
 A consumer that sees a manifest sees a complete version, because the manifest is the last object written and a
 single PUT is atomic. Re-running a publish (after a crash, a retry, a backfill) uploads only what is missing; the
 same content again is a no-op; different content becomes a new version, never a rewrite of a published one.
+
+Any number of publishers may run at once, on any number of machines. Before it writes any asset, a publisher
+claims the version number with a create-only PUT (``If-None-Match: *``) of ``.claim.json``, which names the
+content it will write. A version claimed for other content is never touched: the publisher claims the next number.
+A version claimed for the same content (a twin run, or a crashed run being resumed) is completed, with identical
+bytes. The manifest is written create-only as well, so it can never be replaced. The server must honour
+conditional writes (MinIO, AWS S3 and the embedded SeaweedFS do); publishing refuses one that does not.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +35,8 @@ from pipeline.storage.store import SHA256_META, ObjectStore
 log = logging.getLogger(__name__)
 
 MANIFEST_SCHEMA = "dubflow.manifest/1"
+CLAIM_SCHEMA = "dubflow.claim/1"
+CLAIM_ATTEMPTS = 8  # ~6 s of reading a claim that another publisher is still writing
 CONTENT_TYPES = {
     "wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "html": "text/html; charset=utf-8",
     "json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt", "csv": "text/csv",
@@ -112,10 +122,22 @@ Progress = Callable[[str, bool], None]  # (key, uploaded?) after each object
 def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = None) -> PublishResult:
     """Publish ``delivery`` as an immutable version of its script (see the module docstring for the protocol)."""
     files = _plan(delivery)
+    if not store.supports_conditional_writes():
+        raise StorageError(
+            f"{store.connection.url} does not honour conditional writes (If-None-Match): two publishers could mix "
+            "their versions there, so dubflow does not publish to it (MinIO, AWS S3 and SeaweedFS do)"
+        )
     lines_meta, extras_meta = _content(files)
     digest = _digest(lines_meta, extras_meta)
     planned = {item.name: item.sha256 for item in files}
-    version, existing, previous = _choose_version(store, delivery, digest, planned)
+    version, existing, previous = _choose_version(store, delivery, digest)
+    while existing is None and not _claim(store, delivery, version, digest):
+        if delivery.version is not None:
+            raise VersionConflictError(
+                f"{delivery.project}/{delivery.script_id} v{version} was claimed by another run for other content; "
+                "publish without a version to create the next one."
+            )
+        version, existing, previous = _choose_version(store, delivery, digest, after=version)
     manifest_key = keys.manifest_key(delivery.project, delivery.script_id, version)
     if existing is not None:
         part = write_catalog_part(store, existing)  # a crash after the manifest may have skipped it
@@ -136,7 +158,7 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
         if there is not None and there.sha256 == item.sha256:
             result.skipped += 1
             uploaded = False
-        elif there is not None:  # never overwrite: a concurrent run is filling this version with other content
+        elif there is not None:  # impossible under the claim; never overwrite, whatever happened
             raise _busy(store, key, version, delivery)
         elif item.sha256 in reusable:
             store.copy("assets", reusable[item.sha256], key, metadata=meta, content_type=item.content_type, tags=tags)
@@ -151,26 +173,60 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
         if progress is not None:
             progress(key, uploaded)
 
-    manifest = _manifest(delivery, version, prefix, digest, lines_meta, extras_meta)
     strangers = _unplanned(store, prefix, planned)
     if strangers:
         raise _busy(store, prefix + strangers[0], version, delivery)
-    # Last line of defence against a concurrent publisher of the same version: never replace a manifest. (S3 has
-    # no portable create-if-absent through this client, so a window of one HEAD→PUT remains; see the README.)
-    if (raced := read_manifest(store, delivery.project, delivery.script_id, version)) is not None:
-        if raced["content_sha256"] == digest:  # a concurrent run of the same content won: same result
+    manifest = _manifest(delivery, version, prefix, digest, lines_meta, extras_meta)
+    body = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
+    if not store.put_bytes_if_absent("assets", manifest_key, body, content_type=CONTENT_TYPES["json"],
+                                     metadata={"run-id": delivery.run_id}, tags=tags):
+        raced = _read_raced_manifest(store, delivery, version)
+        if raced is None or raced["content_sha256"] != digest:  # the claim makes this impossible: say so loudly
+            raise VersionConflictError(f"s3://{store.bucket('assets')}/{manifest_key} was written by another run "
+                                       "with other content although this run had claimed the version")
+        if raced.get("run_id") != delivery.run_id:  # a twin run finished first (else: our own retried PUT)
             result.already_published = True
-            result.catalog_key = write_catalog_part(store, raced)
-            return result
-        raise VersionConflictError(
-            f"s3://{store.bucket('assets')}/{manifest_key} appeared while publishing; another run published "
-            f"v{version} of {delivery.script_id} at the same time. Re-run to publish as a new version."
-        )
-    store.put_bytes("assets", manifest_key, json.dumps(manifest, indent=2, ensure_ascii=False).encode(),
-                    content_type=CONTENT_TYPES["json"], metadata={"run-id": delivery.run_id}, tags=tags)
+        manifest = raced
     result.catalog_key = write_catalog_part(store, manifest)
     log.info("%s", result.describe())
     return result
+
+
+def _claim(store: ObjectStore, delivery: Delivery, version: int, digest: str) -> bool:
+    """Claim ``version`` for this content, create-only. True when it is ours to write: claimed now, or already
+    claimed for the same content (a twin run, or a crashed one this run resumes); False when claimed for other
+    content. A server may refuse the create while the other claim is still being written and not yet readable:
+    then the claim is read again, and tried again, for a moment."""
+    key = keys.claim_key(delivery.project, delivery.script_id, version)
+    claim = {"schema": CLAIM_SCHEMA, "content_sha256": digest, "run_id": delivery.run_id,
+             "claimed_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+    for attempt in range(CLAIM_ATTEMPTS):
+        if store.put_bytes_if_absent("assets", key, json.dumps(claim).encode(), content_type=CONTENT_TYPES["json"]):
+            return True
+        if (content := _claimed_content(store, delivery.project, delivery.script_id, version)) is not None:
+            return content == digest
+        time.sleep(0.05 * 2**attempt)
+    raise StorageError(f"s3://{store.bucket('assets')}/{key} exists but cannot be read; try again")
+
+
+def _read_raced_manifest(store: ObjectStore, delivery: Delivery, version: int) -> Manifest | None:
+    """The manifest a create-only PUT was refused for, read as soon as the server lets it be read."""
+    for attempt in range(CLAIM_ATTEMPTS):
+        if (manifest := read_manifest(store, delivery.project, delivery.script_id, version)) is not None:
+            return manifest
+        time.sleep(0.05 * 2**attempt)
+    return None
+
+
+def _claimed_content(store: ObjectStore, project: str, script_id: str, version: int) -> str | None:
+    """The content a version was claimed for; None for a version without a claim (or an unreadable one)."""
+    key = keys.claim_key(project, script_id, version)
+    if not store.exists("assets", key):
+        return None
+    try:
+        return json.loads(store.get_bytes("assets", key)).get("content_sha256")
+    except (ValueError, AttributeError):
+        return None
 
 
 def read_manifest(store: ObjectStore, project: str, script_id: str, version: int) -> dict[str, Any] | None:
@@ -262,37 +318,27 @@ def _unplanned(store: ObjectStore, prefix: str, planned: dict[str, str]) -> list
     strangers = []
     for obj in store.list("assets", prefix):
         name = obj.key.removeprefix(prefix)
-        if name == keys.MANIFEST_NAME:
+        if name in (keys.MANIFEST_NAME, keys.CLAIM_NAME):
             continue
         if name not in planned:
             strangers.append(name)
     return sorted(strangers)
 
 
-def _resumable(store: ObjectStore, prefix: str, planned: dict[str, str]) -> bool:
-    """An unpublished version can be completed by this delivery only if everything in it is what we would write."""
-    if _unplanned(store, prefix, planned):
-        return False
-    for obj in store.list("assets", prefix):
-        info = store.stat("assets", obj.key)
-        if info is not None and info.sha256 != planned[obj.key.removeprefix(prefix)]:
-            return False
-    return True
-
-
-def _choose_version(store: ObjectStore, delivery: Delivery, digest: str, planned: dict[str, str]
+def _choose_version(store: ObjectStore, delivery: Delivery, digest: str, after: int = 0
                     ) -> tuple[int, Manifest | None, Manifest | None]:  # fmt: skip
-    """(version to write, its manifest if this exact content is published there, the latest earlier manifest)."""
+    """(version to claim, its manifest if this exact content is published there, the latest earlier manifest).
+
+    The newest published version decides: the same content published there is "already published"; an unfinished
+    version after it that is claimed for this content is joined (a twin run) or completed (a crashed one); anything
+    else gets the next number. An unfinished version older than the newest published one is abandoned, never
+    completed, so versions appear in the order they were claimed. ``after``: a number just lost to another
+    publisher."""
     project, script_id = delivery.project, delivery.script_id
     if delivery.version is not None:
         keys.version_id(delivery.version)
         manifest = read_manifest(store, project, script_id, delivery.version)
         if manifest is None:
-            if not _resumable(store, keys.version_prefix(project, script_id, delivery.version), planned):
-                raise VersionConflictError(
-                    f"{project}/{script_id} v{delivery.version} is being written with other content (no manifest "
-                    "yet); publish without a version to create the next one."
-                )
             earlier = [v for v in list_versions(store, project, script_id) if v < delivery.version]
             return delivery.version, None, _latest_manifest(store, project, script_id, earlier)
         if manifest["content_sha256"] == digest:
@@ -302,21 +348,30 @@ def _choose_version(store: ObjectStore, delivery: Delivery, digest: str, planned
             f"(run {manifest.get('run_id')}); a published version is never rewritten. "
             "Publish without a version to create the next one."
         )
-    versions = list_versions(store, project, script_id)
-    if not versions:
-        return 1, None, None
-    latest = versions[-1]
-    manifest = read_manifest(store, project, script_id, latest)
-    if manifest is None:  # an interrupted publish (nothing in it was ever visible)
-        previous = _latest_manifest(store, project, script_id, versions[:-1])
-        if previous is not None and previous["content_sha256"] == digest:
-            return previous["version"], previous, None
-        if _resumable(store, keys.version_prefix(project, script_id, latest), planned):
-            return latest, None, previous  # complete it
-        return latest + 1, None, previous  # abandoned with other content: never touch it, use the next number
-    if manifest["content_sha256"] == digest:
-        return latest, manifest, None
-    return latest + 1, None, manifest
+    listed = list_versions(store, project, script_id)
+    published_at, previous = 0, None
+    for version in reversed(listed):  # a hint: listings may lag behind writes, the walk below does not
+        if (manifest := read_manifest(store, project, script_id, version)) is not None:
+            published_at, previous = version, manifest
+            break
+    joinable: int | None = None
+    version = max(published_at, 1)
+    while True:  # from the newest published version up to the first number nobody has claimed
+        manifest = previous if version == published_at else read_manifest(store, project, script_id, version)
+        if manifest is not None:
+            published_at, previous, joinable = version, manifest, None  # unfinished ones below it are abandoned
+        else:
+            claimed = _claimed_content(store, project, script_id, version)
+            if claimed is None and version not in listed and version > after:
+                break
+            if claimed == digest and joinable is None and version != after:
+                joinable = version
+        version += 1
+    if previous is not None and previous["content_sha256"] == digest:
+        return published_at, previous, None
+    if joinable is not None:
+        return joinable, None, previous
+    return version, None, previous
 
 
 def _latest_manifest(store: ObjectStore, project: str, script_id: str, versions: list[int]) -> Manifest | None:

@@ -64,7 +64,7 @@ def test_publish_writes_objects_manifest_and_catalog(store: ObjectStore, tmp_pat
         info = store.stat("assets", entry["key"])
         assert info is not None and info.sha256 == entry["sha256"] and info.content_type == "audio/wav"
     assert _objects(store) == sorted([e["key"] for e in manifest["lines"]] + [result.manifest_key,
-                                                                             "acme/ep01/v1/qa/report.html"])
+                                     "acme/ep01/v1/qa/report.html", keys.claim_key("acme", "ep01", 1)])  # fmt: skip
     catalog = read_catalog(store)
     assert len(catalog) == 6
     by_line = catalog.set_index("line_id")
@@ -155,13 +155,14 @@ def test_a_publish_killed_half_way_leaves_no_manifest_and_resumes(
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     assert all(line.startswith("uploaded") for line in seen), seen
-    partial = _objects(store)
+    partial = [key for key in _objects(store) if not key.endswith(keys.CLAIM_NAME)]
     assert 3 <= len(partial) < 10 and not store.exists("assets", keys.manifest_key("acme", "ep01", 1))
 
-    resumed = publish(store, _delivery(lines, run_id="resume"))
+    same = [DeliveryLine(line_id=line.line_id, lang="en", path=line.path) for line in lines]  # as the driver has them
+    resumed = publish(store, _delivery(same, run_id="resume"))  # the same content: v1 is claimed for it
     assert resumed.version == 1
     assert (resumed.skipped, resumed.uploaded) == (len(partial), 10 - len(partial))
-    assert len(_objects(store)) == 11  # ten clips and one manifest: no duplicates, no second version
+    assert len(_objects(store)) == 12  # ten clips, the claim, the manifest: no duplicates, no second version
     assert read_manifest(store, "acme", "ep01", 1)["run_id"] == "resume"
 
 
@@ -185,7 +186,7 @@ def test_concurrent_publishers_of_different_content_never_touch_each_others_obje
             raced.append(publish(store, _delivery(theirs, run_id="theirs")))
 
     mine = publish(store, _delivery(ours, run_id="ours"), progress=another_run_starts_while_we_upload)
-    assert (mine.version, raced[0].version) == (1, 2)  # theirs saw an unfinished v1 it did not plan and moved on
+    assert (mine.version, raced[0].version) == (1, 2)  # theirs found v1 claimed for other content and moved on
     assert _assert_intact(store, 1)["run_id"] == "ours"
     assert _assert_intact(store, 2)["run_id"] == "theirs"
 
@@ -212,7 +213,7 @@ def test_an_abandoned_unfinished_version_with_other_content_is_never_reused(stor
     assert result.version == 2
     assert store.get_bytes("assets", "acme/ep01/v1/qa/report.html") == b"stale"  # untouched, never published
     _assert_intact(store, 2)
-    with pytest.raises(VersionConflictError, match="being written with other content"):
+    with pytest.raises(VersionConflictError, match="holds content this run did not plan"):
         publish(store, _delivery(_clips(tmp_path / "x", 2, seed=8), version=1))
 
 
