@@ -14,17 +14,17 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import socket
 import stat
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.processes import terminate
 from pipeline.settings import LocalServerSettings
 from pipeline.storage.errors import StorageError
 
@@ -48,10 +48,12 @@ class ServerStatus:
     pid: int | None
     endpoint: str | None
     data_dir: Path
+    isolation: str | None = None  # "isolated", or why not (see s3_gateway)
 
     def describe(self) -> str:
         if self.running:
-            return f"running: pid {self.pid}, S3 at http://{self.endpoint}, data in {self.data_dir}"
+            isolated = "" if self.isolation in (None, "isolated") else f" [{self.isolation}: its other ports are open]"
+            return f"running: pid {self.pid}, S3 at http://{self.endpoint}, data in {self.data_dir}{isolated}"
         return f"not running (data dir {self.data_dir})"
 
 
@@ -89,14 +91,17 @@ def _free_ports(count: int, avoid: set[int]) -> list[int]:
 class LocalS3Server:
     """One ``weed mini`` process owning one data directory."""
 
-    def __init__(self, data_dir: Path, s3_port: int = 8333, start_timeout: float = 60.0) -> None:
+    def __init__(
+        self, data_dir: Path, s3_port: int = 8333, start_timeout: float = 60.0, isolation: str = "auto"
+    ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.s3_port = s3_port
         self.start_timeout = start_timeout
+        self.isolation = isolation
 
     @classmethod
     def from_settings(cls, local: LocalServerSettings) -> LocalS3Server:
-        return cls(local.data_dir, local.s3_port, local.start_timeout)
+        return cls(local.data_dir, local.s3_port, local.start_timeout, local.isolation)
 
     # Files in the data directory.
     @property
@@ -123,6 +128,17 @@ class LocalS3Server:
     def log_file(self) -> Path:
         return self.data_dir / "weed.log"
 
+    @property
+    def isolation_file(self) -> Path:
+        return self.data_dir / "isolation.json"
+
+    def isolation_status(self) -> dict[str, object]:
+        """What the gateway recorded: ``{"isolated": bool, "detail": str, "weed_pid": int}``."""
+        try:
+            return json.loads(self.isolation_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return {"isolated": False, "detail": "unknown", "weed_pid": None}
+
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     def status(self) -> ServerStatus:
@@ -130,7 +146,8 @@ class LocalS3Server:
         endpoint = None
         if pid is not None and self.ports_file.is_file():
             endpoint = f"{HOST}:{json.loads(self.ports_file.read_text())['s3.port']}"
-        return ServerStatus(pid is not None, pid, endpoint, self.data_dir)
+        isolation = str(self.isolation_status()["detail"]) if pid is not None else None
+        return ServerStatus(pid is not None, pid, endpoint, self.data_dir, isolation)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -156,26 +173,35 @@ class LocalS3Server:
         access_key, secret_key = self._credentials()
         ports = self._ports()
         run_dir = self._socket_dir()
-        command = [
+        weed = [
             find_weed(), "mini",
             f"-dir={self.objects_dir}",
             f"-ip={HOST}", f"-ip.bind={HOST}",
             f"-s3.config={self.identities_file}",
-            "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
             "-s3.autoCreateBucket=false",  # like MinIO: a missing bucket is an error, not a silent new bucket
             # Every bucket is a SeaweedFS collection with volumes of its own; with 1 GiB volumes the default limit
             # (free disk / volume size) ran out after a few hundred test buckets. Volumes are sparse files.
             "-master.volumeSizeLimitMB=64", "-volume.max=4000",
+            "-master.telemetry=false",  # weed reports cluster statistics to seaweedfs.com unless told not to
+            "-volume.preStopSeconds=0",  # else the volume server waits 10 s before it stops
             f"-filer.localSocket={run_dir / 'filer.sock'}", f"-s3.localSocket={run_dir / 's3.sock'}",
             *(f"-{flag}={port}" for flag, port in ports.items()),
         ]
-        with self.log_file.open("ab") as log:
+        endpoint = f"{HOST}:{ports['s3.port']}"
+        command = [
+            sys.executable, "-m", "pipeline.storage.s3_gateway", f"--listen={endpoint}",
+            f"--socket={run_dir / 's3.sock'}", f"--status={self.isolation_file}", f"--log={self.log_file}",
+            f"--isolation={self.isolation}", "--", *weed,
+        ]
+        self.isolation_file.unlink(missing_ok=True)
+        with self.log_file.open("ab") as log_handle:
             process = subprocess.Popen(  # fixed argv, no shell
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                command, stdout=log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=self.data_dir, start_new_session=True,  # survives the terminal's Ctrl+C; stopped by PID
+                env={**os.environ, "PYTHONPATH": _package_root()},
             )
         self.pid_file.write_text(str(process.pid))
-        endpoint = f"{HOST}:{ports['s3.port']}"
         try:
             self._wait_ready(process, endpoint, access_key, secret_key)
         except BaseException:
@@ -183,12 +209,17 @@ class LocalS3Server:
             if self.pid_file.read_text().strip() == str(process.pid):
                 self.pid_file.unlink(missing_ok=True)
             raise
+        isolation = self.isolation_status()
+        if not isolation["isolated"]:
+            log.warning("the local S3 server runs %s: SeaweedFS's master, volume and filer ports on %s answer any "
+                        "local process without credentials (user namespaces are not available here)",
+                        isolation["detail"], HOST)  # fmt: skip
         _write_private(
             self.credentials_file,
             "# written by `dubflow s3 start`; removed by `dubflow s3 stop`. Local only: never commit.\n"
             f"DUBFLOW_S3_ENDPOINT={endpoint}\nDUBFLOW_S3_ACCESS_KEY={access_key}\nDUBFLOW_S3_SECRET_KEY={secret_key}\n",
         )
-        return ServerStatus(True, process.pid, endpoint, self.data_dir)
+        return ServerStatus(True, process.pid, endpoint, self.data_dir, str(isolation["detail"]))
 
     def stop(self, timeout: float = 20.0) -> bool:
         """Stop the server by its recorded PID. Returns False when it was not running."""
@@ -280,30 +311,18 @@ class LocalS3Server:
         args = _command_line(pid)
         if args is None:
             return None
-        ours = bool(args) and args[0].endswith("weed") and f"-dir={self.objects_dir}" in args
+        ours = "pipeline.storage.s3_gateway" in args and f"-dir={self.objects_dir}" in args
         return pid if ours else None
 
     @staticmethod
     def _terminate(pid: int, timeout: float = 20.0, still_ours: Callable[[], bool] = lambda: True) -> None:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                # Reap it if it is our child (tests), else just probe.
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            except ChildProcessError:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    return
-            time.sleep(0.05)
-        if still_ours():  # never SIGKILL a PID that was recycled while we waited
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        terminate(pid, timeout, still_ours)
+
+
+def _package_root() -> str:
+    """The folder holding the ``pipeline`` package, so the gateway runs this code whatever the cwd."""
+    root = str(Path(__file__).resolve().parents[2])
+    return os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def _command_line(pid: int) -> list[str] | None:
