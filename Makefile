@@ -39,7 +39,8 @@ test: setup lint
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
 # Standalone Airflow on this repo's dags/ and plugins/ (SQLite in $(AIRFLOW_DIR)); the UI/API only on loopback.
-# Its components are started as plain `airflow`, hence the venv on PATH.
+# Its components are started as plain `airflow`, hence the venv on PATH. A supervisor stops every component
+# however it is stopped (Ctrl-C, kill, a closed terminal); bare standalone orphans them on SIGTERM.
 airflow: setup
 	@mkdir -p $(AIRFLOW_DIR)
 	@export PATH="$(abspath $(BIN)):$$PATH" AIRFLOW_HOME="$(abspath $(AIRFLOW_DIR))" \
@@ -53,7 +54,7 @@ airflow: setup
 	airflow pools set dubflow_synthesis 2 "scripts synthesizing at once" >/dev/null && \
 	echo "Airflow: http://127.0.0.1:$(AIRFLOW_PORT), user admin; password in" \
 		"$$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated (written on first start)" && \
-	exec airflow standalone
+	PYTHONPATH="$(CURDIR)/plugins$${PYTHONPATH:+:$$PYTHONPATH}" exec $(abspath $(BIN))/python -m dubflow_airflow.standalone
 
 clean:
 	rm -rf $(VENV) build var .pytest_cache .ruff_cache .hypothesis

@@ -21,9 +21,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.scripts.ingest import ingest_bytes, supported_suffixes  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
-from tests.scripts.fuzz_inputs import inputs  # noqa: E402
+from pipeline.scripts.ingest import ingest_bytes, supported_suffixes
+from pipeline.settings import Settings
+from tests.scripts.fuzz_inputs import inputs
 
 
 def run(suffix: str, examples: int) -> dict[str, float]:

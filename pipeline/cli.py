@@ -281,5 +281,19 @@ def demo(
     raise typer.Exit(run_demo(_settings(config), samples, out, console))
 
 
+def main() -> None:
+    """The ``dubflow`` console script: a command that fails on a bad id, an unreachable object store or a cluster
+    that cannot start ends with one line saying so (exit 2), never with a traceback."""
+    from pipeline.compute.cluster import ClusterError
+    from pipeline.ids import InvalidIdError
+    from pipeline.storage.errors import StorageError
+
+    try:
+        app()
+    except (InvalidIdError, StorageError, ClusterError) as exc:
+        err.print(f"{type(exc).__name__}: {exc}", style="red", markup=False, soft_wrap=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from pipeline.ids import slugify
 from pipeline.qa.model import Check, LineQa, ScriptQa
 from pipeline.qa.report import report_html, report_json, report_parquet
 from pipeline.scripts.model import Line
+from pipeline.storage import keys
 from pipeline.storage.publish import Delivery, DeliveryFile, DeliveryLine, PublishResult, publish
 from pipeline.storage.store import ObjectStore
 
@@ -103,10 +103,10 @@ def _assemble(lines: list[Line], results: list[LineQa], audio: dict[str, tuple[n
             placed = [Placed(line.line_id, line.text, usable[line.line_id].start_s or line.start or 0.0,
                              audio[line.line_id][0]) for line in ours]  # fmt: skip
             stem = dialogue_stem(placed, rate)
-            extras.append(_write(folder, f"{lang}/stem.{profile.encoding.format}",
+            extras.append(_write(folder, f"stems/{lang}.{profile.encoding.format}",
                                  encode(_layout(stem, profile), rate, profile.encoding)))  # fmt: skip
             for fmt in ("srt", "vtt"):
-                extras.append(_write(folder, f"{lang}/subtitles.{fmt}", subtitles(placed, rate, fmt).encode()))
+                extras.append(_write(folder, f"subtitles/{lang}.{fmt}", subtitles(placed, rate, fmt).encode()))
             qa.script_checks.extend(_stem_checks(lang, stem, placed, lines, rate, profile))
         else:
             chapters: dict[str, list[Line]] = {}
@@ -114,7 +114,7 @@ def _assemble(lines: list[Line], results: list[LineQa], audio: dict[str, tuple[n
                 chapters.setdefault(line.chapter or "chapter", []).append(line)
             for n, (title, members) in enumerate(chapters.items(), start=1):
                 chapter = narration([(audio[m.line_id][0], m.pause_after) for m in members], rate, profile.room_tone)
-                name = f"{lang}/ch{n:02d}-{slugify(title, 'chapter')[:40]}.{profile.encoding.format}"
+                name = f"chapters/{lang}/{n:02d}-{slugify(title, 'chapter')[:40]}.{profile.encoding.format}"
                 qa.script_checks.extend(_file_checks(name, chapter, rate, profile))
                 extras.append(_write(folder, name, encode(_layout(chapter, profile), rate, profile.encoding)))
     return extras
@@ -163,8 +163,7 @@ def _file_checks(name: str, x: np.ndarray, rate: int, profile: Profile) -> list[
 
 
 def _write(folder: Path, name: str, data: bytes) -> DeliveryFile:
-    if not re.fullmatch(r"[a-z0-9_-]+/[A-Za-z0-9._-]+|qa/[a-z._]+", name):
-        raise ValueError(f"unexpected delivery file name {name}")
+    keys.extra_key("x", "x", 1, name)  # the one rule for delivery names (raises on any other)
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)

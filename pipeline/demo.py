@@ -9,14 +9,16 @@ run finds every clip and every QA result cached and starts no cluster.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from pipeline.audio.profiles import resolve_profile
-from pipeline.compute.cluster import LazyClient
+from pipeline.audio.profiles import Profile, resolve_profile
+from pipeline.compute.cluster import ClusterError, LazyClient
 from pipeline.compute.finish import finish
 from pipeline.console import frame_table, lines_table, print_problems, qa_table, run_table, synthesis_progress
 from pipeline.deliver import package, publish_package
@@ -29,9 +31,11 @@ from pipeline.storage.catalog import read_catalog, summarize
 from pipeline.storage.connect import connect_store
 from pipeline.storage.errors import StorageError
 from pipeline.storage.inbox import put_script
+from pipeline.storage.locks import Holder, script_lock
 from pipeline.storage.store import ObjectStore
-from pipeline.voices.catalog import load_catalog
+from pipeline.voices.catalog import Catalog, load_catalog
 
+log = logging.getLogger(__name__)
 DEMO_PROJECT = "demo"
 
 
@@ -48,8 +52,8 @@ def run_demo(settings: Settings, samples: Path, out: Path, console: Console, pro
     try:
         store, server = connect_store(settings)
     except StorageError as exc:
-        console.print(f"[red]object store: {exc}[/red]")
-        return 1
+        console.print(f"[red]object store: {escape(str(exc))}[/red]")
+        return 2
     if server is not None:
         console.print(f"local S3 server {server.describe()} (stop it with `dubflow s3 stop`)", highlight=False)
     run_id = "demo-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -57,39 +61,65 @@ def run_demo(settings: Settings, samples: Path, out: Path, console: Console, pro
     failures = quarantined = 0
     with LazyClient(settings.dask) as client:
         for path in files:
-            queued = put_script(store, path, project)
-            console.print(f"inbox: s3://{store.bucket('inbox')}/{queued.key}", highlight=False)
-            ingested = ingest_script(path, settings, catalog, project)
-            console.print(lines_table(ingested))
-            print_problems(console, ingested.problems)
-            if not ingested.ok:
+            try:  # each script on its own: one that cannot be voiced never costs the others
+                outcome = _demo_script(path, settings, catalog, project, store, client, profile, out, run_id, console)
+            except (StorageError, ClusterError) as exc:  # a server gone, a cluster that cannot start, a busy script
+                console.print(f"[red]{escape(path.name)}: not voiced: {escape(str(exc))}[/red]")
+                outcome = None
+            except Exception as exc:  # a bug of ours: say what, and go on with the next script
+                log.exception("demo: %s failed", path)
+                console.print(f"[red]{escape(path.name)}: failed ({type(exc).__name__}: {escape(str(exc))})[/red]")
+                outcome = None
+            if outcome is None:
                 failures += 1
-                continue
-            write_lines(ingested, out / "lines" / f"{ingested.script_id}.lines.parquet")
-            with synthesis_progress(console, len(ingested.lines), ingested.script_id) as progress:
-                run = voice_script(ingested, path, settings, catalog, project, store, client, progress=progress,
-                                   run_id=run_id)  # fmt: skip
-            assert run.report is not None
-            console.print(run_table(run.report, f"{ingested.script_id}: {run.report.summary()}"))
-            if not run.ok:
-                failures += len(run.report.failed)
-                console.print(f"[red]{ingested.script_id}: not published, {len(run.report.failed)} line(s) "
-                              "failed[/red]")  # fmt: skip
-                continue
-            checked = finish(run.report, settings, profile, store, client)
-            pkg = package(ingested.lines, checked, profile, store, out / "delivery" / ingested.script_id, project,
-                          ingested.script_id)  # fmt: skip
-            console.print(qa_table(pkg.qa))
-            quarantined += pkg.qa.counts()["quarantined"]
-            source = {"name": path.name, "sha256": sha256_file(path), "inbox_key": queued.key}
-            published = publish_package(store, pkg, run_id, source)
-            console.print(f"published: {published.describe() if published else 'nothing passed QA'}", highlight=False)
+            else:
+                failures += outcome[0]
+                quarantined += outcome[1]
         started = "a local Dask cluster" if client.started else "no cluster (every clip was cached)"
-    console.print(_catalog_table(store, project))
+    try:
+        console.print(_catalog_table(store, project))
+    except StorageError as exc:
+        console.print(f"[red]catalog: {escape(str(exc))}[/red]")
+        failures += 1
     console.print(f"{len(files)} sample scripts → {out / 'lines'}, {out / 'delivery'} and {store!r} using {started}"
                   f" ({profile.name} profile); {failures} failure(s), {quarantined} line(s) quarantined by QA",
                   highlight=False)  # fmt: skip
     return 1 if failures else 0
+
+
+def _demo_script(path: Path, settings: Settings, catalog: Catalog, project: str, store: ObjectStore, client: LazyClient,
+                 profile: Profile, out: Path, run_id: str, console: Console) -> tuple[int, int]:  # fmt: skip
+    """Queue, ingest, voice, check and publish one sample; (failures, quarantined lines)."""
+    queued = put_script(store, path, project)
+    console.print(f"inbox: s3://{store.bucket('inbox')}/{queued.key}", highlight=False)
+    ingested = ingest_script(path, settings, catalog, project)
+    console.print(lines_table(ingested))
+    print_problems(console, ingested.problems)
+    if not ingested.ok:
+        return 1, 0
+    write_lines(ingested, out / "lines" / f"{ingested.script_id}.lines.parquet")
+
+    def waiting(holder: Holder) -> None:
+        console.print(f"{ingested.script_id}: waiting for {holder.describe()}, which is voicing it", highlight=False)
+
+    with script_lock(store, project, ingested.script_id, run_id, wait=settings.synthesis.script_lock_wait,
+                     on_wait=waiting):  # fmt: skip
+        with synthesis_progress(console, len(ingested.lines), ingested.script_id) as progress:
+            run = voice_script(ingested, path, settings, catalog, project, store, client, progress=progress,
+                               run_id=run_id)  # fmt: skip
+        assert run.report is not None
+        console.print(run_table(run.report, f"{ingested.script_id}: {run.report.summary()}"))
+        if not run.ok:
+            console.print(f"[red]{ingested.script_id}: not published, {len(run.report.failed)} line(s) failed[/red]")
+            return len(run.report.failed), 0
+        checked = finish(run.report, settings, profile, store, client)
+        pkg = package(ingested.lines, checked, profile, store, out / "delivery" / ingested.script_id, project,
+                      ingested.script_id)  # fmt: skip
+        console.print(qa_table(pkg.qa))
+        source = {"name": path.name, "sha256": sha256_file(path), "inbox_key": queued.key}
+        published = publish_package(store, pkg, run_id, source)
+    console.print(f"published: {published.describe() if published else 'nothing passed QA'}", highlight=False)
+    return 0, pkg.qa.counts()["quarantined"]
 
 
 def _catalog_table(store: ObjectStore, project: str) -> Table:

@@ -9,11 +9,23 @@ import re
 import unicodedata
 
 MAX_ID_LEN = 64
-_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9_-])?$")
+# Patterns are matched whole (``fullmatch``): a ``$`` would let a trailing newline through.
+ID_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9_-])?"
+LANG_PATTERN = r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}"
+# Folder names of a version's delivery files other than line clips (``qa/report.html``): no language tag may be one.
+RESERVED_LANGS = frozenset({"qa"})
+_ID = re.compile(ID_PATTERN)
+_LANG = re.compile(LANG_PATTERN)
 
 
 class InvalidIdError(ValueError):
     pass
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value for a message, quoted and escaped: control characters and escape sequences never reach a terminal."""
+    text = value if isinstance(value, str) else str(value)
+    return ascii(text[:limit]) + ("…" if len(text) > limit else "")
 
 
 def check_id(value: str, what: str = "id") -> str:
@@ -21,12 +33,19 @@ def check_id(value: str, what: str = "id") -> str:
     if not isinstance(value, str) or not value:
         raise InvalidIdError(f"{what} is empty")
     if len(value) > MAX_ID_LEN:
-        raise InvalidIdError(f"{what} '{value[:20]}…' is longer than {MAX_ID_LEN} characters")
-    if ".." in value or not _ID.match(value):
+        raise InvalidIdError(f"{what} {shown(value, 20)} is longer than {MAX_ID_LEN} characters")
+    if ".." in value or not _ID.fullmatch(value):
         raise InvalidIdError(
-            f"{what} '{value}' may only contain letters, digits, '.', '_' and '-', "
+            f"{what} {shown(value)} may only contain letters, digits, '.', '_' and '-', "
             "must start and end with a letter or digit, and may not contain '..'"
         )
+    return value
+
+
+def check_lang(value: str) -> str:
+    """A language tag as it may appear in object keys (``en``, ``zh``, ``zh-yue``); raise otherwise."""
+    if not isinstance(value, str) or not _LANG.fullmatch(value) or value in RESERVED_LANGS:
+        raise InvalidIdError(f"language {shown(value)} is not a language tag such as 'en', 'zh' or 'zh-yue'")
     return value
 
 

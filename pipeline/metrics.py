@@ -28,6 +28,7 @@ REASONS = frozenset({
     "engine_error",  # the engine raised (a model error, a load failure)
     "unsupported",  # no planned engine can speak the line
     "bad_audio",  # empty, NaN/Inf or silent audio with every seed tried
+    "too_long",  # longer audio than synthesis.max_line_seconds
     "upload_error",  # the clip could not be written to object storage
     "worker_setup",  # the worker's engine plugin is not set up
     "qa_quarantine",  # the QA gate quarantined the line

@@ -24,6 +24,7 @@ from pipeline.settings import Settings
 from pipeline.storage import keys
 from pipeline.storage.connect import connect_store
 from pipeline.storage.inbox import discover
+from pipeline.storage.locks import Holder, script_lock
 from pipeline.storage.publish import list_versions, read_manifest
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import load_catalog
@@ -126,20 +127,27 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
     summary["retakes"] = sorted(review)
     if dry_run:
         return {**summary, "status": "validated (dry run)"}
-    carried, carried_review = _published_takes(store, project, ingested.script_id, line_ids)
-    takes = {**carried, **{line_id: entry["take"] for line_id, entry in review.items()}}
-    review = {**carried_review, **review}
     chosen = resolve_profile(settings.audio.profiles_file, profile or settings.audio.profile, settings.audio.overrides)
-    with LazyClient(settings.dask) as client:
-        report = synthesize(ingested.lines, catalog, project, settings, store, client=client, force=force,
-                            takes=takes, engine=engine, run_id=run_id)  # fmt: skip
-        checked = finish(report, settings, chosen, store, client, force=force)
-    with TemporaryDirectory(prefix="dubflow-package-") as folder:
-        pkg = package(ingested.lines, checked, chosen, store, Path(folder), project, ingested.script_id, takes)
-        source = {"name": item["name"], "inbox_key": item["script_key"], "review": dict(sorted(review.items()))}
-        if overrides:
-            source["overrides"] = overrides
-        published = publish_package(store, pkg, run_id, source)
+
+    def waiting(holder: Holder) -> None:
+        log.info("%s/%s is being voiced by %s: waiting for it (up to %.0f s)", project, ingested.script_id,
+                 holder.describe(), settings.synthesis.script_lock_wait)  # fmt: skip
+
+    with script_lock(store, project, ingested.script_id, run_id, wait=settings.synthesis.script_lock_wait,
+                     on_wait=waiting):  # fmt: skip
+        carried, carried_review = _published_takes(store, project, ingested.script_id, line_ids)
+        takes = {**carried, **{line_id: entry["take"] for line_id, entry in review.items()}}
+        review = {**carried_review, **review}
+        with LazyClient(settings.dask) as client:
+            report = synthesize(ingested.lines, catalog, project, settings, store, client=client, force=force,
+                                takes=takes, engine=engine, run_id=run_id)  # fmt: skip
+            checked = finish(report, settings, chosen, store, client, force=force)
+        with TemporaryDirectory(prefix="dubflow-package-") as folder:
+            pkg = package(ingested.lines, checked, chosen, store, Path(folder), project, ingested.script_id, takes)
+            source = {"name": item["name"], "inbox_key": item["script_key"], "review": dict(sorted(review.items()))}
+            if overrides:
+                source["overrides"] = overrides
+            published = publish_package(store, pkg, run_id, source)
     summary.update(
         status="published" if published else "nothing passed QA", takes=dict(sorted(takes.items())),
         synthesis=report.summary(), failed=[r.line.line_id for r in report.failed], qa=pkg.qa.counts(),

@@ -40,6 +40,17 @@ class PauseSettings(_Section):
 class IngestSettings(_Section):
     max_file_bytes: PositiveInt = 20 * 1024 * 1024
     max_lines: PositiveInt = 20_000
+    max_json_depth: PositiveInt = 32  # arrays/objects nested deeper are refused before parsing
+    max_cell_chars: PositiveInt = 10_000  # one sheet cell or JSON field
+    # An .xlsx is a zip: what it unpacks to is checked before openpyxl reads it (a 147 KB file can hold 1 M rows).
+    max_xlsx_unpacked_bytes: PositiveInt = 128 * 1024 * 1024
+    # Characters to speak in one subtitle/sheet line (refused above it); manuscript lines are cut to max_chars.
+    max_line_chars: PositiveInt = 1000
+    # The fastest speech a timed line may need, time-fit included (characters per second by language, "*" for
+    # the rest): a cue that needs more is a warning, since no voice can say it in its slot.
+    max_chars_per_second: dict[str, PositiveFloat] = Field(
+        default_factory=lambda: {"zh": 8.0, "yue": 8.0, "ja": 10.0, "ko": 9.0, "*": 25.0}
+    )
     frame_rate: PositiveFloat = 25.0
     overlap: Severity = "warning"
     out_of_order: Severity = "warning"
@@ -131,6 +142,10 @@ class LocalServerSettings(_Section):
     data_dir: Path = Path("var/s3")  # objects, generated credentials, PID and log (git-ignored)
     s3_port: int = Field(8333, ge=0, le=65535)  # 0 = any free port
     start_timeout: PositiveFloat = 60.0
+    # SeaweedFS's other ports answer without credentials, so it runs in a network namespace of its own with S3 the
+    # only way in (pipeline/storage/s3_gateway.py). auto: fall back to loopback, with a warning, where the kernel
+    # allows no namespaces; required: refuse to start there instead.
+    isolation: Literal["auto", "required"] = "auto"
 
 
 class StorageSettings(_Section):
@@ -194,6 +209,11 @@ class SynthesisSettings(_Section):
     seed: int = 0  # base seed; a line's seed is derived from it and the line id
     silence_rms: PositiveFloat = 1e-4  # RMS below this is "silent"
     cache: bool = True  # reuse clips whose cache key exists in the staging bucket (--force bypasses it)
+    # Seconds a run waits for another run voicing the same script to finish (0: refuse at once); see storage/locks.
+    script_lock_wait: float = Field(3600.0, ge=0)
+    # No single line may take a worker down: longer text is refused at plan time, longer audio fails that line.
+    max_line_chars: PositiveInt = 1000
+    max_line_seconds: PositiveFloat = 120.0
 
 
 class AudioSettings(_Section):

@@ -30,7 +30,7 @@ MALFORMED: dict[str, list[tuple[int | None, str]]] = {
     ],
     "no_text_column.tsv": [(1, "missing-text-column"), (1, "unknown-column")],
     "bad_json.json": [(4, "bad-json")],
-    "bad_lines.jsonl": [(2, "bad-json"), (3, "bad-json"), (4, "bad-field"), (4, "missing-text"), (5, "missing-text")],
+    "bad_lines.jsonl": [(2, "bad-json"), (3, "bad-json"), (4, "bad-field"), (5, "missing-text")],
     "unbalanced.md": [(3, "markup"), (3, "markup"), (5, "markup"), (5, "markup")],
 }
 

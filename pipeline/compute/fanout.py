@@ -110,7 +110,8 @@ def synthesize(
     registry = EngineRegistry(settings.engines)
     jobs, plan_failures = plan_jobs(lines, catalog, project, registry, settings.synthesis.seed,
                                     reference_digest=lambda uri: _reference_digest(store, uri),
-                                    takes=takes, engine=engine)  # fmt: skip
+                                    takes=takes, engine=engine,
+                                    max_chars=settings.synthesis.max_line_chars)  # fmt: skip
     results: dict[str, LineResult] = {}
 
     def record(result: LineResult, reason: str | None = None) -> None:
@@ -186,6 +187,7 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
         workers = [w for w in client.scheduler_info()["workers"] if w != avoid] if avoid else None
         future = client.submit(
             synthesize_batch, plugin.name, batch, synthesis.reseed_attempts, synthesis.silence_rms, tag,
+            synthesis.max_line_seconds,
             priority=-batch[0].line.index,  # script order: earlier lines first
             resources={"GPU": 1} if batch[0].gpu else None,
             workers=workers or None, allow_other_workers=bool(workers), pure=False,

@@ -120,14 +120,25 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
 
         active = client() if isinstance(client, LazyClient) else client
         name = ensure_engines(active, settings, store, sorted({item[0].engines[0] for item in pending})).name
+        batches: dict[str, list[tuple[Job, str, str | None, Slot, str]]] = {}
         futures = []
         for gpu in (True, False):  # retakes of GPU-engine lines must run where that engine is
             group = [item for item in pending if item[0].gpu == gpu]
-            futures += [active.submit(finish_batch, name, group[i:i + batch_size], profile, qa, tag, pure=False,
-                                      priority=-group[i][0].line.index, resources={"GPU": 1} if gpu else None)
-                        for i in range(0, len(group), batch_size)]  # fmt: skip
+            for i in range(0, len(group), batch_size):
+                future = active.submit(finish_batch, name, group[i:i + batch_size], profile, qa, tag, pure=False,
+                                       priority=-group[i][0].line.index, resources={"GPU": 1} if gpu else None)
+                batches[future.key] = group[i:i + batch_size]
+                futures.append(future)  # fmt: skip
         for future in as_completed(futures):
-            for line_qa in future.result():
+            try:
+                checked = future.result()
+            except Exception as exc:  # the task itself died (its workers were killed): its lines fail, clearly
+                reason = f"post-processing task failed: {type(exc).__name__}: {exc}"
+                checked = [LineQa(job.line.line_id, job.line.lang, job.line.text, "fail",
+                                  [Check("post_processing", "fail", detail=reason)], quarantined=True,
+                                  reasons=[reason], voice=job.voice.id, engine=engine)
+                           for job, _, engine, _, _ in batches[future.key]]  # fmt: skip
+            for line_qa in checked:
                 results[line_qa.line_id] = line_qa
                 _client_event(report, tag, line_qa, cached=False)
     return [results[r.line.line_id] for r in ready]

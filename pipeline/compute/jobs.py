@@ -61,11 +61,17 @@ def plan_jobs(
     reference_digest=None,  # (uri) -> str for s3:// references; None treats them as unknown content
     takes: Mapping[str, int] | None = None,  # line id → retake number; absent = take 0
     engine: str | None = None,  # an override: this engine only, for every line
+    max_chars: int | None = None,  # synthesis.max_line_chars: a longer line never reaches a worker
 ) -> tuple[list[Job], list[PlanFailure]]:  # fmt: skip
     takes = takes or {}
     jobs: list[Job] = []
     failures: list[PlanFailure] = []
     for line in lines:
+        if max_chars is not None and len(line.spoken_text) > max_chars:
+            failures.append(PlanFailure(line, f"line {line.line_id} (source line {line.source_line}) has "
+                                              f"{len(line.spoken_text):,} characters to speak; "
+                                              f"synthesis.max_line_chars is {max_chars:,}"))  # fmt: skip
+            continue
         try:
             voice = catalog.voice_for_line(project, line.voice, line.lang)
         except KeyError as exc:

@@ -71,7 +71,7 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
 
 
 def synthesize_batch(plugin_name: str, jobs: list[Job], reseed_attempts: int, silence_rms: float,
-                     tag: RunTag | None = None) -> list[ClipMeta]:  # fmt: skip
+                     tag: RunTag | None = None, max_seconds: float | None = None) -> list[ClipMeta]:  # fmt: skip
     """Dask task: every job of the batch, one after another on this worker's loaded engines. ``tag`` names the run
     in this worker's log events (the worker does not share the client's context)."""
     try:
@@ -84,7 +84,7 @@ def synthesize_batch(plugin_name: str, jobs: list[Job], reseed_attempts: int, si
             account(job, meta, tag)
         return results
     # Uploads run on the plugin's I/O threads while the next line is synthesized; the task returns once all landed.
-    pending = [synthesize_one(plugin, job, reseed_attempts, silence_rms) for job in jobs]
+    pending = [synthesize_one(plugin, job, reseed_attempts, silence_rms, max_seconds) for job in jobs]
     results = []
     for job, (meta, upload) in zip(jobs, pending, strict=True):
         if upload is not None:
@@ -114,14 +114,18 @@ def account(job: Job, meta: ClipMeta, tag: RunTag | None) -> None:
                    reason=metrics.reason_label(meta.reason), take=job.take, error=meta.error)  # fmt: skip
 
 
-def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float
-                   ) -> tuple[ClipMeta, Future[str] | None]:  # fmt: skip
+class TooLongError(EngineError):
+    """The engine made more audio than one line may have (a model repeating itself, or text nobody split)."""
+
+
+def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float,
+                   max_seconds: float | None = None) -> tuple[ClipMeta, Future[str] | None]:  # fmt: skip
     with metrics.IN_PROGRESS.track_inprogress():
-        return _synthesize_one(plugin, job, reseed_attempts, silence_rms)
+        return _synthesize_one(plugin, job, reseed_attempts, silence_rms, max_seconds)
 
 
-def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float
-                    ) -> tuple[ClipMeta, Future[str] | None]:  # fmt: skip
+def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float,
+                    max_seconds: float | None = None) -> tuple[ClipMeta, Future[str] | None]:  # fmt: skip
     assert plugin.registry is not None and plugin.store is not None and plugin.uploads is not None
     line = job.line
     engine_name: str | None = None
@@ -147,6 +151,9 @@ def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silenc
             exhausted = True
             raise EngineError(f"{engine.name}: no usable audio after {reseed_attempts + 1} seeds "
                               f"({'; '.join(problems)})")  # fmt: skip
+        if max_seconds is not None and result.duration > max_seconds:
+            raise TooLongError(f"{engine.name} made {result.duration:.0f} s of audio for one line; "
+                               f"synthesis.max_line_seconds is {max_seconds:g}")  # fmt: skip
         key = keys.cache_key(job.cache_key)
         upload = plugin.uploads.submit(
             plugin.store.put_bytes, "staging", key, encode_wav(result.samples, result.sample_rate),
@@ -168,6 +175,8 @@ def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silenc
 
 def failure_reason(exc: BaseException) -> str:
     """The short label (``metrics.REASONS``) for a synthesis exception."""
+    if isinstance(exc, TooLongError):
+        return "too_long"
     if isinstance(exc, BadAudioError):
         return "bad_audio"
     if isinstance(exc, NoEngineError | UnsupportedInputError):

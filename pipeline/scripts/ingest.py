@@ -21,6 +21,7 @@ from pipeline.ids import InvalidIdError, check_id, slugify
 from pipeline.scripts import linesheet, manuscript, sounds, subtitles
 from pipeline.scripts.decode import DecodeError, decode
 from pipeline.scripts.model import IngestResult, Line, RawLine, Report
+from pipeline.scripts.segment import spoken_length
 from pipeline.scripts.validate import check_timing, check_unique_ids, resolve_voice
 from pipeline.settings import IngestSettings
 from pipeline.text import lang as langs
@@ -45,9 +46,7 @@ _RUN_OF_SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 
 
 def _tidy(text: str) -> str:
-    if not text.isascii() or "\x7f" in text:
-        text = _INVISIBLE.sub("", _SPACE_LIKE.sub(" ", text))
-    return _RUN_OF_SPACES.sub(" ", text)
+    return _RUN_OF_SPACES.sub(" ", _INVISIBLE.sub("", _SPACE_LIKE.sub(" ", text)))
 
 
 def _parse(
@@ -62,7 +61,7 @@ def _parse(
         return [], None
     if decoded.guessed:
         report.warning(None, "encoding-guessed", f"not UTF-8: read as {decoded.encoding} (a guess; --encoding sets it)")
-    text = decoded.text
+    text = _INVISIBLE.sub("", decoded.text)  # before any parser: no reader ever sees a control character
     if suffix in subtitles.FORMATS:
         return subtitles.parse_subtitles(text, suffix, report, speakers, settings.sound_descriptions), decoded.encoding
     if suffix in (".csv", ".tsv"):
@@ -147,7 +146,7 @@ def ingest_bytes(
             report.error(None, "no-lines", "nothing to speak: the file holds no line with text")
             return result.build(report, [], used_encoding)
         check_timing(raw, report, settings)
-        lines = _build_lines(raw, sid, report, settings, voice_map)
+        lines = _build_lines(raw, sid, report, settings, voice_map, dubbing=suffix not in manuscript.FORMATS)
     except Exception as exc:  # a bug of ours must not cost the other files of a batch
         report.error(None, "internal-error", f"dubflow failed to read this file ({type(exc).__name__}: {exc})")
         return result.build(report, [], None)
@@ -185,7 +184,7 @@ class _Result:
         self.sha = hashlib.sha256(data).hexdigest()
 
     def build(self, report: Report, lines: list[Line], encoding: str | None) -> IngestResult:
-        problems = sorted(report.problems, key=lambda p: (p.line or 0, p.severity != "error"))
+        problems = sorted(report.summarized(), key=lambda p: (p.line or 0, p.severity != "error"))
         return IngestResult(
             script_id=self.script_id,
             source=self.name,
@@ -197,12 +196,25 @@ class _Result:
         )
 
 
+def _check_speech_rate(item: RawLine, spoken: str, language: str, report: Report, settings: IngestSettings) -> None:
+    """A timed line whose text needs more time than its slot even at the fastest speech accepted is a warning."""
+    if item.start is None or item.end is None or item.end <= item.start:
+        return
+    rates = settings.max_chars_per_second
+    rate = rates.get(language) or rates.get(langs.primary(language)) or rates.get("*")
+    slot = item.end - item.start
+    if rate and len(spoken) > rate * slot:
+        report.warning(item.source_line, "too-fast", f"{len(spoken):,} characters in a {slot:.2f} s slot: even at "
+                       f"{rate:g} characters/s (time-fit included) it needs {len(spoken) / rate:.1f} s")  # fmt: skip
+
+
 def _build_lines(
     raw: list[RawLine],
     script_id: str,
     report: Report,
     settings: IngestSettings,
     voice_map: Mapping[str, str | None] | None,
+    dubbing: bool = True,
 ) -> list[Line]:
     staged: list[tuple[RawLine, str, Utterance | None, str]] = []
     unmarked = [item.text for item in raw if not item.lang]
@@ -235,6 +247,9 @@ def _build_lines(
             for warning in parse_style(item.style).warnings:
                 if warning.startswith("contradictory") or warning.startswith("several"):
                     report.warning(item.source_line, "style", f"style '{item.style}': {warning}")
+        if dubbing and spoken_length(item.text) > settings.max_line_chars:
+            report.error(item.source_line, "line-too-long", f"{spoken_length(item.text):,} characters to speak in one "
+                         f"line (ingest.max_line_chars is {settings.max_line_chars:,}); split it")  # fmt: skip
         spoken = item.text
         if utterance is not None:
             failed: list[str] = []
@@ -242,6 +257,7 @@ def _build_lines(
             if failed:
                 words = ", ".join(f"'{w}'" for w in dict.fromkeys(failed))
                 report.warning(item.source_line, "normalize-failed", f"{words} not spelled out (kept as written)")
+        _check_speech_rate(item, spoken, language, report, settings)
         lines.append(
             Line(
                 script_id=script_id,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from pipeline.scripts import jsonlines
 from pipeline.scripts.model import RawLine, Report
 from pipeline.scripts.timecode import TimecodeError, parse_timecode
 from pipeline.settings import IngestSettings
@@ -71,6 +72,13 @@ def _cell(value: Any) -> Any:
         return value.strip() or None
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    return value
+
+
+def _bounded(value: Any, line: int, report: Report, limit: int) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        report.error(line, "too-long", f"a cell of {len(value):,} characters (ingest.max_cell_chars is {limit:,})")
+        return value[:limit]
     return value
 
 
@@ -145,9 +153,15 @@ def _raw(fields: dict[str, Any], line: int, report: Report, settings: IngestSett
 
 
 def _rows_to_raw(rows: Iterator[tuple[int, list[Any]]], report: Report, settings: IngestSettings) -> list[RawLine]:
+    """Rows → raw lines, stopping at the first row over ``ingest.max_lines`` (a sheet is read as a stream)."""
     columns: _Columns | None = None
     out: list[RawLine] = []
     for line, values in rows:
+        values = [_bounded(v, line, report, settings.max_cell_chars) for v in values]
+        if len(out) >= settings.max_lines:
+            report.error(line, "too-many-lines", f"more than {settings.max_lines} lines (ingest.max_lines); "
+                         f"reading stopped at line {line}")  # fmt: skip
+            return []
         if columns is None:
             if not any(_cell(v) is not None for v in values):
                 continue
@@ -186,9 +200,53 @@ def parse_delimited(text: str, suffix: str, report: Report, settings: IngestSett
         return []
 
 
+_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+def _more_rows_than(book: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bool:
+    """Does this worksheet hold more than ``limit`` rows? Counted while inflating, stopping as soon as it does: a
+    sheet without a ``<dimension>`` makes openpyxl parse all of it just to size it (8 s for a million rows)."""
+    count, tail = 0, b""
+    with book.open(member) as part:
+        while chunk := part.read(1 << 20):
+            window = tail + chunk
+            count += len(_ROW.findall(window)) - len(_ROW.findall(tail))
+            if count > limit:
+                return True
+            tail = window[-16:]
+    return False
+
+
+def _unpacked_problem(data: bytes, limit: int, max_rows: int) -> tuple[str, str] | None:
+    """Why this workbook must not be opened, or None: it unpacks to more than ``limit`` bytes (the sizes come from
+    the zip's directory, which zipfile enforces while inflating, so a lying one gains nothing), or a sheet has more
+    rows than a script may have lines. Returns (code, message)."""
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+        members = book.infolist()
+    except (zipfile.BadZipFile, ValueError):
+        return None  # not a zip at all: openpyxl says so below
+    total = sum(m.file_size for m in members)
+    if total > limit:
+        biggest = max(members, key=lambda m: m.file_size)
+        return "too-large", (f"the workbook unpacks to {total:,} bytes ({biggest.filename}: "
+                             f"{biggest.file_size:,}), over ingest.max_xlsx_unpacked_bytes ({limit:,})")  # fmt: skip
+    for member in members:
+        if member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml"):
+            try:
+                if _more_rows_than(book, member, max_rows + 1):
+                    return "too-many-lines", f"{member.filename} has more than {max_rows:,} rows (ingest.max_lines)"
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                return "unreadable", f"{member.filename} cannot be unpacked: {exc}"
+    return None
+
+
 def parse_xlsx(data: bytes, report: Report, settings: IngestSettings) -> list[RawLine]:
     from openpyxl import load_workbook
 
+    if problem := _unpacked_problem(data, settings.max_xlsx_unpacked_bytes, settings.max_lines):
+        report.error(None, *problem)
+        return []
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException for broken files
@@ -204,55 +262,16 @@ def parse_xlsx(data: bytes, report: Report, settings: IngestSettings) -> list[Ra
         book.close()
 
 
-def _json_items(text: str, report: Report) -> Iterator[tuple[int, Any]]:
-    """Items of a top-level array (or of ``{"lines": [...]}``) with the line each starts on."""
-    decoder = json.JSONDecoder()
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError as exc:
-        report.error(exc.lineno, "bad-json", f"invalid JSON: {exc.msg} (column {exc.colno})")
-        return
-    if isinstance(whole, dict) and isinstance(whole.get("lines"), list):
-        array_start = text.index("[", text.index('"lines"'))
-    elif isinstance(whole, list):
-        array_start = text.index("[")
-    else:
-        report.error(1, "bad-json", 'expected a list of line objects or {"lines": [...]}')
-        return
-    pos = array_start + 1
-    for _ in range(len(whole["lines"] if isinstance(whole, dict) else whole)):
-        while text[pos] in " \t\r\n,":
-            pos += 1
-        item, end = decoder.raw_decode(text, pos)
-        yield text.count("\n", 0, pos) + 1, item
-        pos = end
-
-
-def _jsonl_items(text: str, report: Report) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.error(number, "bad-json", f"invalid JSON: {exc.msg} (column {exc.colno})")
-
-
 def parse_json(text: str, suffix: str, report: Report, settings: IngestSettings) -> list[RawLine]:
-    items = _jsonl_items(text, report) if suffix == ".jsonl" else _json_items(text, report)
+    reader = jsonlines.jsonl_items if suffix == ".jsonl" else jsonlines.json_items
     out: list[RawLine] = []
     unknown: set[str] = set()
-    for line, item in items:
-        if not isinstance(item, dict):
-            report.error(line, "bad-json", f"expected an object with a 'text' field, got {type(item).__name__}")
-            continue
+    for line, item in reader(text, report, settings.max_json_depth):
         fields: dict[str, Any] = {}
         for key, value in item.items():
             name = column_name(key)
             if name not in COLUMNS:
                 unknown.add(name)
-            elif isinstance(value, dict | list):
-                report.error(line, "bad-field", f"field '{key}' must be a string or number, not {type(value).__name__}")
             else:
                 fields[name] = _cell(value)
         if (raw := _raw(fields, line, report, settings)) is not None:

@@ -167,7 +167,7 @@ def parse_manuscript(text: str, suffix: str, report: Report, settings: IngestSet
         for piece in chunk(joined, lang, limit):
             body = joined[piece.start : piece.end].strip()
             source_line = block.first_line + bisect.bisect_right(starts, piece.start) - 1
-            pause = {"sentence": pauses.sentence, "clause": pauses.clause}.get(piece.boundary)
+            pause = {"sentence": pauses.sentence, "clause": pauses.clause, "cut": pauses.clause}.get(piece.boundary)
             if pause is None:
                 pause = pauses.chapter if next_is_heading else pauses.paragraph
             out.append(RawLine(source_line, body, chapter=chapter, paragraph=number, pause_after=pause, lang=lang))

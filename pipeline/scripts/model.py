@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +71,33 @@ class RawLine:
     timing_ok: bool = True  # False when a timecode could not be read (already reported; skip timing checks)
 
 
+# More problems of one kind than this are counted, not listed: a 20,000-line file with the same mistake on every
+# line should say so in a screenful, and its report should not outgrow the file.
+MAX_LISTED_PER_CODE = 50
+
+
 @dataclass
 class Report:
     """Collects every problem of one file so the author sees them all at once."""
 
     file: str
     problems: list[Problem] = field(default_factory=list)
+    unlisted: dict[tuple[Severity, str], int] = field(default_factory=dict)
+    _listed: dict[str, int] = field(default_factory=dict)
 
     def add(self, severity: Severity, line: int | None, code: str, message: str) -> None:
+        if self._listed.get(code, 0) >= MAX_LISTED_PER_CODE:
+            self.unlisted[(severity, code)] = self.unlisted.get((severity, code), 0) + 1
+            return
+        self._listed[code] = self._listed.get(code, 0) + 1
+        message = _CONTROL.sub(lambda m: ascii(m.group(0))[1:-1], message)  # a file's bytes never drive a terminal
         self.problems.append(Problem(self.file, line, severity, code, message))
+
+    def summarized(self) -> list[Problem]:
+        """Every listed problem, plus one line per kind that had more than ``MAX_LISTED_PER_CODE``."""
+        more = [Problem(self.file, None, severity, code, f"{count:,} more problems like this are not listed")
+                for (severity, code), count in sorted(self.unlisted.items())]  # fmt: skip
+        return [*self.problems, *more]
 
     def error(self, line: int | None, code: str, message: str) -> None:
         self.add("error", line, code, message)
@@ -87,7 +107,7 @@ class Report:
 
     @property
     def has_errors(self) -> bool:
-        return any(p.severity == "error" for p in self.problems)
+        return any(p.severity == "error" for p in self.problems) or any(s == "error" for s, _ in self.unlisted)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pipeline.text.lang import has_han
 
-Boundary = Literal["sentence", "clause", "end"]
+Boundary = Literal["sentence", "clause", "cut", "end"]
 
 _MARKUP = re.compile(r"\\.|\[[^\[\]]*\]|<[^<>]*>")
 _ZH_SENTENCE_END = re.compile(r"[。！？!?；…]+[”’」』）)]*")
@@ -109,4 +109,36 @@ def chunk(text: str, lang: str, max_chars: int) -> list[Chunk]:
             chunks.append(Chunk(cur_start, cur_end, cur_kind))
             cur_start, cur_end, cur_kind = a, b, kind
     chunks.append(Chunk(cur_start, cur_end, "end"))
-    return chunks
+    return [piece for c in chunks for piece in _hard_cuts(text, c, max_chars)]
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _hard_cuts(text: str, piece: Chunk, max_chars: int) -> list[Chunk]:
+    """A chunk still over the limit (no sentence or clause boundary in it) is cut at the last space before the
+    limit, or at the limit in text without spaces, never inside markup or a ``<strong>`` span: no line reaches a
+    voice unsplit (a span longer than the limit stays whole; synthesis refuses it if it is too long to say)."""
+    out: list[Chunk] = []
+    start = piece.start
+    masked = _mask(text)
+    while spoken_length(text[start : piece.end]) > max_chars:
+        limit = start + max_chars
+        while limit < piece.end and spoken_length(text[start:limit]) < max_chars:
+            limit += 1  # markup takes room in the text but none in speech
+        spaces = [m.start() for m in _SPACE.finditer(masked, start, limit) if m.start() > start]
+        candidates = [*reversed(spaces), *range(limit, start, -1)]  # at a space, else anywhere outside markup
+        later = (m.start() for m in _SPACE.finditer(masked, limit, piece.end))  # else just after a long span
+        cut = next((c for c in (*candidates, *later) if _cuttable(text, masked, start, c)), None)
+        if cut is None or cut >= piece.end:
+            break
+        out.append(Chunk(start, cut, "cut"))
+        start = cut
+    out.append(Chunk(start, piece.end, piece.boundary))
+    return out
+
+
+def _cuttable(text: str, masked: str, start: int, cut: int) -> bool:
+    """Not inside a markup token (masked to x's) and not inside a span."""
+    inside_token = cut < len(text) and masked[cut] == "x" and text[cut] != "x" and masked[cut - 1] == "x"
+    return not inside_token and _balanced(text[start:cut])

@@ -11,6 +11,7 @@ Cantonese (``yue``) is never guessed: Han text is written the same way, so a scr
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -20,7 +21,6 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1
 _KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _LETTER = re.compile(r"[^\W\d_]")
-_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 
 # Written in their own script: decided by the characters, never by lingua.
 CJK = frozenset({"zh", "ja", "ko", "yue"})
@@ -31,6 +31,7 @@ CERTAIN = 0.9
 MIN_WORDS = 2
 MIN_LETTERS = 8
 MIN_MARGIN = 2.5
+SAMPLE_CHARS = 300  # enough to tell a language by; lingua's cost grows with the text
 
 
 def has_han(text: str) -> bool:
@@ -49,11 +50,14 @@ def writing_system(text: str) -> str | None:
 
 
 def normalize_tag(tag: str) -> str:
-    """``zh-CN`` → ``zh-cn``; raises ``ValueError`` for anything that is not a BCP-47-shaped language tag."""
+    """``zh-CN`` → ``zh-cn``; raises ``ValueError`` for anything that is not a language tag our keys can hold."""
+    from pipeline.ids import InvalidIdError, check_lang, shown
+
     value = tag.strip().replace("_", "-").lower()
-    if not _TAG.match(value):
-        raise ValueError(f"'{tag}' is not a language tag (expected e.g. en, zh, yue, en-us)")
-    return value
+    try:
+        return check_lang(value)
+    except InvalidIdError as exc:
+        raise ValueError(f"{shown(tag)} is not a language tag (expected e.g. en, zh, yue, en-us)") from exc
 
 
 def primary(tag: str) -> str:
@@ -88,7 +92,7 @@ def _alphabet_guesses(texts: list[str], candidates: tuple[str, ...]) -> list[tup
         return [(candidates[0], 1.0, 0.0)] * len(texts)
     detector = _detector(candidates)
     out: list[tuple[str, float, float]] = []
-    for values in detector.compute_language_confidence_values_in_parallel(texts):
+    for values in detector.compute_language_confidence_values_in_parallel([t[:SAMPLE_CHARS] for t in texts]):
         top, second = values[0], values[1]
         out.append((top.language.iso_code_639_1.name.lower(), top.value, second.value))
     return out
@@ -106,13 +110,17 @@ def detect_lines(texts: Sequence[str], default: str, candidates: Sequence[str] =
         ):
             guesses[i] = guess
 
-    def sure(i: int) -> bool:
+    def judged(i: int) -> bool:
         _, top, second = guesses[i]
-        text = texts[i]
-        enough = len(text.split()) >= MIN_WORDS and len(_LETTER.findall(text)) >= MIN_LETTERS
-        return top >= CERTAIN or (enough and top >= MIN_MARGIN * second)
+        if top >= CERTAIN:
+            return True
+        text = texts[i][:SAMPLE_CHARS]
+        letters = sum(1 for _ in itertools.islice(_LETTER.finditer(text), MIN_LETTERS))
+        return len(text.split(None, MIN_WORDS)) >= MIN_WORDS and letters >= MIN_LETTERS and top >= MIN_MARGIN * second
 
-    confident = Counter(guesses[i][0] for i in alphabet if sure(i))
+    certain = {i: judged(i) for i in guesses}
+
+    confident = Counter(guesses[i][0] for i in alphabet if certain[i])
     alphabet_prior = confident.most_common(1)[0][0] if confident else (default if default not in CJK else None)
     japanese = systems.count("kana") > 0 and systems.count("kana") >= systems.count("han") / 4
     han = "ja" if japanese and "ja" in candidates else "zh"
@@ -126,7 +134,7 @@ def detect_lines(texts: Sequence[str], default: str, candidates: Sequence[str] =
         elif system == "han":
             out.append(han)
         elif system == "alphabet" and i in guesses:
-            out.append(guesses[i][0] if sure(i) or alphabet_prior is None else alphabet_prior)
+            out.append(guesses[i][0] if certain[i] or alphabet_prior is None else alphabet_prior)
         elif system == "alphabet":
             out.append(alphabet_prior or default)
         else:

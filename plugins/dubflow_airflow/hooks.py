@@ -6,12 +6,14 @@ live in the connection (Airflow's secrets backend), never in DAG files or the re
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
 STORE_CONN = "minio_default"
 DASK_CONN = "dask_default"
@@ -69,16 +71,22 @@ def pipeline_settings():  # -> pipeline.settings.Settings
 
 @contextmanager
 def bad_input_fails_fast() -> Iterator[None]:
-    """A malformed script or request fails the task at once: Airflow's retries are for transient errors, and
-    retrying a broken script only delays the run's failure by the whole backoff."""
-    from airflow.sdk.exceptions import AirflowFailException
+    """Errors end a task with a message, not a stack of our frames. A malformed script or request fails it at once
+    (retrying a broken script only delays the run's failure by the whole backoff); an unreachable object store or
+    cluster, or a script another run is voicing, is retried with backoff."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+    from pipeline.compute.cluster import ClusterError
     from pipeline.orchestrate import InputError
+    from pipeline.storage.errors import StorageError
 
     try:
         yield
     except InputError as exc:
-        raise AirflowFailException(str(exc)) from exc
+        raise AirflowFailException(str(exc)) from None
+    except (StorageError, ClusterError) as exc:
+        log.debug("%s", exc, exc_info=True)
+        raise AirflowException(f"{type(exc).__name__}: {exc}") from None
 
 
 @contextmanager

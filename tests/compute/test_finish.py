@@ -67,9 +67,9 @@ def test_the_gate_checks_retakes_quarantines_and_caches(
     pkg = package(lines, checked, profile, store, tmp_path / "out", "t", "ep")
     assert sorted(d.line_id for d in pkg.lines) == ["d-1", "d-2"]  # the quarantined line is not delivered
     names = sorted(e.name for e in pkg.extras)
-    assert names == ["en/stem.wav", "en/subtitles.srt", "en/subtitles.vtt", "qa/report.html", "qa/report.json",
-                     "qa/report.parquet"]  # fmt: skip
-    stem = next(e.path for e in pkg.extras if e.name == "en/stem.wav")
+    assert names == ["qa/report.html", "qa/report.json", "qa/report.parquet", "stems/en.wav", "subtitles/en.srt",
+                     "subtitles/en.vtt"]  # fmt: skip
+    stem = next(e.path for e in pkg.extras if e.name == "stems/en.wav")
     info = sf.info(str(stem))
     assert info.samplerate == 48000 and info.subtype == "PCM_24" and info.duration > 6.0
     published = publish_package(store, pkg, "run-qa", {"name": "ep.csv"})

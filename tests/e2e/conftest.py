@@ -1,8 +1,10 @@
 """One ``airflow standalone`` for every e2e module: a real scheduler, API server, DAG processor and LocalExecutor
 in a throwaway AIRFLOW_HOME, voicing scripts into the suite's S3 server.
 
-It starts once per package (~10-20 s, ~1 GB) and is always stopped with SIGINT to its PID (SIGTERM orphans its
-children); the teardown fails if anything it started is still alive or listening.
+It starts once per package (~10-20 s, ~1 GB) through the supervisor ``make airflow`` uses
+(``dubflow_airflow.standalone``), and is stopped with SIGTERM to the supervisor, as ``kill`` or a process manager
+would (bare standalone orphans its children on SIGTERM); the teardown fails if anything it started is still alive or
+listening.
 """
 
 from __future__ import annotations
@@ -192,13 +194,13 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, s3_module_env: dict[str
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_logs),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     })  # fmt: skip
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "plugins"), env.get("PYTHONPATH")]))
     log = home / "standalone.log"
     with log.open("wb") as out:
-        # SIGINT back to default: started from a shell's background job it is ignored, and standalone would
-        # then only stop by SIGKILL. A session of its own, so no terminal signal reaches it twice.
-        proc = subprocess.Popen([str(AIRFLOW), "standalone"], cwd=home, env=env, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+        # A session of its own, so no terminal signal reaches it twice.
+        proc = subprocess.Popen([sys.executable, "-m", "dubflow_airflow.standalone"], cwd=home, env=env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
     client = httpx.Client(base_url=url, timeout=30)
     try:
         airflow = Standalone(url, home, log, client, pid=proc.pid)
@@ -246,7 +248,7 @@ def _wait_for_dag(airflow: Standalone, proc: subprocess.Popen[bytes], dag_id: st
 
 
 def _stop(proc: subprocess.Popen[bytes], ports: tuple[int, ...], log: Path) -> None:
-    """SIGINT to the PID; SIGKILL to the process group only after 60 s; then nothing may be left."""
+    """SIGTERM to the supervisor; SIGKILL to the process group only after 60 s; then nothing may be left."""
     import psutil
 
     try:
@@ -255,7 +257,7 @@ def _stop(proc: subprocess.Popen[bytes], ports: tuple[int, ...], log: Path) -> N
         started = []
     killed = False
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -285,7 +287,7 @@ def _stop(proc: subprocess.Popen[bytes], ports: tuple[int, ...], log: Path) -> N
             continue
     problems = []
     if killed:
-        problems.append("airflow standalone ignored SIGINT for 60 s and was killed")
+        problems.append("airflow standalone (supervised) ignored SIGTERM for 60 s and was killed")
     if described:
         problems.append("processes left after shutdown (killed now):\n" + "\n".join(described))
     if busy := [port for port in ports if _listening(port)]:

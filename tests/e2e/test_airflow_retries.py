@@ -35,6 +35,7 @@ import pytest
 
 from pipeline.scripts.ingest import ingest_file
 from pipeline.settings import Settings
+from pipeline.storage import keys
 from pipeline.storage.inbox import put_script
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import load_catalog
@@ -347,7 +348,8 @@ def test_a_task_killed_mid_publish_is_retried_into_the_same_version_without_uplo
     partial: list[str] = []
     while not partial:
         assert time.monotonic() < deadline and runner.is_running(), "voice_script ended before publishing"
-        partial = [o.object_name for o in store.client.list_objects(bucket_name=bucket, prefix=prefix, recursive=True)]
+        partial = [o.object_name for o in store.client.list_objects(bucket_name=bucket, prefix=prefix, recursive=True)
+                   if not o.object_name.endswith(keys.CLAIM_NAME)]  # an asset, not the claim before them
         if partial:
             runner.send_signal(signal.SIGKILL)
         else:
@@ -355,7 +357,9 @@ def test_a_task_killed_mid_publish_is_retried_into_the_same_version_without_uplo
     with suppress(psutil.TimeoutExpired):
         runner.wait(timeout=30)  # gone (its supervisor reaps it); then let a request already sent land
     time.sleep(1)
-    cut = {info.key: info for info in (store.stat("assets", o.key) for o in store.list("assets", prefix)) if info}
+    claim_key = prefix + keys.CLAIM_NAME  # the version's claim, written before any asset
+    cut = {info.key: info for info in (store.stat("assets", o.key) for o in store.list("assets", prefix))
+           if info and info.key != claim_key}  # fmt: skip
     print(f"killed try {ti['try_number']} (pid {runner.pid}) when {len(partial)} object(s) were seen; "
           f"{len(cut)} there after the kill")
     assert manifest_key not in cut, f"the kill came after the manifest ({len(cut)} objects): the watch loop is too slow"
@@ -375,7 +379,8 @@ def test_a_task_killed_mid_publish_is_retried_into_the_same_version_without_uplo
     assert result["uploaded"] == len(entries) - len(cut), (result["uploaded"], len(entries), len(cut))
     versions = _versions(store, f"{project}/")
     assert {k: n for k, n in versions.items() if n != 1} == {}, "assets uploaded more than once"
-    assert set(versions) == {e["key"] for e in entries} | {manifest_key}, set(versions) ^ {e["key"] for e in entries}
+    written = {e["key"] for e in entries} | {manifest_key, claim_key}
+    assert set(versions) == written, set(versions) ^ written
     for entry in entries:  # every object is what the manifest says, including those the killed try wrote
         info = store.stat("assets", entry["key"])
         assert info is not None and info.sha256 == entry["sha256"] and info.size == entry["bytes"], entry["key"]

@@ -50,7 +50,7 @@ def test_file_size_limit_is_checked_before_reading(ingest_settings, write) -> No
 def test_line_count_limit(ingest_settings) -> None:
     few = ingest_settings.model_copy(update={"max_lines": 2})
     result = ingest_text("text\na\nb\nc\n", "s.csv", few)
-    assert _codes(result) == [("error", None, "too-many-lines")] and result.lines == ()
+    assert _codes(result) == [("error", 4, "too-many-lines")] and result.lines == ()  # reading stopped there
 
 
 def test_unsupported_format_and_missing_file(ingest_settings, tmp_path) -> None:

@@ -207,7 +207,7 @@ EXPECTED: dict[str, Expect] = {
     "lenient_times.srt": Expect(
         [
             (None, "Milliseconds that overflowed.", "en", 1.0, 7.0),
-            (None, "A dot and short fractions.", "en", 7.5, 8.25),
+            (None, "A dot and short fractions.", "en", 7.5, 8.75),
             (None, "No hours.", "en", 9.0, 10.0),
         ],
         [(2, "lenient-timecode"), (6, "lenient-timecode"), (10, "lenient-timecode")],
@@ -220,8 +220,8 @@ EXPECTED: dict[str, Expect] = {
         [
             (None, "Caption text #3", "en", 1.0, 2.5),
             ("SPORTSCASTER #1", "What a goal!", "en", 3.0, 5.0),
-            (None, "Tickets &am& seats: 12 345 sold", "en", 5.5, 7.0),
-            (None, "+ ¶ Section two", "en", 7.5, 9.0),
+            (None, "Tickets &am& seats: 12 345 sold", "en", 5.5, 8.5),
+            (None, "+ ¶ Section two", "en", 9.0, 10.5),
         ],
         [(2, "normalize-failed")],
     ),

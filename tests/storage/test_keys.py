@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -55,7 +56,8 @@ def test_bad_versions(bad: object) -> None:
 def test_bad_extensions_and_extra_names() -> None:
     with pytest.raises(InvalidIdError, match="extension"):
         keys.asset_key("p", "s", 1, "en", "l1", "exe")
-    for name in ["manifest.json", "qa/../x.html", "/abs.wav", "a/b/c.wav", "noext", "qa/report.html/"]:
+    for name in ["manifest.json", "qa/../x.html", "/abs.wav", "a/b/c.wav", "noext", "qa/report.html/", "en/stem.wav",
+                 "stems/en.wav\n", ".claim.json"]:
         with pytest.raises(InvalidIdError):
             keys.extra_key("p", "s", 1, name)
 
@@ -74,7 +76,7 @@ def test_inbox_names_are_slugified_inside_their_prefix() -> None:
 
 
 _IDS = st.one_of(st.from_regex(ids._ID, fullmatch=True), st.text(max_size=80))
-_LANGS = st.one_of(st.from_regex(keys._LANG, fullmatch=True), st.text(max_size=12))
+_LANGS = st.one_of(st.from_regex(ids.LANG_PATTERN, fullmatch=True), st.text(max_size=12))
 
 
 @given(project=_IDS, script=_IDS, line=_IDS, lang=_LANGS)
@@ -82,8 +84,8 @@ def test_any_accepted_id_stays_inside_its_prefix(project: str, script: str, line
     try:
         key = keys.asset_key(project, script, 7, lang, line, "wav")
     except InvalidIdError:
-        assert not all(map(_valid, (project, script, line))) or not keys._LANG.match(lang) \
-            or project.lower() == "catalog"
+        assert not all(map(_valid, (project, script, line))) or not re.fullmatch(ids.LANG_PATTERN, lang) \
+            or lang in ids.RESERVED_LANGS or project.lower() == "catalog"
         return
     parts = key.split("/")
     assert parts[:3] == [project, script, "v7"] and len(parts) == 5

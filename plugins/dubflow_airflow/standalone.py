@@ -1,0 +1,82 @@
+"""``make airflow``: ``airflow standalone`` that leaves nothing behind however it is stopped.
+
+Airflow's standalone shuts its scheduler, API server, DAG processor, triggerer and executor workers down cleanly on
+SIGINT, but on SIGTERM (``kill``, a terminal closing, a process manager) it exits alone and orphans them. This
+supervisor runs it in a process group of its own and turns SIGTERM (and SIGINT, SIGHUP) into SIGINT for standalone;
+whatever is still alive after the grace period gets SIGTERM, then SIGKILL, by process group.
+
+    python -m dubflow_airflow.standalone [--grace 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGINT to standalone; after ``grace`` seconds SIGTERM to its group, after 10 more SIGKILL."""
+    pgid = proc.pid
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    for sig, wait in ((None, grace), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        if sig is not None:
+            _signal_group(pgid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and (proc.poll() is None or _group_alive(pgid)):
+            time.sleep(0.2)
+        if proc.poll() is not None and not _group_alive(pgid):
+            return
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grace", type=float, default=30.0, help="seconds standalone gets to stop on SIGINT")
+    args = parser.parse_args(argv)
+    airflow = shutil.which("airflow") or os.path.join(os.path.dirname(sys.executable), "airflow")
+    proc = subprocess.Popen(
+        [airflow, "standalone"],
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # its own group: the terminal's Ctrl-C reaches it through us, once
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job ignores SIGINT
+    )
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            print(f"dubflow: stopping Airflow ({signal.Signals(signum).name})", file=sys.stderr, flush=True)
+            stop(proc, args.grace)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    code = proc.wait()
+    if not stopping:  # standalone died on its own: take its group with it
+        stop(proc, 0)
+    return 0 if stopping else code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
