@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.digest import file_digest
+from pipeline.engines import cosyvoice_tokens
 from pipeline.engines.base import (
     BadAudioError,
     Capabilities,
@@ -55,7 +56,6 @@ from pipeline.engines.base import (
     UnsupportedInputError,
     silence,
 )
-from pipeline.text import pinyin
 from pipeline.text.markup import EVENTS, Break, Event, Phonemes, Pinyin, Segment, Span, Text, Utterance, features
 from pipeline.text.style import DIALECTS, Style
 
@@ -330,7 +330,15 @@ class CosyVoiceEngine(Engine):
                             warnings.append(f"{self.name}: literal brackets dropped from '{text}'")
                         buf.append(clean)
                     case Pinyin(syllables):
-                        buf.extend(f"[{t}]" for s in syllables for t in pinyin.split_for_cosyvoice(s))
+                        for syllable in syllables:
+                            rendering = cosyvoice_tokens.render(syllable)
+                            buf.extend(f"[{t}]" for t in rendering.tokens)
+                            if rendering.approximated:
+                                spelled = "".join(f"[{t}]" for t in rendering.tokens)
+                                warnings.append(
+                                    f"{self.name}: pinyin '{syllable}' has no CosyVoice3 token as written; "
+                                    f"read as {spelled}"
+                                )
                     case Phonemes(phones):
                         buf.extend(f"[{p}]" for p in phones)
                     case Event(name):

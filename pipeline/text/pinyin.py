@@ -2,8 +2,8 @@
 
 The canonical form is tone-number pinyin with ``v`` for ü and ``5`` for the neutral tone (``hao4``, ``lv4``,
 ``ma5``): it is what pypinyin produces, what espeak-ng's ``cmn`` voice reads, and what the Mandarin frontend maps
-to symbols. CosyVoice wants initial and final with a tone mark (``[h][ào]``); that rendering lives here too
-because both directions must agree.
+to symbols. CosyVoice's rendering (``[h][ào]``, only tokens its vocabulary has) is
+``pipeline/engines/cosyvoice_tokens.py``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pypinyin.contrib.tone_convert import to_finals_tone, to_initials, to_tone, to_tone3
+from pypinyin.contrib.tone_convert import to_tone, to_tone3
 
 # Initials as written in CosyVoice's split form; y and w are written as initials there too.
 INITIALS = frozenset("b p m f d t n l g k h j q x zh ch sh r z c s y w".split())
 
-_TONE3 = re.compile(r"^([a-zv]+?)([1-5])?$")
+_TONE3 = re.compile(r"^([a-zvê]+?)([1-5])?$")
 
 
 class PinyinError(ValueError):
@@ -62,12 +62,3 @@ def tone_of(syllable: str) -> int:
 def to_tone_marks(syllable: str) -> str:
     """``hao4`` → ``hào`` (neutral tone unmarked)."""
     return to_tone(syllable.replace("v", "ü"))
-
-
-def split_for_cosyvoice(syllable: str) -> tuple[str, ...]:
-    """``hao4`` → ``("h", "ào")``; a syllable with no initial (``ai4``) is one token ``("ài",)``."""
-    initial = to_initials(syllable, strict=False)
-    final = to_finals_tone(syllable.replace("v", "ü"), strict=False)
-    if initial and final:
-        return (initial, final)
-    return (to_tone_marks(syllable),)

@@ -445,3 +445,10 @@ def test_cosyvoice2_conventions(engine_v2: CosyVoiceEngine, ref_wav: Path):
 def test_cosyvoice2_refuses_pronunciation_overrides(engine_v2: CosyVoiceEngine, ref_wav: Path):
     with pytest.raises(UnsupportedInputError, match="CosyVoice3"):
         engine_v2.check(req("她[h][ào]干净", voice(ref_wav)))
+
+
+def test_pinyin_without_an_upstream_token_is_read_nearest_and_said() -> None:
+    engine = CosyVoiceEngine("/nonexistent")
+    pieces, warnings = engine.render(parse("略[lve4]和[er5]"))
+    assert pieces == ["略[l][vè]和[èr]"]
+    assert len(warnings) == 1 and "'er5'" in warnings[0] and "[èr]" in warnings[0]
