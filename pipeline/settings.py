@@ -98,9 +98,12 @@ class MandarinSettings(_Section):
 
 class CosyVoiceSettings(_Section):
     model_dir: Path | None = None  # a local copy of the weights (NFS / synced from MinIO); never downloaded
+    # Upstream's CosyVoice3 examples load with fp16=False; a deployment that turns it on relies on the QA gate's
+    # NaN/silence checks (docs/deploy.md, "CosyVoice3 on a V100").
     fp16: bool = False
-    load_trt: bool = False
-    load_vllm: bool = False
+    load_trt: bool = False  # Ampere or newer only (refused below compute capability 8.0)
+    load_vllm: bool = False  # Ampere or newer only
+    compile_dir: Path | None = None  # writable: TRT plans and vLLM exports (the model share is read-only)
 
 
 class EngineSettings(_Section):

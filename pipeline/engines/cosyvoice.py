@@ -37,7 +37,7 @@ import inspect
 import random
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,9 @@ V2_LANGUAGES = frozenset("zh en ja ko yue".split())
 V3_MARKUP = frozenset({"pinyin", "phonemes", "break", "span:strong", "span:laughter", *(f"event:{e}" for e in EVENTS)})
 V2_MARKUP = V3_MARKUP - {"pinyin", "phonemes"}  # CosyVoice2's tokenizer has no pinyin/ARPAbet tokens
 
+# TensorRT >= 10.5 (upstream pins 10.13, requirements.txt) has no Volta kernels, and upstream's vLLM path runs the
+# LLM in bf16 (cosyvoice/vllm/cosyvoice2.py), which Volta lacks: both need Ampere (compute capability 8.0) or newer.
+MIN_COMPILED_CAPABILITY = (8, 0)
 MAX_REFERENCE_S = 30.0  # upstream asserts this when extracting speech tokens
 MIN_REFERENCE_S = 3.0
 MIN_REFERENCE_SR = 16000  # upstream load_wav refuses to upsample
@@ -97,6 +100,18 @@ def _lang_key(tag: str | None) -> str | None:
         return "yue"
     primary = value.split("-", 1)[0]
     return "zh" if primary == "cmn" else primary
+
+
+def _cuda_capability() -> tuple[int, int] | None:
+    """The compute capability of this worker's GPU (``CUDA_VISIBLE_DEVICES`` shows one), or None without CUDA."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    major, minor = torch.cuda.get_device_capability()
+    return int(major), int(minor)
 
 
 def to_numpy(speech: Any) -> np.ndarray:
@@ -127,6 +142,8 @@ class CosyVoiceEngine(Engine):
         load_trt: bool = False,
         load_vllm: bool = False,
         module: str = DEFAULT_MODULE,
+        compile_dir: str | Path | None = None,
+        gpu_capability: Callable[[], tuple[int, int] | None] | None = None,
     ):
         super().__init__()
         self.model_dir = Path(model_dir)
@@ -134,6 +151,8 @@ class CosyVoiceEngine(Engine):
         self.load_trt = load_trt
         self.load_vllm = load_vllm
         self.module = module
+        self.compile_dir = Path(compile_dir) if compile_dir is not None else None
+        self._gpu_capability = gpu_capability or _cuda_capability
         self._model: Any = None
         self._v3 = True
         self._capabilities = self._make_capabilities(v3=True, sample_rate=24000)
@@ -200,9 +219,12 @@ class CosyVoiceEngine(Engine):
         factory = getattr(module, "AutoModel", None) or getattr(module, kind, None)
         if factory is None:
             raise EngineError(f"{self.name}: {self.module} has neither AutoModel nor {kind}")
+        upstream_dir = self._compiled_overlay() if (self.load_trt or self.load_vllm) else model_dir
         # Both CosyVoice2 and CosyVoice3 take load_trt/load_vllm/fp16; only v1/v2 take load_jit (not used).
         try:
-            model = factory(model_dir=str(model_dir), load_trt=self.load_trt, load_vllm=self.load_vllm, fp16=self.fp16)
+            model = factory(
+                model_dir=str(upstream_dir), load_trt=self.load_trt, load_vllm=self.load_vllm, fp16=self.fp16
+            )
         except Exception as exc:  # upstream raises ValueError/AssertionError/TypeError/CUDA errors
             raise EngineError(f"{self.name}: loading {model_dir} failed: {type(exc).__name__}: {exc}") from exc
         names = {cls.__name__ for cls in type(model).__mro__}
@@ -221,6 +243,42 @@ class CosyVoiceEngine(Engine):
         self._v3 = "CosyVoice3" in names
         self._capabilities = self._make_capabilities(v3=self._v3, sample_rate=sample_rate)
         self._speakers.clear()
+
+    def _compiled_overlay(self) -> Path:
+        """A writable twin of the model directory for what upstream compiles into it.
+
+        ``load_trt`` writes ``<model_dir>/flow.decoder.estimator.*.mygpu.plan`` and ``load_vllm`` exports
+        ``<model_dir>/vllm`` (``cosyvoice/cli/cosyvoice.py``), but the model share is mounted read-only. The twin
+        holds a link to every file of the model and takes the compiled files; it is keyed by the model's
+        fingerprint, so a new model never loads another's plans."""
+        capability = self._gpu_capability()
+        wanted = " and ".join(n for n, on in (("load_trt", self.load_trt), ("load_vllm", self.load_vllm)) if on)
+        if capability is None or capability < MIN_COMPILED_CAPABILITY:
+            found = (
+                "no CUDA GPU" if capability is None else f"a GPU of compute capability {capability[0]}.{capability[1]}"
+            )
+            raise EngineError(
+                f"{self.name}: {wanted} need a GPU of compute capability 8.0 or newer (TensorRT 10.5+ dropped "
+                f"Volta; upstream's vLLM path runs bf16) and this worker has {found}: set "
+                "engines.cosyvoice.load_trt and load_vllm to false (V100s run the PyTorch path)"
+            )
+        if self.compile_dir is None:
+            raise EngineError(
+                f"{self.name}: {wanted} compile into the model directory; set engines.cosyvoice.compile_dir to a "
+                "writable cache volume (the model share stays read-only)"
+            )
+        overlay = (
+            self.compile_dir / f"{self.model_dir.name}-{hashlib.sha256(self._fingerprint().encode()).hexdigest()[:12]}"
+        )
+        try:
+            overlay.mkdir(parents=True, exist_ok=True)
+            for entry in self.model_dir.iterdir():
+                link = overlay / entry.name
+                if not link.exists() and not link.is_symlink():
+                    link.symlink_to(entry.resolve())
+        except OSError as exc:
+            raise EngineError(f"{self.name}: cannot prepare the compile cache {overlay}: {exc}") from exc
+        return overlay
 
     # ------------------------------------------------------------------------------------------------ planning
 

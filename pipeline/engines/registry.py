@@ -46,6 +46,7 @@ def _factories(settings: EngineSettings) -> dict[str, Callable[[], Engine]]:
             fp16=settings.cosyvoice.fp16,
             load_trt=settings.cosyvoice.load_trt,
             load_vllm=settings.cosyvoice.load_vllm,
+            compile_dir=settings.cosyvoice.compile_dir,
         )
 
     factories = {"piper": piper, "mandarin": mandarin, "espeak": espeak, "cosyvoice": cosyvoice}

@@ -478,6 +478,7 @@ def test_the_dubflow_environment_names_real_settings(compose: dict[str, Any]) ->
 
 def gpu_worker_problems(compose: dict[str, Any]) -> list[str]:
     problems = []
+    compile_volumes: list[str] = []
     workers = {name: s for name, s in services(compose).items() if GPU_WORKER.match(name)}
     if not workers:
         return ["no dask-cuda-worker service"]
@@ -503,8 +504,15 @@ def gpu_worker_problems(compose: dict[str, Any]) -> list[str]:
             problems.append(f"{name}: the model volume is not mounted read-only at {MODEL_MOUNT}")
         if not env.get(PIPELINE_ENGINES_ENV, "").startswith(MODEL_MOUNT + "/"):
             problems.append(f"{name}: {PIPELINE_ENGINES_ENV} does not point into {MODEL_MOUNT}")
-        if env.get("DUBFLOW_ENGINES__COSYVOICE__FP16") != "true":
-            problems.append(f"{name}: fp16 is not on")
+        if env.get("DUBFLOW_ENGINES__COSYVOICE__FP16") != "${COSYVOICE_FP16:-false}":
+            problems.append(f"{name}: fp16 is not off by default (upstream's CosyVoice3 examples use fp16=False)")
+        compile_dir = env.get("DUBFLOW_ENGINES__COSYVOICE__COMPILE_DIR")
+        writable = [(src, ro) for src, target, ro in volume_mounts(service) if target == compile_dir]
+        if compile_dir is None or len(writable) != 1 or writable[0][1]:
+            problems.append(f"{name}: the compile dir {compile_dir} is not a writable volume of its own")
+        compile_volumes.extend(src for src, _ in writable)
+    if len(compile_volumes) != len(set(compile_volumes)):
+        problems.append(f"two GPU workers share a compile volume: {compile_volumes}")
     device_ids = [d for s in workers.values() for d in s["deploy"]["resources"]["reservations"]["devices"][0]["device_ids"]]
     if len(device_ids) != len(set(device_ids)):
         problems.append(f"two GPU workers reserve the same device: {device_ids}")
@@ -515,7 +523,7 @@ def test_gpu_worker_reserves_one_gpu_and_mounts_the_model_read_only(compose: dic
     assert gpu_worker_problems(compose) == []
     worker = services(compose)["dask-cuda-worker-0"]
     worker["command"] = [arg for arg in worker["command"] if arg not in ("--resources", "GPU=1")]
-    worker["volumes"] = ["cosyvoice-models:/models/cosyvoice"]
+    worker["volumes"] = ["cosyvoice-models:/models/cosyvoice", "cosyvoice-compiled-0:/var/cache/cosyvoice"]
     second = copy.deepcopy(worker)
     second["command"][second["command"].index("gpu-0")] = "gpu-1"
     services(compose)["dask-cuda-worker-1"] = second
@@ -524,6 +532,7 @@ def test_gpu_worker_reserves_one_gpu_and_mounts_the_model_read_only(compose: dic
         "dask-cuda-worker-0: the model volume is not mounted read-only at /models/cosyvoice",
         "dask-cuda-worker-1: --resources None, expected 'GPU=1'",
         "dask-cuda-worker-1: the model volume is not mounted read-only at /models/cosyvoice",
+        "two GPU workers share a compile volume: ['cosyvoice-compiled-0', 'cosyvoice-compiled-0']",
         "two GPU workers reserve the same device: ['0', '0']",
     ]
 

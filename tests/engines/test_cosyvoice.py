@@ -84,7 +84,7 @@ def upstream_args(call: dict) -> dict:
 
 
 def test_load_passes_upstream_options_and_reads_sample_rate(model_dir: Path):
-    engine = CosyVoiceEngine(model_dir, fp16=True, load_trt=True, module=STANDIN)
+    engine = CosyVoiceEngine(model_dir, fp16=True, module=STANDIN)
     assert engine.capabilities.sample_rate == 24000  # CosyVoice3's, before load
     with pytest.raises(EngineNotLoadedError):
         _ = engine.model_version
@@ -93,7 +93,7 @@ def test_load_passes_upstream_options_and_reads_sample_rate(model_dir: Path):
     assert type(model) is standin.CosyVoice3
     assert model.calls[0] == (
         "__init__",
-        {"model_dir": str(model_dir), "load_trt": True, "load_vllm": False, "fp16": True, "trt_concurrent": 1},
+        {"model_dir": str(model_dir), "load_trt": False, "load_vllm": False, "fp16": True, "trt_concurrent": 1},
     )
     assert engine.model_version == "CosyVoice3/Fun-CosyVoice3-0.5B"
     caps = engine.capabilities
@@ -452,3 +452,41 @@ def test_pinyin_without_an_upstream_token_is_read_nearest_and_said() -> None:
     pieces, warnings = engine.render(parse("略[lve4]和[er5]"))
     assert pieces == ["略[l][vè]和[èr]"]
     assert len(warnings) == 1 and "'er5'" in warnings[0] and "[èr]" in warnings[0]
+
+
+@pytest.mark.parametrize(("flag", "capability"), [("load_trt", (7, 0)), ("load_vllm", (7, 0)), ("load_trt", None)])
+def test_compiled_engines_are_refused_below_ampere(
+    model_dir: Path, tmp_path: Path, flag: str, capability: tuple[int, int] | None
+) -> None:
+    engine = CosyVoiceEngine(
+        model_dir, module=STANDIN, compile_dir=tmp_path / "cache", gpu_capability=lambda: capability, **{flag: True}
+    )
+    with pytest.raises(EngineError, match=rf"{flag} need a GPU of compute capability 8.0") as info:
+        engine.load()
+    assert ("7.0" in str(info.value)) == (capability is not None)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_compiled_engines_write_to_the_compile_dir_not_the_model_share(model_dir: Path, tmp_path: Path) -> None:
+    (model_dir / "flow.pt").write_bytes(b"weights")
+    before = sorted(p.name for p in model_dir.iterdir())
+    engine = CosyVoiceEngine(
+        model_dir, module=STANDIN, load_trt=True, compile_dir=tmp_path / "cache", gpu_capability=lambda: (8, 6)
+    )
+    engine.load()
+    upstream_dir = Path(engine.upstream.model_dir)
+    assert upstream_dir.parent == tmp_path / "cache" and upstream_dir.name.startswith(model_dir.name + "-")
+    assert (upstream_dir / "flow.pt").resolve() == (model_dir / "flow.pt").resolve()
+    (upstream_dir / "flow.decoder.estimator.fp32.mygpu.plan").write_bytes(b"plan")  # what upstream's load_trt writes
+    assert sorted(p.name for p in model_dir.iterdir()) == before
+    again = CosyVoiceEngine(
+        model_dir, module=STANDIN, load_trt=True, compile_dir=tmp_path / "cache", gpu_capability=lambda: (8, 6)
+    )
+    again.load()
+    assert Path(again.upstream.model_dir) == upstream_dir  # the plan built once is found again
+
+
+def test_compiled_engines_need_a_compile_dir(model_dir: Path) -> None:
+    engine = CosyVoiceEngine(model_dir, module=STANDIN, load_vllm=True, gpu_capability=lambda: (9, 0))
+    with pytest.raises(EngineError, match="compile_dir"):
+        engine.load()
