@@ -16,11 +16,12 @@
 # Ubuntu 22.04 ships Python 3.11 in universe (the project requires 3.11).
 FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04
 
-# torch and torchaudio from PyTorch's CUDA 12.6 wheel index. TORCH_SPEC is the qa extra's torch requirement
-# (pyproject.toml, which the gpu extra's wider range contains); tests/deploy checks they stay equal.
+# torch and torchaudio from PyTorch's CUDA 12.6 wheel index. TORCH_SPEC / TORCHAUDIO_SPEC are the gpu extra's
+# (pyproject.toml): 2.9, the line torchcodec 0.8 is built for; torchaudio >= 2.9 loads audio only through
+# torchcodec, which decodes with the image's FFmpeg libraries. tests/deploy checks they stay equal.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu126
-ARG TORCH_SPEC="torch>=2.9,<2.14"
-ARG TORCHAUDIO_SPEC="torchaudio>=2.9,<2.14"
+ARG TORCH_SPEC="torch>=2.9,<2.10"
+ARG TORCHAUDIO_SPEC="torchaudio>=2.9,<2.10"
 
 ENV DEBIAN_FRONTEND=noninteractive \
     PIP_NO_CACHE_DIR=1 \
@@ -35,7 +36,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
     NUMBA_CACHE_DIR=/tmp/numba-cache \
     MPLCONFIGDIR=/tmp/matplotlib
 
-# ffmpeg: the audio decoding libraries torchaudio's loaders use for reference clips.
+# ffmpeg: the shared libraries torchcodec decodes reference clips with (upstream's load_wav → torchaudio.load).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3.11 python3.11-venv ffmpeg ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
