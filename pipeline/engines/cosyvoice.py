@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import random
 import re
@@ -56,6 +57,7 @@ from pipeline.engines.base import (
     UnsupportedInputError,
     silence,
 )
+from pipeline.text.katakana import to_katakana
 from pipeline.text.markup import EVENTS, Break, Event, Phonemes, Pinyin, Segment, Span, Text, Utterance, features
 from pipeline.text.style import DIALECTS, Style
 
@@ -346,6 +348,11 @@ class CosyVoiceEngine(Engine):
                 f"{self.name}: pinyin/ARPAbet overrides need CosyVoice3 (the loaded {type(self._model).__name__} "
                 "has no such tokens)"
             )
+        if self._reads_katakana(request) and importlib.util.find_spec("fugashi") is None:
+            raise UnsupportedInputError(
+                f"{self.name}: line {request.line_id or '?'} is Japanese, which CosyVoice3 reads from katakana only; "
+                "install the 'ja' extra (fugashi + unidic-lite) on the GPU workers"
+            )
         if not any(isinstance(piece, str) for piece in self.render(request.utterance)[0]):
             raise UnsupportedInputError(f"{self.name}: line {request.line_id or '?'} has nothing to say")
 
@@ -360,8 +367,14 @@ class CosyVoiceEngine(Engine):
 
     # ------------------------------------------------------------------------------------------------ markup
 
-    def render(self, utterance: Utterance) -> tuple[list[str | float], list[str]]:
+    def _reads_katakana(self, request: SynthesisRequest) -> bool:
+        """CosyVoice3 reads Japanese from katakana only (upstream ``example.py``)."""
+        return self._v3 and _lang_key(request.lang) == "ja"
+
+    def render(self, utterance: Utterance, katakana: bool = False) -> tuple[list[str | float], list[str]]:
         """The utterance as CosyVoice text pieces (``str``) and pauses (``float`` seconds), plus warnings.
+
+        ``katakana``: Japanese text runs are given as their katakana pronunciation (``pipeline.text.katakana``).
 
         Pinyin → ``[h][ào]``, ARPAbet → ``[K][L][IY1][R]``, events → ``[breath]``, spans → ``<strong>…</strong>``
         (closed before and reopened after a break inside them). Literal ``[ ] < >`` in text runs are dropped:
@@ -386,6 +399,13 @@ class CosyVoiceEngine(Engine):
                         clean = text.translate(_SPECIAL_CHARS)
                         if clean != text:
                             warnings.append(f"{self.name}: literal brackets dropped from '{text}'")
+                        if katakana and clean.strip():
+                            reading = to_katakana(clean)
+                            clean = reading.text
+                            if reading.unread:
+                                warnings.append(
+                                    f"{self.name}: no katakana reading for {list(reading.unread)}; sent as written"
+                                )
                         buf.append(clean)
                     case Pinyin(syllables):
                         for syllable in syllables:
@@ -508,7 +528,7 @@ class CosyVoiceEngine(Engine):
 
     def _synthesize(self, request: SynthesisRequest) -> tuple[np.ndarray, list[str]]:
         plan = self.plan(request)
-        pieces, warnings = self.render(request.utterance)
+        pieces, warnings = self.render(request.utterance, katakana=self._reads_katakana(request))
         warnings = list(plan.warnings) + warnings
         duration, _ = self._reference_info(Path(request.voice.reference_wav or ""))
         if duration < MIN_REFERENCE_S:

@@ -490,3 +490,9 @@ def test_compiled_engines_need_a_compile_dir(model_dir: Path) -> None:
     engine = CosyVoiceEngine(model_dir, module=STANDIN, load_vllm=True, gpu_capability=lambda: (9, 0))
     with pytest.raises(EngineError, match="compile_dir"):
         engine.load()
+
+
+def test_japanese_reaches_cosyvoice3_as_katakana(engine: CosyVoiceEngine, ref_wav: Path) -> None:
+    engine.synthesize(req("今日はいい天気です。", voice(ref_wav, lang="zh"), lang="ja"))
+    (call,) = calls(engine, "inference_cross_lingual")
+    assert call["tts_text"].endswith("キョー ワ イー テンキ デス。")  # いい as spoken: イー
