@@ -16,11 +16,11 @@ What upstream expects, as of the CosyVoice3 release (``cosyvoice/cli/cosyvoice.p
   ``"You are a helpful assistant.<|endofprompt|>" + transcript``; cross-lingual puts that prefix in front of
   ``tts_text``; instruct2 takes ``"You are a helpful assistant. {instruction}<|endofprompt|>"``. CosyVoice2 takes
   the bare transcript, the bare text, and ``"{instruction}<|endofprompt|>"``.
-* The speaker cache (``add_zero_shot_spk``) is used for zero-shot calls only. Upstream's frontend returns the
-  cached ``spk2info[id]`` dict itself and ``frontend_cross_lingual`` / ``frontend_instruct2`` ``del`` keys from
-  it, so a cached id passed to those would corrupt the cache for every later call; ``frontend_instruct2`` with a
-  cached id would also condition on the cached transcript and silently drop the instruction. Cross-lingual and
-  instruct calls therefore pass ``zero_shot_spk_id=''`` and the reference path.
+* The speaker cache (``add_zero_shot_spk``): a voice's reference clip is extracted once per loaded model and the
+  cached entry serves zero-shot and cross-lingual calls. Since upstream 3b44913 (2025-12-29) the frontend returns a
+  copy of the cached entry, so cross-lingual's ``del`` of the prompt keys no longer corrupts it. instruct2 still
+  passes ``zero_shot_spk_id=''``: with a cached id upstream would condition on the cached transcript and drop the
+  instruction.
 * Seeding: ``cosyvoice.utils.common.set_all_random_seed(seed)`` (random, numpy, torch, cuda) from the injected
   module's package; if that is missing, random/numpy (and torch if already imported) are seeded here.
 
@@ -158,7 +158,8 @@ class CosyVoiceEngine(Engine):
         self._model: Any = None
         self._v3 = True
         self._capabilities = self._make_capabilities(v3=True, sample_rate=24000)
-        self._speakers: dict[str, str] = {}  # voice id → fingerprint of (reference content, prompt text)
+        self._speakers: dict[str, str] = {}  # upstream speaker id → voice id
+        self.prompt_extractions = 0  # reference clips run through upstream's feature extraction
 
     # ------------------------------------------------------------------------------------------------ loading
 
@@ -442,16 +443,26 @@ class CosyVoiceEngine(Engine):
 
     # ------------------------------------------------------------------------------------------------ synthesis
 
-    def _speaker(self, request: SynthesisRequest, prompt_text: str) -> str:
-        """Register the voice's speaker prompt once per loaded model (again if its clip or transcript changed)."""
+    def _speaker(self, request: SynthesisRequest) -> str:
+        """The voice's cached speaker prompt (upstream ``add_zero_shot_spk``), extracted once per loaded model.
+
+        The speech tokens, speaker embedding and prompt features of the reference clip are what every call would
+        otherwise extract again; zero-shot and cross-lingual calls both read them from the cache (upstream's
+        frontend copies the cached entry since 3b44913, so cross-lingual's deletions no longer reach it). The
+        prompt text is normalized as ``inference_zero_shot`` would normalize it. The id changes with the clip or
+        the transcript, so an edited voice never speaks with its old prompt."""
         voice = request.voice
+        prompt_text = self._prompt_text((voice.reference_text or "").strip())
         fingerprint = hashlib.sha256(
             f"{file_digest(Path(voice.reference_wav or ''))}\0{prompt_text}".encode()
         ).hexdigest()
-        if self._speakers.get(voice.id) != fingerprint:
-            self._model.add_zero_shot_spk(prompt_text, str(voice.reference_wav), voice.id)
-            self._speakers[voice.id] = fingerprint
-        return voice.id
+        speaker_id = f"{voice.id}@{fingerprint[:16]}"
+        if speaker_id not in self._speakers:
+            normalized = self._model.frontend.text_normalize(prompt_text, split=False, text_frontend=True)
+            self._model.add_zero_shot_spk(normalized, str(voice.reference_wav), speaker_id)
+            self._speakers[speaker_id] = voice.id
+            self.prompt_extractions += 1
+        return speaker_id
 
     def _seed(self, seed: int) -> None:
         package = self.module.rsplit(".cli.", 1)[0] if ".cli." in self.module else self.module.split(".", 1)[0]
@@ -487,17 +498,16 @@ class CosyVoiceEngine(Engine):
             return model.inference_cross_lingual(
                 tts_text=f"{SYSTEM_PROMPT}{ENDOFPROMPT}{text}" if self._v3 else text,
                 prompt_wav=wav,
-                zero_shot_spk_id="",
+                zero_shot_spk_id=self._speaker(request),
                 stream=False,
                 speed=speed,
                 text_frontend=text_frontend,
             )
-        prompt_text = self._prompt_text((voice.reference_text or "").strip())
         return model.inference_zero_shot(
             tts_text=text,
-            prompt_text=prompt_text,
+            prompt_text=self._prompt_text((voice.reference_text or "").strip()),
             prompt_wav=wav,
-            zero_shot_spk_id=self._speaker(request, prompt_text),
+            zero_shot_spk_id=self._speaker(request),
             stream=False,
             speed=speed,
             text_frontend=text_frontend,

@@ -163,15 +163,16 @@ def test_module_import_pulls_in_neither_torch_nor_cosyvoice():
 def test_zero_shot_call(engine: CosyVoiceEngine, ref_wav: Path):
     result = engine.synthesize(req("收到好友从远方寄来的生日礼物。", voice(ref_wav)))
     prompt = V3_PREFIX + TRANSCRIPT
-    assert calls(engine, "add_zero_shot_spk") == [
-        {"prompt_text": prompt, "prompt_wav": str(ref_wav), "zero_shot_spk_id": "narrator"}
-    ]
+    (added,) = calls(engine, "add_zero_shot_spk")
+    speaker = added["zero_shot_spk_id"]
+    assert added == {"prompt_text": prompt, "prompt_wav": str(ref_wav), "zero_shot_spk_id": speaker}
+    assert speaker.startswith("narrator@")
     (call,) = calls(engine, "inference_zero_shot")
     assert upstream_args(call) == {
         "tts_text": "收到好友从远方寄来的生日礼物。",
         "prompt_text": prompt,
         "prompt_wav": str(ref_wav),
-        "zero_shot_spk_id": "narrator",
+        "zero_shot_spk_id": speaker,
         "stream": False,
         "speed": 1.0,
         "text_frontend": True,
@@ -185,12 +186,14 @@ def test_zero_shot_call(engine: CosyVoiceEngine, ref_wav: Path):
 
 def test_cross_lingual_call(engine: CosyVoiceEngine, ref_wav: Path):
     engine.synthesize(req("And then later on, fully acquiring that company.", voice(ref_wav, text=None), lang="en-US"))
-    assert calls(engine, "inference_zero_shot") == [] and calls(engine, "add_zero_shot_spk") == []
+    assert calls(engine, "inference_zero_shot") == []
+    (added,) = calls(engine, "add_zero_shot_spk")  # the cached prompt serves cross-lingual too
+    assert added["prompt_text"] == V3_PREFIX
     (call,) = calls(engine, "inference_cross_lingual")
     assert upstream_args(call) == {
         "tts_text": V3_PREFIX + "And then later on, fully acquiring that company.",
         "prompt_wav": str(ref_wav),
-        "zero_shot_spk_id": "",
+        "zero_shot_spk_id": added["zero_shot_spk_id"],
         "stream": False,
         "speed": 1.0,
         "text_frontend": True,
@@ -321,11 +324,12 @@ def test_cross_lingual_segments_each_get_the_prefix(engine: CosyVoiceEngine, ref
 def test_speaker_prompt_is_registered_once_per_voice(engine: CosyVoiceEngine, ref_wav: Path):
     engine.synthesize(req("第一句。", voice(ref_wav)))
     engine.synthesize(req("第二句。", voice(ref_wav)))
-    assert len(calls(engine, "add_zero_shot_spk")) == 1
-    assert [c["zero_shot_spk_id"] for c in calls(engine, "inference_zero_shot")] == ["narrator", "narrator"]
+    (added,) = calls(engine, "add_zero_shot_spk")
+    assert [c["zero_shot_spk_id"] for c in calls(engine, "inference_zero_shot")] == [added["zero_shot_spk_id"]] * 2
     other = write_wav(ref_wav.with_name("other.wav"), freq=300.0)
     engine.synthesize(req("第三句。", voice(other, vid="villain")))
-    assert [c["zero_shot_spk_id"] for c in calls(engine, "add_zero_shot_spk")] == ["narrator", "villain"]
+    ids = [c["zero_shot_spk_id"].split("@")[0] for c in calls(engine, "add_zero_shot_spk")]
+    assert ids == ["narrator", "villain"] and engine.prompt_extractions == 2
 
 
 def test_changed_reference_clip_is_registered_again(engine: CosyVoiceEngine, ref_wav: Path):
@@ -336,8 +340,8 @@ def test_changed_reference_clip_is_registered_again(engine: CosyVoiceEngine, ref
 
 
 def test_other_modes_leave_the_cached_speaker_intact(engine: CosyVoiceEngine, ref_wav: Path):
-    # upstream's cross-lingual/instruct2 frontends `del` keys from a cached speaker passed by id; the stand-in
-    # does the same, so a later zero-shot call would fail with KeyError if the adapter passed the id there.
+    # cross-lingual reads the cached speaker (upstream copies it before deleting the prompt keys); instruct2
+    # passes '' so that upstream conditions on the instruction, not the cached transcript.
     v = voice(ref_wav)
     engine.synthesize(req("第一句。", v))
     engine.synthesize(req("Second line.", v, lang="en"))
@@ -410,7 +414,7 @@ def test_fp16_garbage_output_is_an_error(model_dir: Path, ref_wav: Path, fault: 
 
 def test_upstream_exceptions_become_engine_errors(engine: CosyVoiceEngine, ref_wav: Path):
     engine.synthesize(req("你好", voice(ref_wav)))  # registers the speaker
-    engine.upstream.spk2info.clear()  # upstream raises KeyError for a speaker id it does not know
+    engine.upstream.frontend.spk2info.clear()  # upstream raises KeyError for a speaker id it does not know
     with pytest.raises(EngineError, match="KeyError"):
         engine.synthesize(req("再见", voice(ref_wav)))
 

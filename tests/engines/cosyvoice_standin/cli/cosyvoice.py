@@ -6,9 +6,10 @@ behaviour, because the adapter depends on it:
 * ``AutoModel(**kwargs)`` picks the class by ``cosyvoice.yaml`` / ``cosyvoice2.yaml`` / ``cosyvoice3.yaml`` and
   would ``snapshot_download`` a missing directory (here: raises, so a test notices the adapter got that far);
 * ``sample_rate`` comes from the model's yaml (``sample_rate: N``; 24000 for v2/v3 when absent);
-* the frontend's speaker cache: ``frontend_zero_shot`` returns the cached ``spk2info[id]`` dict itself, and
-  ``frontend_cross_lingual`` / ``frontend_instruct2`` ``del`` keys from it; ``frontend_instruct2`` with a cached
-  id conditions on the cached transcript, not the instruction (``cosyvoice/cli/frontend.py``);
+* the frontend's speaker cache (``model.frontend.spk2info``): ``frontend_zero_shot`` returns a copy of the cached
+  entry (upstream since 3b44913), ``frontend_cross_lingual`` deletes the prompt keys from that copy;
+  ``frontend_instruct2`` with a cached id conditions on the cached transcript, not the instruction
+  (``cosyvoice/cli/frontend.py``); ``frontend.text_normalize(text, split=False)`` returns the text;
 * CosyVoice3's zero-shot warning when ``<|endofprompt|>`` is in neither prompt_text nor tts_text;
 * each inference method is a generator of ``{'tts_speech': (1, T)}``.
 
@@ -25,6 +26,16 @@ import numpy as np
 
 SECONDS_PER_CHAR = 0.08
 ENDOFPROMPT = "<|endofprompt|>"
+
+
+class Frontend:
+    def __init__(self) -> None:
+        self.spk2info: dict[str, dict] = {}
+        self.normalized: list[str] = []
+
+    def text_normalize(self, text, split=True, text_frontend=True):
+        self.normalized.append(text)
+        return text if not split else [text]
 
 
 class Tensor:
@@ -74,7 +85,7 @@ class CosyVoice:
         self.sample_rate = int(match.group(1)) if match else self.default_sample_rate
         self.calls: list[tuple[str, dict]] = [("__init__", init_args)]
         self.warnings: list[str] = []
-        self.spk2info: dict[str, dict] = {}  # upstream: self.frontend.spk2info
+        self.frontend = Frontend()
         self.fault: str | None = None
 
     def _record(self, method: str, args: dict) -> dict:
@@ -87,7 +98,7 @@ class CosyVoice:
             if not os.path.isfile(prompt_wav):  # upstream: load_wav(prompt_wav, 16000) fails
                 raise FileNotFoundError(prompt_wav)
             return {"prompt_text": prompt_text, "llm_prompt_speech_token": prompt_wav, "flow_embedding": prompt_wav}
-        return self.spk2info[zero_shot_spk_id]  # the cached dict itself, as upstream
+        return {**self.frontend.spk2info[zero_shot_spk_id]}  # a copy, as upstream since 3b44913
 
     def _speech(self, call: dict, text: str, speed: float):
         spoken = text.split(ENDOFPROMPT)[-1]
@@ -108,7 +119,7 @@ class CosyVoice:
         self._record("add_zero_shot_spk", locals())
         assert zero_shot_spk_id != "", "do not use empty zero_shot_spk_id"
         model_input = self._frontend_zero_shot(prompt_text, prompt_wav, "")
-        self.spk2info[zero_shot_spk_id] = model_input
+        self.frontend.spk2info[zero_shot_spk_id] = model_input
         return True
 
     def inference_zero_shot(
