@@ -6,11 +6,15 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The contract tests' own environment: upstream CosyVoice's code on CPU (torch 2.9 + torchaudio + torchcodec).
+CV_VENV ?= .venv-cosyvoice
+CV_BIN := $(CV_VENV)/bin
+UPSTREAM ?= $(abspath ..)/shared/upstream
 DEMO_OUT ?= build/demo
 AIRFLOW_DIR ?= var/airflow
 AIRFLOW_PORT ?= 8080
 
-.PHONY: setup demo test lint airflow clean
+.PHONY: setup setup-cosyvoice ffmpeg-libs demo test test-upstream lint airflow clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +29,25 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
+$(CV_BIN)/python:
+	$(PYTHON) -m venv $(CV_VENV)
+	$(CV_BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(CV_VENV)/.installed: pyproject.toml | $(CV_BIN)/python
+	$(CV_BIN)/pip install --quiet -e ".[cosyvoice,ja]"
+	touch $@
+
+# torchcodec (how torchaudio 2.9 reads upstream's reference clips) decodes with FFmpeg's shared libraries: Debian's
+# ffmpeg package. Installed here when missing and we are root; otherwise say what to run.
+ffmpeg-libs:
+	@if ! ldconfig -p | grep -q 'libavcodec\.so\.'; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; \
+		else echo "FFmpeg's libraries are missing: sudo apt-get install ffmpeg"; exit 1; fi; \
+	fi
+
+setup-cosyvoice: $(CV_VENV)/.installed ffmpeg-libs
+
 # dag.test() of dubflow_dubbing and dubflow_narration on samples/, recorded in $(AIRFLOW_DIR): `make airflow` shows
 # the runs. The Airflow-free variant of the same stages is `dubflow demo`.
 demo: setup
@@ -34,9 +57,13 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup lint
+test: setup lint test-upstream
 	@set +e; $(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+# The CosyVoice adapter against upstream's real code (../shared/upstream; "not checked" where it is absent).
+test-upstream: setup-cosyvoice
+	DUBFLOW_UPSTREAM_TESTS=1 DUBFLOW_UPSTREAM="$(UPSTREAM)" $(CV_BIN)/python -m pytest -q -p no:cacheprovider tests/upstream
 
 # Standalone Airflow on this repo's dags/ and plugins/ (SQLite in $(AIRFLOW_DIR)); the UI/API only on loopback.
 # Its components are started as plain `airflow`, hence the venv on PATH. A supervisor stops every component
@@ -57,4 +84,4 @@ airflow: setup
 	PYTHONPATH="$(CURDIR)/plugins$${PYTHONPATH:+:$$PYTHONPATH}" exec $(abspath $(BIN))/python -m dubflow_airflow.standalone
 
 clean:
-	rm -rf $(VENV) build var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CV_VENV) build var .pytest_cache .ruff_cache .hypothesis
