@@ -20,6 +20,7 @@ from pipeline.engines.base import EngineError
 from pipeline.engines.registry import EngineRegistry
 from pipeline.events import configure_worker_logging
 from pipeline.settings import EngineSettings, StorageSettings
+from pipeline.storage.prompt_store import StagingPromptStore
 from pipeline.storage.store import Connection, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,15 @@ class EnginePlugin(WorkerPlugin):
         await asyncio.to_thread(self._load)
 
     def _load(self) -> None:
-        registry = EngineRegistry(self.engines)
+        self.store = ObjectStore(self.connection, self.storage)
+        # Engines that extract speaker prompts keep them in staging: a worker that starts later loads them.
+        registry = EngineRegistry(self.engines, prompt_store=StagingPromptStore(self.store))
         for name in self.preload:
             try:
                 registry.get(name)
             except EngineError as exc:  # reported per line by the tasks that need it (and retried elsewhere)
                 self.load_errors[name] = str(exc)
                 log.warning("worker %s: %s", self.address, exc)
-        self.store = ObjectStore(self.connection, self.storage)
         self.uploads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dubflow-upload")
         self.registry = registry
 

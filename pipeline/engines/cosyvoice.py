@@ -35,13 +35,14 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import logging
 import random
 import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -60,6 +61,8 @@ from pipeline.engines.base import (
 from pipeline.text.katakana import to_katakana
 from pipeline.text.markup import EVENTS, Break, Event, Phonemes, Pinyin, Segment, Span, Text, Utterance, features
 from pipeline.text.style import DIALECTS, Style
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODULE = "cosyvoice.cli.cosyvoice"
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -85,6 +88,14 @@ SILENT_PEAK = 1e-6
 _YAMLS = (("cosyvoice3.yaml", "CosyVoice3"), ("cosyvoice2.yaml", "CosyVoice2"), ("cosyvoice.yaml", "CosyVoice"))
 _EMPTY_SPAN = re.compile(r"<(strong|laughter)>\s*</\1>")
 _SPECIAL_CHARS = str.maketrans("", "", "[]<>")
+
+
+class PromptStore(Protocol):
+    """Where extracted speaker prompts outlive a worker (``pipeline.storage.prompt_store``), by content digest."""
+
+    def get(self, digest: str) -> bytes | None: ...
+
+    def put(self, digest: str, data: bytes) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +157,7 @@ class CosyVoiceEngine(Engine):
         module: str = DEFAULT_MODULE,
         compile_dir: str | Path | None = None,
         gpu_capability: Callable[[], tuple[int, int] | None] | None = None,
+        prompt_store: PromptStore | None = None,
     ):
         super().__init__()
         self.model_dir = Path(model_dir)
@@ -159,7 +171,9 @@ class CosyVoiceEngine(Engine):
         self._v3 = True
         self._capabilities = self._make_capabilities(v3=True, sample_rate=24000)
         self._speakers: dict[str, str] = {}  # upstream speaker id → voice id
+        self.prompt_store = prompt_store
         self.prompt_extractions = 0  # reference clips run through upstream's feature extraction
+        self.prompt_loads = 0  # prompts loaded from the prompt store instead
 
     # ------------------------------------------------------------------------------------------------ loading
 
@@ -457,12 +471,52 @@ class CosyVoiceEngine(Engine):
             f"{file_digest(Path(voice.reference_wav or ''))}\0{prompt_text}".encode()
         ).hexdigest()
         speaker_id = f"{voice.id}@{fingerprint[:16]}"
-        if speaker_id not in self._speakers:
+        if speaker_id in self._speakers:
+            return speaker_id
+        digest = hashlib.sha256(f"{self._fingerprint()}\0{fingerprint}".encode()).hexdigest()
+        if not self._load_prompt(digest, speaker_id):
             normalized = self._model.frontend.text_normalize(prompt_text, split=False, text_frontend=True)
             self._model.add_zero_shot_spk(normalized, str(voice.reference_wav), speaker_id)
-            self._speakers[speaker_id] = voice.id
             self.prompt_extractions += 1
+            self._save_prompt(digest, speaker_id)
+        self._speakers[speaker_id] = voice.id
         return speaker_id
+
+    def _load_prompt(self, digest: str, speaker_id: str) -> bool:
+        """The prompt another worker extracted, if the store has it. Loaded with ``weights_only``: a staging
+        object is data, never code."""
+        if self.prompt_store is None:
+            return False
+        import io
+
+        import torch
+
+        try:
+            data = self.prompt_store.get(digest)
+            if data is None:
+                return False
+            device = getattr(self._model.frontend, "device", "cpu")
+            entry = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+        except Exception as exc:  # unreadable store or object: extract again
+            log.warning("%s: prompt %s not loaded from the store (%s); extracting it again", self.name, digest, exc)
+            return False
+        self._model.frontend.spk2info[speaker_id] = entry
+        self.prompt_loads += 1
+        return True
+
+    def _save_prompt(self, digest: str, speaker_id: str) -> None:
+        if self.prompt_store is None:
+            return
+        import io
+
+        import torch
+
+        buffer = io.BytesIO()
+        try:
+            torch.save(self._model.frontend.spk2info[speaker_id], buffer)
+            self.prompt_store.put(digest, buffer.getvalue())
+        except Exception as exc:  # the cache is an optimization: synthesis goes on without it
+            log.warning("%s: prompt %s not saved to the store: %s", self.name, digest, exc)
 
     def _seed(self, seed: int) -> None:
         package = self.module.rsplit(".cli.", 1)[0] if ".cli." in self.module else self.module.split(".", 1)[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.engines.base import Engine, EngineError, SynthesisRequest
 from pipeline.settings import EngineSettings
@@ -20,7 +21,7 @@ class NoEngineError(EngineError):
     pass
 
 
-def _factories(settings: EngineSettings) -> dict[str, Callable[[], Engine]]:
+def _factories(settings: EngineSettings, prompt_store: Any = None) -> dict[str, Callable[[], Engine]]:
     def piper() -> Engine:
         from pipeline.engines.piper import PiperEngine
 
@@ -47,6 +48,7 @@ def _factories(settings: EngineSettings) -> dict[str, Callable[[], Engine]]:
             load_trt=settings.cosyvoice.load_trt,
             load_vllm=settings.cosyvoice.load_vllm,
             compile_dir=settings.cosyvoice.compile_dir,
+            prompt_store=prompt_store,
         )
 
     factories = {"piper": piper, "mandarin": mandarin, "espeak": espeak, "cosyvoice": cosyvoice}
@@ -79,13 +81,18 @@ class Choice:
 
 
 class EngineRegistry:
-    def __init__(self, settings: EngineSettings, factories: dict[str, Callable[[], Engine]] | None = None):
+    def __init__(
+        self,
+        settings: EngineSettings,
+        factories: dict[str, Callable[[], Engine]] | None = None,
+        prompt_store: Any = None,  # pipeline.engines.cosyvoice.PromptStore: extracted speaker prompts
+    ):
         known = (*KNOWN_ENGINES, *settings.custom)
         unknown = sorted(set(settings.enabled) - set(known))
         if unknown:
             raise ValueError(f"engines.enabled: unknown engine(s) {unknown} (known: {', '.join(known)})")
         self.settings = settings
-        self._factories = factories or _factories(settings)
+        self._factories = factories or _factories(settings, prompt_store)
         self._instances: dict[str, Engine] = {}  # constructed, maybe not loaded
         self._engines: dict[str, Engine] = {}  # loaded
         self._failed: dict[str, str] = {}

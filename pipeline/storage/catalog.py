@@ -22,25 +22,27 @@ from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 
 # The partition columns (date, project) live in the key, not in the file, as hive-style readers expect.
-SCHEMA = pa.schema([
-    pa.field("script_id", pa.string(), nullable=False),
-    pa.field("version", pa.int32(), nullable=False),
-    pa.field("line_id", pa.string(), nullable=False),
-    pa.field("lang", pa.string(), nullable=False),
-    pa.field("key", pa.string(), nullable=False),
-    pa.field("sha256", pa.string(), nullable=False),
-    pa.field("bytes", pa.int64(), nullable=False),
-    pa.field("duration_s", pa.float64()),
-    pa.field("sample_rate", pa.int32()),
-    pa.field("loudness_lufs", pa.float64()),
-    pa.field("voice", pa.string()),
-    pa.field("engine", pa.string()),
-    pa.field("qa_verdict", pa.string(), nullable=False),
-    pa.field("text", pa.string()),
-    pa.field("run_id", pa.string(), nullable=False),
-    pa.field("published_at", pa.timestamp("s", tz="UTC"), nullable=False),
-    pa.field("manifest_key", pa.string(), nullable=False),
-])
+SCHEMA = pa.schema(
+    [
+        pa.field("script_id", pa.string(), nullable=False),
+        pa.field("version", pa.int32(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("lang", pa.string(), nullable=False),
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("sha256", pa.string(), nullable=False),
+        pa.field("bytes", pa.int64(), nullable=False),
+        pa.field("duration_s", pa.float64()),
+        pa.field("sample_rate", pa.int32()),
+        pa.field("loudness_lufs", pa.float64()),
+        pa.field("voice", pa.string()),
+        pa.field("engine", pa.string()),
+        pa.field("qa_verdict", pa.string(), nullable=False),
+        pa.field("text", pa.string()),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("published_at", pa.timestamp("s", tz="UTC"), nullable=False),
+        pa.field("manifest_key", pa.string(), nullable=False),
+    ]
+)
 PARTITIONS = ("date", "project")
 _PART = re.compile(r"^catalog/date=(\d{4}-\d{2}-\d{2})/project=([^/]+)/[^/]+\.parquet$")
 _MANIFEST = re.compile(r"^[^/]+/[^/]+/v[1-9][0-9]*/manifest\.json$")
@@ -51,12 +53,23 @@ def manifest_rows(manifest: dict[str, Any]) -> pa.Table:
     manifest_key = keys.manifest_key(manifest["project"], manifest["script_id"], manifest["version"])
     rows = [
         {
-            "script_id": manifest["script_id"], "version": manifest["version"], "line_id": line["line_id"],
-            "lang": line["lang"], "key": line["key"], "sha256": line["sha256"], "bytes": line["bytes"],
-            "duration_s": line.get("duration"), "sample_rate": line.get("sample_rate"),
-            "loudness_lufs": line.get("loudness_lufs"), "voice": line.get("voice"), "engine": line.get("engine"),
-            "qa_verdict": line.get("qa_verdict", "not-checked"), "text": line.get("text"),
-            "run_id": manifest["run_id"], "published_at": published, "manifest_key": manifest_key,
+            "script_id": manifest["script_id"],
+            "version": manifest["version"],
+            "line_id": line["line_id"],
+            "lang": line["lang"],
+            "key": line["key"],
+            "sha256": line["sha256"],
+            "bytes": line["bytes"],
+            "duration_s": line.get("duration"),
+            "sample_rate": line.get("sample_rate"),
+            "loudness_lufs": line.get("loudness_lufs"),
+            "voice": line.get("voice"),
+            "engine": line.get("engine"),
+            "qa_verdict": line.get("qa_verdict", "not-checked"),
+            "text": line.get("text"),
+            "run_id": manifest["run_id"],
+            "published_at": published,
+            "manifest_key": manifest_key,
         }
         for line in manifest["lines"]
     ]
@@ -75,11 +88,19 @@ def write_catalog_part(store: ObjectStore, manifest: dict[str, Any], force: bool
     data = buffer.getvalue()
     # Parquet bytes embed the writer version, so compare what the part says rather than the bytes.
     info = store.stat("assets", key)
-    current = info is not None and info.metadata.get("content-sha256") == manifest["content_sha256"] \
+    current = (
+        info is not None
+        and info.metadata.get("content-sha256") == manifest["content_sha256"]
         and info.metadata.get("schema") == CATALOG_SCHEMA
+    )
     if force or not current:
-        store.put_bytes("assets", key, data, content_type="application/vnd.apache.parquet",
-                        metadata={"content-sha256": manifest["content_sha256"], "schema": CATALOG_SCHEMA})
+        store.put_bytes(
+            "assets",
+            key,
+            data,
+            content_type="application/vnd.apache.parquet",
+            metadata={"content-sha256": manifest["content_sha256"], "schema": CATALOG_SCHEMA},
+        )
     return key
 
 
@@ -91,8 +112,9 @@ def iter_manifests(store: ObjectStore, project: str | None = None) -> Iterator[d
             yield json.loads(store.get_bytes("assets", obj.key))
 
 
-def rebuild(store: ObjectStore, project: str | None = None, since: date | None = None,
-            until: date | None = None) -> list[str]:
+def rebuild(
+    store: ObjectStore, project: str | None = None, since: date | None = None, until: date | None = None
+) -> list[str]:
     """Rewrite the catalog part of every manifest published in [since, until]; returns the part keys."""
     written = []
     for manifest in iter_manifests(store, project):
@@ -103,8 +125,9 @@ def rebuild(store: ObjectStore, project: str | None = None, since: date | None =
     return written
 
 
-def read_catalog(store: ObjectStore, project: str | None = None, since: date | None = None,
-                 until: date | None = None) -> pd.DataFrame:
+def read_catalog(
+    store: ObjectStore, project: str | None = None, since: date | None = None, until: date | None = None
+) -> pd.DataFrame:
     """The catalog rows, pruned by the partition keys before anything is downloaded."""
     tables = []
     for obj in store.list("assets", keys.CATALOG_PREFIX):
@@ -127,8 +150,21 @@ def read_catalog(store: ObjectStore, project: str | None = None, since: date | N
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per published version: what `dubflow catalog list` prints."""
     if frame.empty:
-        return pd.DataFrame(columns=["project", "script_id", "version", "langs", "lines", "seconds", "pass", "warn",
-                                     "fail", "not-checked", "published_at"])
+        return pd.DataFrame(
+            columns=[
+                "project",
+                "script_id",
+                "version",
+                "langs",
+                "lines",
+                "seconds",
+                "pass",
+                "warn",
+                "fail",
+                "not-checked",
+                "published_at",
+            ]
+        )
     grouped = frame.groupby(["project", "script_id", "version"], sort=True)
     summary = grouped.agg(
         langs=("lang", lambda s: ",".join(sorted(set(s)))),
@@ -136,9 +172,23 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
         seconds=("duration_s", "sum"),
         published_at=("published_at", "max"),
     )
-    verdicts = frame.pivot_table(index=["project", "script_id", "version"], columns="qa_verdict",
-                                 values="line_id", aggfunc="count", fill_value=0)
+    verdicts = frame.pivot_table(
+        index=["project", "script_id", "version"], columns="qa_verdict", values="line_id", aggfunc="count", fill_value=0
+    )
     for verdict in ("pass", "warn", "fail", "not-checked"):
         summary[verdict] = verdicts.get(verdict, 0)
-    return summary.reset_index()[["project", "script_id", "version", "langs", "lines", "seconds", "pass", "warn",
-                                  "fail", "not-checked", "published_at"]]
+    return summary.reset_index()[
+        [
+            "project",
+            "script_id",
+            "version",
+            "langs",
+            "lines",
+            "seconds",
+            "pass",
+            "warn",
+            "fail",
+            "not-checked",
+            "published_at",
+        ]
+    ]

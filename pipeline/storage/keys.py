@@ -100,6 +100,12 @@ def post_key(digest: str, ext: str) -> str:
     return f"post/{digest[:2]}/{digest}.{ext}"
 
 
+def prompt_key(digest: str) -> str:
+    """``prompts/{hash[:2]}/{hash}.pt`` in the staging bucket: an engine's extracted speaker prompt."""
+    content_hash(digest)
+    return f"prompts/{digest[:2]}/{digest}.pt"
+
+
 def lock_key(project: str, script_id: str) -> str:
     """``locks/{project}/{script_id}.json`` in the staging bucket: who is voicing the script now."""
     return f"locks/{project_id(project)}/{check_id(script_id, 'script id')}.json"

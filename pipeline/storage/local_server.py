@@ -33,8 +33,16 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 # weed mini listens on all of these; every one is pinned to loopback and to a port we chose.
 PORT_FLAGS = (
-    "s3.port", "s3.port.grpc", "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-    "filer.port", "filer.port.grpc", "admin.port", "admin.port.grpc",
+    "s3.port",
+    "s3.port.grpc",
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "admin.port",
+    "admin.port.grpc",
 )
 
 
@@ -174,31 +182,50 @@ class LocalS3Server:
         ports = self._ports()
         run_dir = self._socket_dir()
         weed = [
-            find_weed(), "mini",
+            find_weed(),
+            "mini",
             f"-dir={self.objects_dir}",
-            f"-ip={HOST}", f"-ip.bind={HOST}",
+            f"-ip={HOST}",
+            f"-ip.bind={HOST}",
             f"-s3.config={self.identities_file}",
-            "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-s3.iam=false",
             "-s3.autoCreateBucket=false",  # like MinIO: a missing bucket is an error, not a silent new bucket
             # Every bucket is a SeaweedFS collection with volumes of its own; with 1 GiB volumes the default limit
             # (free disk / volume size) ran out after a few hundred test buckets. Volumes are sparse files.
-            "-master.volumeSizeLimitMB=64", "-volume.max=4000",
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=4000",
             "-master.telemetry=false",  # weed reports cluster statistics to seaweedfs.com unless told not to
             "-volume.preStopSeconds=0",  # else the volume server waits 10 s before it stops
-            f"-filer.localSocket={run_dir / 'filer.sock'}", f"-s3.localSocket={run_dir / 's3.sock'}",
+            f"-filer.localSocket={run_dir / 'filer.sock'}",
+            f"-s3.localSocket={run_dir / 's3.sock'}",
             *(f"-{flag}={port}" for flag, port in ports.items()),
         ]
         endpoint = f"{HOST}:{ports['s3.port']}"
         command = [
-            sys.executable, "-m", "pipeline.storage.s3_gateway", f"--listen={endpoint}",
-            f"--socket={run_dir / 's3.sock'}", f"--status={self.isolation_file}", f"--log={self.log_file}",
-            f"--isolation={self.isolation}", "--", *weed,
+            sys.executable,
+            "-m",
+            "pipeline.storage.s3_gateway",
+            f"--listen={endpoint}",
+            f"--socket={run_dir / 's3.sock'}",
+            f"--status={self.isolation_file}",
+            f"--log={self.log_file}",
+            f"--isolation={self.isolation}",
+            "--",
+            *weed,
         ]
         self.isolation_file.unlink(missing_ok=True)
         with self.log_file.open("ab") as log_handle:
             process = subprocess.Popen(  # fixed argv, no shell
-                command, stdout=log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=self.data_dir, start_new_session=True,  # survives the terminal's Ctrl+C; stopped by PID
+                command,
+                stdout=log_handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.data_dir,
+                start_new_session=True,  # survives the terminal's Ctrl+C; stopped by PID
                 env={**os.environ, "PYTHONPATH": _package_root()},
             )
         self.pid_file.write_text(str(process.pid))
@@ -245,11 +272,15 @@ class LocalS3Server:
             return identity["accessKey"], identity["secretKey"]
         access_key = "DF" + secrets.token_hex(9).upper()
         secret_key = secrets.token_urlsafe(30)
-        config = {"identities": [{
-            "name": "dubflow",
-            "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}
+        config = {
+            "identities": [
+                {
+                    "name": "dubflow",
+                    "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
         _write_private(self.identities_file, json.dumps(config, indent=2))
         return access_key, secret_key
 

@@ -38,8 +38,14 @@ MANIFEST_SCHEMA = "dubflow.manifest/1"
 CLAIM_SCHEMA = "dubflow.claim/1"
 CLAIM_ATTEMPTS = 8  # ~6 s of reading a claim that another publisher is still writing
 CONTENT_TYPES = {
-    "wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "html": "text/html; charset=utf-8",
-    "json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt", "csv": "text/csv",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "mp3": "audio/mpeg",
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+    "srt": "application/x-subrip",
+    "vtt": "text/vtt",
+    "csv": "text/csv",
     "parquet": "application/vnd.apache.parquet",
 }
 
@@ -101,9 +107,11 @@ class PublishResult:
 
     def describe(self) -> str:
         what = "already published" if self.already_published else "published"
-        return (f"{self.project}/{self.script_id} v{self.version} {what}: {self.uploaded} uploaded "
-                f"({self.bytes_uploaded / 1e6:.1f} MB), {self.copied} copied from the previous version, "
-                f"{self.skipped} already there")
+        return (
+            f"{self.project}/{self.script_id} v{self.version} {what}: {self.uploaded} uploaded "
+            f"({self.bytes_uploaded / 1e6:.1f} MB), {self.copied} copied from the previous version, "
+            f"{self.skipped} already there"
+        )
 
 
 @dataclass(frozen=True)
@@ -141,14 +149,22 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
     manifest_key = keys.manifest_key(delivery.project, delivery.script_id, version)
     if existing is not None:
         part = write_catalog_part(store, existing)  # a crash after the manifest may have skipped it
-        return PublishResult(delivery.project, delivery.script_id, version, manifest_key, part,
-                             skipped=len(files), already_published=True)
+        return PublishResult(
+            delivery.project,
+            delivery.script_id,
+            version,
+            manifest_key,
+            part,
+            skipped=len(files),
+            already_published=True,
+        )
 
     result = PublishResult(delivery.project, delivery.script_id, version, manifest_key, "")
     prefix = keys.version_prefix(delivery.project, delivery.script_id, version)
     tags = {"project": delivery.project, "script": delivery.script_id, "version": str(version)}
-    reusable = {entry["sha256"]: entry["key"] for entry in (previous or {}).get("lines", []) + (previous or {}).get(
-        "files", [])}
+    reusable = {
+        entry["sha256"]: entry["key"] for entry in (previous or {}).get("lines", []) + (previous or {}).get("files", [])
+    }
     for item in files:
         key = prefix + item.name
         meta = {"run-id": delivery.run_id, SHA256_META: item.sha256}
@@ -165,8 +181,9 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
             result.copied += 1
             uploaded = True
         else:
-            store.put_file("assets", key, item.path, content_type=item.content_type, metadata=meta, tags=tags,
-                           sha256=item.sha256)
+            store.put_file(
+                "assets", key, item.path, content_type=item.content_type, metadata=meta, tags=tags, sha256=item.sha256
+            )
             result.uploaded += 1
             result.bytes_uploaded += item.size
             uploaded = True
@@ -178,12 +195,20 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
         raise _busy(store, prefix + strangers[0], version, delivery)
     manifest = _manifest(delivery, version, prefix, digest, lines_meta, extras_meta)
     body = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
-    if not store.put_bytes_if_absent("assets", manifest_key, body, content_type=CONTENT_TYPES["json"],
-                                     metadata={"run-id": delivery.run_id}, tags=tags):
+    if not store.put_bytes_if_absent(
+        "assets",
+        manifest_key,
+        body,
+        content_type=CONTENT_TYPES["json"],
+        metadata={"run-id": delivery.run_id},
+        tags=tags,
+    ):
         raced = _read_raced_manifest(store, delivery, version)
         if raced is None or raced["content_sha256"] != digest:  # the claim makes this impossible: say so loudly
-            raise VersionConflictError(f"s3://{store.bucket('assets')}/{manifest_key} was written by another run "
-                                       "with other content although this run had claimed the version")
+            raise VersionConflictError(
+                f"s3://{store.bucket('assets')}/{manifest_key} was written by another run "
+                "with other content although this run had claimed the version"
+            )
         if raced.get("run_id") != delivery.run_id:  # a twin run finished first (else: our own retried PUT)
             result.already_published = True
         manifest = raced
@@ -242,8 +267,9 @@ def read_manifest(store: ObjectStore, project: str, script_id: str, version: int
 def list_versions(store: ObjectStore, project: str, script_id: str) -> list[int]:
     """Version numbers that have any object (published or not), ascending."""
     prefix = keys.script_prefix(project, script_id)
-    found = (keys.parse_version_dir(obj.key.removeprefix(prefix))
-             for obj in store.list("assets", prefix, recursive=False))
+    found = (
+        keys.parse_version_dir(obj.key.removeprefix(prefix)) for obj in store.list("assets", prefix, recursive=False)
+    )
     return sorted(v for v in found if v is not None)
 
 
@@ -277,8 +303,9 @@ def _file(name: str, path: Path, line: DeliveryLine | None) -> _Planned:
     if not path.is_file():
         raise StorageError(f"delivery file {path} does not exist")
     ext = name.rsplit(".", 1)[-1]
-    return _Planned(name, path, sha256_file(path), path.stat().st_size,
-                    CONTENT_TYPES.get(ext, "application/octet-stream"), line)
+    return _Planned(
+        name, path, sha256_file(path), path.stat().st_size, CONTENT_TYPES.get(ext, "application/octet-stream"), line
+    )
 
 
 def _content(files: list[_Planned]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -381,8 +408,14 @@ def _latest_manifest(store: ObjectStore, project: str, script_id: str, versions:
     return None
 
 
-def _manifest(delivery: Delivery, version: int, prefix: str, digest: str,
-              lines: list[dict[str, Any]], extras: list[dict[str, Any]]) -> dict[str, Any]:
+def _manifest(
+    delivery: Delivery,
+    version: int,
+    prefix: str,
+    digest: str,
+    lines: list[dict[str, Any]],
+    extras: list[dict[str, Any]],
+) -> dict[str, Any]:
     with_keys = [{"key": prefix + entry["name"], **entry} for entry in lines]
     extra_keys = [{"key": prefix + entry["name"], **entry} for entry in extras]
     durations = [entry["duration"] for entry in lines if entry["duration"] is not None]

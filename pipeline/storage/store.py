@@ -41,8 +41,17 @@ _T = TypeVar("_T")
 
 # S3 error codes that mean "the server is busy or briefly broken", worth another try.
 _TRANSIENT_CODES = frozenset(
-    {"SlowDown", "SlowDownWrite", "SlowDownRead", "InternalError", "ServiceUnavailable", "RequestTimeout",
-     "XMinioServerNotInitialized", "OperationTimedOut", "XAmzContentSHA256Mismatch"}
+    {
+        "SlowDown",
+        "SlowDownWrite",
+        "SlowDownRead",
+        "InternalError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "XMinioServerNotInitialized",
+        "OperationTimedOut",
+        "XAmzContentSHA256Mismatch",
+    }
 )
 
 
@@ -90,8 +99,14 @@ def resolve_connection(storage: StorageSettings) -> Connection:
                 f"S3 endpoint {storage.endpoint} is configured without credentials: "
                 "set DUBFLOW_S3_ACCESS_KEY and DUBFLOW_S3_SECRET_KEY (or the Airflow connection)"
             )
-        return Connection(endpoint, storage.access_key, storage.secret_key.get_secret_value(), secure,
-                          storage.cert_check, storage.region)
+        return Connection(
+            endpoint,
+            storage.access_key,
+            storage.secret_key.get_secret_value(),
+            secure,
+            storage.cert_check,
+            storage.region,
+        )
     path = credentials_file(storage)
     if not path.is_file():
         raise NotConfiguredError(
@@ -101,11 +116,18 @@ def resolve_connection(storage: StorageSettings) -> Connection:
     env = read_env_file(path)
     try:
         endpoint, secure = _split_endpoint(env["DUBFLOW_S3_ENDPOINT"], False)
-        return Connection(endpoint, env["DUBFLOW_S3_ACCESS_KEY"], env["DUBFLOW_S3_SECRET_KEY"], secure,
-                          storage.cert_check, storage.region)
+        return Connection(
+            endpoint,
+            env["DUBFLOW_S3_ACCESS_KEY"],
+            env["DUBFLOW_S3_SECRET_KEY"],
+            secure,
+            storage.cert_check,
+            storage.region,
+        )
     except KeyError as missing:
-        raise NotConfiguredError(f"{path}: missing {missing.args[0]}; restart the server with `dubflow s3 start`") \
-            from None
+        raise NotConfiguredError(
+            f"{path}: missing {missing.args[0]}; restart the server with `dubflow s3 start`"
+        ) from None
 
 
 def _split_endpoint(value: str, secure: bool) -> tuple[str, bool]:
@@ -140,8 +162,6 @@ class ObjectInfo:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
 
 
 def _status(exc: BaseException) -> int | None:
@@ -286,8 +306,13 @@ class ObjectStore:
         self._call(
             f"put s3://{bucket}/{key}",
             lambda: self.client.put_object(
-                bucket_name=bucket, object_name=key, data=io.BytesIO(data), length=len(data),
-                content_type=content_type, metadata=meta, tags=_tags(tags),
+                bucket_name=bucket,
+                object_name=key,
+                data=io.BytesIO(data),
+                length=len(data),
+                content_type=content_type,
+                metadata=meta,
+                tags=_tags(tags),
             ),
         )
         return digest
@@ -361,14 +386,25 @@ class ObjectStore:
         self._call(
             f"put s3://{bucket}/{key}",
             lambda: self.client.fput_object(
-                bucket_name=bucket, object_name=key, file_path=str(path),
-                content_type=content_type, metadata=meta, tags=_tags(tags),
+                bucket_name=bucket,
+                object_name=key,
+                file_path=str(path),
+                content_type=content_type,
+                metadata=meta,
+                tags=_tags(tags),
             ),
         )
         return digest
 
-    def copy(self, role: BucketRole, source: str, key: str, metadata: Mapping[str, str],
-             content_type: str = "application/octet-stream", tags: Mapping[str, str] | None = None) -> None:
+    def copy(
+        self,
+        role: BucketRole,
+        source: str,
+        key: str,
+        metadata: Mapping[str, str],
+        content_type: str = "application/octet-stream",
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
         """Server-side copy within a bucket: a new version reuses an unchanged clip without sending its bytes."""
         bucket = self.bucket(role)
         src_sha = metadata.get(SHA256_META)
@@ -378,9 +414,12 @@ class ObjectStore:
         self._call(
             f"copy s3://{bucket}/{source} to {key}",
             lambda: self.client.copy_object(
-                bucket_name=bucket, object_name=key,
+                bucket_name=bucket,
+                object_name=key,
                 source=CopySource(bucket_name=bucket, object_name=source, match_etag=original.etag),
-                metadata={**metadata, "Content-Type": content_type}, metadata_directive=REPLACE, tags=_tags(tags),
+                metadata={**metadata, "Content-Type": content_type},
+                metadata_directive=REPLACE,
+                tags=_tags(tags),
                 tagging_directive=REPLACE if tags else None,
             ),
         )
@@ -404,8 +443,10 @@ class ObjectStore:
     def get_file(self, role: BucketRole, key: str, path: Path) -> Path:
         bucket = self.bucket(role)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._call(f"get s3://{bucket}/{key}",
-                   lambda: self.client.fget_object(bucket_name=bucket, object_name=key, file_path=str(path)))
+        self._call(
+            f"get s3://{bucket}/{key}",
+            lambda: self.client.fget_object(bucket_name=bucket, object_name=key, file_path=str(path)),
+        )
         return path
 
     def stat(self, role: BucketRole, key: str) -> ObjectInfo | None:
@@ -450,10 +491,22 @@ class ObjectStore:
                                       bucket_name=bucket) from exc  # fmt: skip
                     self._known_buckets.add(bucket)
                 return None
-            meta = {k.lower().removeprefix("x-amz-meta-"): v for k, v in (obj.metadata or {}).items()
-                    if k.lower().startswith("x-amz-meta-")}
-            return ObjectInfo(bucket, key, obj.size or 0, (obj.etag or "").strip('"'), meta.get(SHA256_META),
-                              obj.content_type, obj.last_modified, obj.version_id, meta)
+            meta = {
+                k.lower().removeprefix("x-amz-meta-"): v
+                for k, v in (obj.metadata or {}).items()
+                if k.lower().startswith("x-amz-meta-")
+            }
+            return ObjectInfo(
+                bucket,
+                key,
+                obj.size or 0,
+                (obj.etag or "").strip('"'),
+                meta.get(SHA256_META),
+                obj.content_type,
+                obj.last_modified,
+                obj.version_id,
+                meta,
+            )
 
         return self._call(f"stat s3://{bucket}/{key}", head)
 
@@ -473,8 +526,17 @@ class ObjectStore:
             lambda: list(self.client.list_objects(bucket_name=bucket, prefix=prefix, recursive=recursive)),
         )
         for obj in items:
-            yield ObjectInfo(bucket, obj.object_name or "", obj.size or 0, (obj.etag or "").strip('"'), None,
-                             None, obj.last_modified, obj.version_id, {})
+            yield ObjectInfo(
+                bucket,
+                obj.object_name or "",
+                obj.size or 0,
+                (obj.etag or "").strip('"'),
+                None,
+                None,
+                obj.last_modified,
+                obj.version_id,
+                {},
+            )
 
     def presigned_get(self, role: BucketRole, key: str, expires: timedelta | None = None) -> str:
         """A URL anyone holding it can GET until it expires: for players in the review page and editors.

@@ -137,3 +137,28 @@ def test_long_text_is_split_by_upstream_and_joined(engine: CosyVoiceEngine, spy:
     engine.synthesize(req(sentence * 4, voice(prompt_wav)))
     spoken = [args[0] for args in spy.args["_extract_text_token"] if "礼物" in args[0]]
     assert len(spoken) > 1  # upstream's text_normalize cut it into sentences of at most 80 tokens
+
+
+def test_a_worker_that_starts_later_loads_the_prompt_from_staging(
+    upstream: Path, tiny_model: Path, prompt_wav: Path, store: Any
+) -> None:
+    import cloudpickle
+    from distributed import Client, LocalCluster
+
+    from pipeline.storage.store import resolve_connection
+    from tests.upstream import workers
+
+    cloudpickle.register_pickle_by_value(workers)
+    connection = resolve_connection(store.settings)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0") as cluster, Client(cluster) as client:  # fmt: skip
+        first, second = sorted(client.scheduler_info()["workers"])
+        args = (str(upstream), str(tiny_model), str(prompt_wav), TRANSCRIPT, store.settings, connection)
+        a = client.submit(workers.speak, *args, workers=[first], pure=False).result(timeout=240)
+        b = client.submit(workers.speak, *args, workers=[second], pure=False).result(timeout=240)
+    assert a["worker"] != b["worker"]
+    assert (a["extractions"], a["loads"]) == (1, 0) and set(a["calls"].values()) == {1}
+    assert (b["extractions"], b["loads"]) == (0, 1) and set(b["calls"].values()) == {0}
+    assert [o.key.rsplit(".", 1)[1] for o in store.list("staging", "prompts/")] == ["pt"]
+    # the loaded prompt is the extracted one: same seed, same audio
+    assert np.array_equal(a["samples"], b["samples"])
