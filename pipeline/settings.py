@@ -75,6 +75,7 @@ class IngestSettings(_Section):
 
         check_candidates(value)
         return value
+
     # Manuscript paragraphs longer than this (characters) are split into sentences, packed up to the limit.
     max_chars: dict[str, PositiveInt] = Field(default_factory=lambda: {"zh": 80, "en": 240})
     max_chars_default: PositiveInt = 240
@@ -179,6 +180,9 @@ class CudaSettings(_Section):
     device_memory_limit: str = "0.8"  # per GPU: a fraction of its memory or a size like "14GB"; spills to host
     rmm_pool_size: str | None = None  # e.g. "12GB" to pre-allocate an RMM pool per GPU
     protocol: Literal["tcp", "ucx"] = "tcp"
+    # Lines one GPU worker speaks at once (each a thread on the same model; engines that are not thread-safe still
+    # take them one at a time). Raise only when a measurement says the GPU has room: bench/capacity.py.
+    lines_per_gpu: PositiveInt = 1
 
 
 class ExternalClusterSettings(_Section):
@@ -236,15 +240,24 @@ class QaSettings(_Section):
 class _S3Env(PydanticBaseSettingsSource):
     """Short ``DUBFLOW_S3_*`` names for the store, what operators and CI set to point dubflow at a server."""
 
-    NAMES: ClassVar[dict[str, str]] = {"ENDPOINT": "endpoint", "ACCESS_KEY": "access_key", "SECRET_KEY": "secret_key",
-             "SECURE": "secure", "REGION": "region", "BUCKET_PREFIX": "bucket_prefix"}
+    NAMES: ClassVar[dict[str, str]] = {
+        "ENDPOINT": "endpoint",
+        "ACCESS_KEY": "access_key",
+        "SECRET_KEY": "secret_key",
+        "SECURE": "secure",
+        "REGION": "region",
+        "BUCKET_PREFIX": "bucket_prefix",
+    }
 
     def get_field_value(self, field, field_name):  # type: ignore[no-untyped-def]  # unused: __call__ does it all
         return None, field_name, False
 
     def __call__(self) -> dict[str, object]:
-        storage = {key: os.environ[f"DUBFLOW_S3_{env}"] for env, key in self.NAMES.items()
-                   if os.environ.get(f"DUBFLOW_S3_{env}")}
+        storage = {
+            key: os.environ[f"DUBFLOW_S3_{env}"]
+            for env, key in self.NAMES.items()
+            if os.environ.get(f"DUBFLOW_S3_{env}")
+        }
         return {"storage": storage} if storage else {}
 
 

@@ -89,10 +89,11 @@ def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: i
         kwargs: dict[str, Any] = {
             "CUDA_VISIBLE_DEVICES": ",".join(str(d) for d in devices),
             "n_workers": len(devices),
-            "threads_per_worker": settings.threads_per_worker,
+            "threads_per_worker": max(settings.threads_per_worker, settings.cuda.lines_per_gpu),
             "device_memory_limit": settings.cuda.device_memory_limit,
             "protocol": settings.cuda.protocol,
-            "resources": {"GPU": 1},  # GPU tasks ask for one; a worker runs one at a time
+            # GPU tasks ask for one: a worker runs lines_per_gpu of them at once
+            "resources": {"GPU": settings.cuda.lines_per_gpu},
             "host": "127.0.0.1",
             "dashboard_address": dashboard,
             "preload": [PARENT_WATCH],

@@ -8,7 +8,9 @@ reports what it had to drop instead of reading tags aloud.
 from __future__ import annotations
 
 import abc
+import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -99,6 +101,9 @@ class SynthesisResult:
         return self.synth_seconds / self.duration if self.duration else float("inf")
 
 
+_LOCK_CREATION = threading.Lock()
+
+
 class Engine(abc.ABC):
     name: ClassVar[str]
     capabilities: Capabilities
@@ -151,10 +156,13 @@ class Engine(abc.ABC):
     def synthesize(self, request: SynthesisRequest) -> SynthesisResult:
         if not self._loaded:
             raise EngineNotLoadedError(f"{self.name}: call load() before synthesize()")
-        self.check(request)
-        start = time.perf_counter()
-        samples, warnings = self._synthesize(request)
-        elapsed = time.perf_counter() - start
+        # An engine that is not thread-safe speaks one line at a time however many threads its worker has (GPU
+        # workers run several lines at once where the GPU engine allows it: dask.cuda.lines_per_gpu).
+        with nullcontext() if self.capabilities.thread_safe else self._serial():
+            self.check(request)
+            start = time.perf_counter()
+            samples, warnings = self._synthesize(request)
+            elapsed = time.perf_counter() - start
         samples = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
         if samples.size == 0:
             raise BadAudioError(f"{self.name} returned no audio for line {request.line_id or '?'}")
@@ -167,6 +175,13 @@ class Engine(abc.ABC):
             synth_seconds=elapsed,
             warnings=tuple(self.dropped_markup(request) + warnings),
         )
+
+    def _serial(self) -> threading.Lock:
+        lock = self.__dict__.get("_serial_lock")
+        if lock is None:
+            with _LOCK_CREATION:
+                lock = self.__dict__.setdefault("_serial_lock", threading.Lock())
+        return lock
 
     @abc.abstractmethod
     def _synthesize(self, request: SynthesisRequest) -> tuple[np.ndarray, list[str]]:

@@ -39,6 +39,7 @@ import logging
 import random
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,6 +173,7 @@ class CosyVoiceEngine(Engine):
         self._capabilities = self._make_capabilities(v3=True, sample_rate=24000)
         self._speakers: dict[str, str] = {}  # upstream speaker id → voice id
         self.prompt_store = prompt_store
+        self._speaker_lock = threading.Lock()
         self.prompt_extractions = 0  # reference clips run through upstream's feature extraction
         self.prompt_loads = 0  # prompts loaded from the prompt store instead
 
@@ -186,7 +188,10 @@ class CosyVoiceEngine(Engine):
             markup=V3_MARKUP if v3 else V2_MARKUP,
             sample_rate=sample_rate,
             needs_gpu=True,
-            thread_safe=False,
+            # Non-streaming calls only (the adapter never streams): upstream's model keeps per-request state
+            # under its own lock and runs the LLM on its own CUDA stream; its gRPC server runs 4 threads on one
+            # model. How many lines a GPU worker runs at once is dask.cuda.lines_per_gpu.
+            thread_safe=True,
         )
 
     @property
@@ -471,16 +476,19 @@ class CosyVoiceEngine(Engine):
             f"{file_digest(Path(voice.reference_wav or ''))}\0{prompt_text}".encode()
         ).hexdigest()
         speaker_id = f"{voice.id}@{fingerprint[:16]}"
-        if speaker_id in self._speakers:
-            return speaker_id
+        with self._speaker_lock:  # two threads with the same new voice: one extraction
+            if speaker_id not in self._speakers:
+                self._register(speaker_id, fingerprint, prompt_text, str(voice.reference_wav))
+                self._speakers[speaker_id] = voice.id
+        return speaker_id
+
+    def _register(self, speaker_id: str, fingerprint: str, prompt_text: str, wav: str) -> None:
         digest = hashlib.sha256(f"{self._fingerprint()}\0{fingerprint}".encode()).hexdigest()
         if not self._load_prompt(digest, speaker_id):
             normalized = self._model.frontend.text_normalize(prompt_text, split=False, text_frontend=True)
-            self._model.add_zero_shot_spk(normalized, str(voice.reference_wav), speaker_id)
+            self._model.add_zero_shot_spk(normalized, wav, speaker_id)
             self.prompt_extractions += 1
             self._save_prompt(digest, speaker_id)
-        self._speakers[speaker_id] = voice.id
-        return speaker_id
 
     def _load_prompt(self, digest: str, speaker_id: str) -> bool:
         """The prompt another worker extracted, if the store has it. Loaded with ``weights_only``: a staging

@@ -103,8 +103,11 @@ class PiperEngine(Engine):
 
     def _fingerprint(self) -> str:
         voices = find_voices(self.voices_dir)
-        return "piper-1.8/" + ",".join(f"{v.name}@{file_digest(v.model)[:12]}" for v in voices) + \
-            f"/default={self.default_voice}"
+        return (
+            "piper-1.8/"
+            + ",".join(f"{v.name}@{file_digest(v.model)[:12]}" for v in voices)
+            + f"/default={self.default_voice}"
+        )
 
     @property
     def voices(self) -> list[str]:

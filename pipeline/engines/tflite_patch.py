@@ -146,8 +146,6 @@ def _int64(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-
-
 def patched_model_path(src: Path, cache_dir: Path, seed: int = 0, *, src_sha256: str | None = None) -> Path:
     """The patched copy of ``src`` in ``cache_dir``, written on first use (temp file + rename, so a concurrent or
     interrupted writer never leaves a partial file) and reused while the source's sha256 stays the same."""

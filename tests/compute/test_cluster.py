@@ -33,6 +33,12 @@ def test_cuda_spec_is_one_worker_per_gpu_with_a_gpu_resource() -> None:
         cluster_spec(DaskSettings(mode="cuda"), gpus=[])
 
 
+def test_lines_per_gpu_gives_each_gpu_worker_that_many_gpu_slots_and_threads() -> None:
+    spec = cluster_spec(DaskSettings(mode="cuda", cuda={"lines_per_gpu": 2}), gpus=[0, 1], cores=16)
+    assert spec.kwargs["resources"] == {"GPU": 2} and spec.kwargs["threads_per_worker"] == 2
+    assert spec.kwargs["n_workers"] == 2  # still one worker (one model) per GPU
+
+
 def test_starting_cuda_without_dask_cuda_is_a_clear_error() -> None:
     try:
         import dask_cuda  # noqa: F401

@@ -7,6 +7,7 @@ the instruction reaching its frontend, how often it extracts the prompt), never 
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,35 @@ def test_a_worker_that_starts_later_loads_the_prompt_from_staging(
     assert [o.key.rsplit(".", 1)[1] for o in store.list("staging", "prompts/")] == ["pt"]
     # the loaded prompt is the extracted one: same seed, same audio
     assert np.array_equal(a["samples"], b["samples"])
+
+
+def test_two_lines_in_flight_on_one_model(engine: CosyVoiceEngine, prompt_wav: Path) -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = engine.upstream.model  # upstream's CosyVoice3Model: its tts() is what runs per line
+    spans: list[tuple[float, float]] = []
+    original = model.tts
+
+    def timed_tts(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        yield from original(*args, **kwargs)
+        spans.append((start, time.perf_counter()))
+
+    model.tts = timed_tts
+    v = voice(prompt_wav)
+    barrier = threading.Barrier(2)
+
+    def speak(i: int) -> np.ndarray:
+        if i < 2:
+            barrier.wait()
+        text = "收到好友从远方寄来的生日礼物。" if i % 2 else "Hello there, how are you today?"
+        return engine.synthesize(req(text, v, lang="zh" if i % 2 else "en")).samples
+
+    with ThreadPoolExecutor(2) as pool:
+        outputs = list(pool.map(speak, range(4)))
+    assert all(len(o) > 0 and np.isfinite(o).all() for o in outputs)
+    assert engine.prompt_extractions == 1  # the two first lines raced for the same voice
+    spans.sort()
+    assert any(b_start < a_end for (_, a_end), (b_start, _) in pairwise(spans))  # overlapped
