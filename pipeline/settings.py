@@ -194,6 +194,15 @@ class ExternalClusterSettings(_Section):
     tls_client_key: Path | None = None
 
 
+class ShardSettings(_Section):
+    """GPU lines of these projects or voices run only on the GPU workers that offer ``resource`` (started with
+    ``--resources "GPU=1,<resource>=1"``), so one large project cannot take every GPU from the others."""
+
+    resource: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+    projects: list[str] = Field(default_factory=list)
+    voices: list[str] = Field(default_factory=list)  # a voice rule wins over a project rule
+
+
 class DaskSettings(_Section):
     mode: Literal["auto", "cuda", "local", "external"] = "auto"  # auto: cuda when GPUs are visible, else local
     workers: PositiveInt | None = None  # local mode: worker processes; None = CPU cores
@@ -204,6 +213,7 @@ class DaskSettings(_Section):
     # Workers' per-line log events (pipeline.events) at this level and above: INFO = every line, WARNING = failures.
     worker_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cuda: CudaSettings = Field(default_factory=CudaSettings)
+    shards: list[ShardSettings] = Field(default_factory=list)
     external: ExternalClusterSettings = Field(default_factory=ExternalClusterSettings)
 
 

@@ -22,6 +22,7 @@ from pipeline import metrics
 from pipeline.compute.cluster import ClusterSpec, LazyClient, cluster_spec, open_client
 from pipeline.compute.jobs import Job, plan_jobs
 from pipeline.compute.plugin import EnginePlugin
+from pipeline.compute.shards import missing_resources, task_resources
 from pipeline.compute.tasks import ClipMeta, cached_meta, synthesize_batch
 from pipeline.engines.registry import EngineRegistry
 from pipeline.events import RunTag, line_event, new_run_id
@@ -111,7 +112,8 @@ def synthesize(
     jobs, plan_failures = plan_jobs(lines, catalog, project, registry, settings.synthesis.seed,
                                     reference_digest=lambda uri: _reference_digest(store, uri),
                                     takes=takes, engine=engine,
-                                    max_chars=settings.synthesis.max_line_chars)  # fmt: skip
+                                    max_chars=settings.synthesis.max_line_chars,
+                                    shards=settings.dask.shards)  # fmt: skip
     results: dict[str, LineResult] = {}
 
     def record(result: LineResult, reason: str | None = None) -> None:
@@ -178,8 +180,18 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
             error = f"engine {job.engines[0]} needs a GPU worker (resources GPU=1) and the cluster has none"
             record(LineResult(job.line, "failed", cache_key=job.cache_key, error=error), "no_gpu_worker")
         jobs = [j for j in jobs if not j.gpu]
-        if not jobs:
-            return len(client.scheduler_info()["workers"])
+    # A shard no worker offers would hold its lines forever, too.
+    workers_info = client.scheduler_info()["workers"]
+    for resource in missing_resources((task_resources(j.gpu, j.shard) for j in jobs), workers_info):
+        for job in [j for j in jobs if j.gpu and j.shard == resource]:
+            error = (
+                f"voice {job.voice.id} is pinned to GPU workers with resource {resource} (dask.shards) and "
+                f'no connected worker offers it (start them with --resources "GPU=1,{resource}=1")'
+            )
+            record(LineResult(job.line, "failed", cache_key=job.cache_key, error=error), "no_shard_worker")
+        jobs = [j for j in jobs if not (j.gpu and j.shard == resource)]
+    if not jobs:
+        return len(workers_info)
     by_id = {job.line.line_id: job for job in jobs}
     batch_of: dict[str, list[Job]] = {}
 
@@ -189,7 +201,7 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
             synthesize_batch, plugin.name, batch, synthesis.reseed_attempts, synthesis.silence_rms, tag,
             synthesis.max_line_seconds,
             priority=-batch[0].line.index,  # script order: earlier lines first
-            resources={"GPU": 1} if batch[0].gpu else None,
+            resources=task_resources(batch[0].gpu, batch[0].shard),
             workers=workers or None, allow_other_workers=bool(workers), pure=False,
             key=f"synthesize-{batch[0].line.script_id}-{batch[0].line.line_id}-{time.monotonic_ns()}",
         )  # fmt: skip
@@ -248,21 +260,23 @@ def _replace_plugin(client: Any, plugin: EnginePlugin) -> None:
 
 def _batches(jobs: list[Job], size: int) -> list[list[Job]]:
     """Lines of one voice and engine chain together, in script order, ``size`` at a time."""
-    ordered = sorted(jobs, key=lambda j: (j.voice.id, j.engines, j.line.index))
+    ordered = sorted(jobs, key=lambda j: (j.voice.id, j.engines, j.shard or "", j.line.index))
     batches = []
-    for _, group in groupby(ordered, key=lambda j: (j.voice.id, j.engines)):
+    for _, group in groupby(ordered, key=lambda j: (j.voice.id, j.engines, j.shard)):
         members = list(group)
-        batches.extend(members[i:i + size] for i in range(0, len(members), size))
+        batches.extend(members[i : i + size] for i in range(0, len(members), size))
     return sorted(batches, key=lambda b: b[0].line.index)
 
 
 def _engine_settings(settings: Settings, threads: int):  # -> EngineSettings
     """CPU engines get ``threads`` each, so N workers × threads = cores instead of N × cores."""
     engines = settings.engines
-    return engines.model_copy(update={
-        "piper": engines.piper.model_copy(update={"num_threads": engines.piper.num_threads or threads}),
-        "mandarin": engines.mandarin.model_copy(update={"num_threads": threads}),
-    })
+    return engines.model_copy(
+        update={
+            "piper": engines.piper.model_copy(update={"num_threads": engines.piper.num_threads or threads}),
+            "mandarin": engines.mandarin.model_copy(update={"num_threads": threads}),
+        }
+    )
 
 
 def _lookup(store: ObjectStore, jobs: list[Job]) -> list[dict[str, str] | None]:

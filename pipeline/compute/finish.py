@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 from typing import Any
 
 from pipeline import metrics
@@ -18,6 +19,7 @@ from pipeline.compute.cluster import LazyClient
 from pipeline.compute.fanout import RunReport, ensure_engines
 from pipeline.compute.jobs import Job
 from pipeline.compute.plugin import current_plugin
+from pipeline.compute.shards import task_resources
 from pipeline.events import RunTag, line_event
 from pipeline.qa.gate import Slot, finish_line
 from pipeline.qa.model import Check, LineQa
@@ -98,8 +100,16 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
     ready = [r for r in report.results if r.status != "failed" and r.key]
     jobs = [report.jobs[r.line.line_id] for r in ready]
     slot_of = slots(jobs)
-    items = [(job, r.key, r.clip.engine if r.clip else None, slot_of[job.line.line_id],
-              qa_key(r.key, job, profile, qa, slot_of[job.line.line_id])) for job, r in zip(jobs, ready, strict=True)]
+    items = [
+        (
+            job,
+            r.key,
+            r.clip.engine if r.clip else None,
+            slot_of[job.line.line_id],
+            qa_key(r.key, job, profile, qa, slot_of[job.line.line_id]),
+        )
+        for job, r in zip(jobs, ready, strict=True)
+    ]
 
     def cached(item: tuple[Job, str, str | None, Slot, str]) -> LineQa | None:
         if not store.exists("staging", item[4]):
@@ -122,13 +132,24 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
         name = ensure_engines(active, settings, store, sorted({item[0].engines[0] for item in pending})).name
         batches: dict[str, list[tuple[Job, str, str | None, Slot, str]]] = {}
         futures = []
-        for gpu in (True, False):  # retakes of GPU-engine lines must run where that engine is
-            group = [item for item in pending if item[0].gpu == gpu]
-            for i in range(0, len(group), batch_size):
-                future = active.submit(finish_batch, name, group[i:i + batch_size], profile, qa, tag, pure=False,
-                                       priority=-group[i][0].line.index, resources={"GPU": 1} if gpu else None)
-                batches[future.key] = group[i:i + batch_size]
-                futures.append(future)  # fmt: skip
+        for gpu in (True, False):  # retakes of GPU-engine lines must run where that engine is (and its shard)
+            on_gpu = sorted((item for item in pending if item[0].gpu == gpu), key=lambda item: item[0].shard or "")
+            for shard, same in groupby(on_gpu, key=lambda item: item[0].shard):
+                group = list(same)
+                for i in range(0, len(group), batch_size):
+                    future = active.submit(
+                        finish_batch,
+                        name,
+                        group[i : i + batch_size],
+                        profile,
+                        qa,
+                        tag,
+                        pure=False,
+                        priority=-group[i][0].line.index,
+                        resources=task_resources(gpu, shard),
+                    )
+                    batches[future.key] = group[i : i + batch_size]
+                    futures.append(future)  # fmt: skip
         for future in as_completed(futures):
             try:
                 checked = future.result()

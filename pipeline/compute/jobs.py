@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.compute.shards import shard_for
 from pipeline.digest import file_digest
 from pipeline.engines.base import EngineError
 from pipeline.engines.registry import EngineRegistry
 from pipeline.scripts.model import Line
+from pipeline.settings import ShardSettings
 from pipeline.text.markup import parse, render
 from pipeline.text.normalize import normalize
 from pipeline.text.style import parse_style
@@ -39,6 +41,7 @@ class Job:
     cache_key: str
     gpu: bool  # the first candidate runs on a GPU worker
     take: int = 0  # the reviewer's retake number; 0 = the original take
+    shard: str | None = None  # the worker resource a GPU line needs besides GPU (dask.shards)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ def plan_jobs(
     takes: Mapping[str, int] | None = None,  # line id → retake number; absent = take 0
     engine: str | None = None,  # an override: this engine only, for every line
     max_chars: int | None = None,  # synthesis.max_line_chars: a longer line never reaches a worker
+    shards: Sequence[ShardSettings] = (),  # dask.shards: GPU lines of a project or voice pinned to some workers
 ) -> tuple[list[Job], list[PlanFailure]]:  # fmt: skip
     takes = takes or {}
     jobs: list[Job] = []
@@ -96,8 +100,11 @@ def plan_jobs(
         try:
             ref_digest = None
             if reference is not None:
-                ref_digest = reference_digest(reference) if reference.startswith("s3://") and reference_digest \
+                ref_digest = (
+                    reference_digest(reference)
+                    if reference.startswith("s3://") and reference_digest
                     else (None if reference.startswith("s3://") else file_digest(Path(reference)))
+                )
             fingerprints = [(name, registry.fingerprint(name)) for name in engines]
         except (OSError, EngineError, KeyError) as exc:  # a missing reference clip or model: this line cannot run
             failures.append(PlanFailure(line, f"line {line.line_id}: {exc}"))
@@ -105,7 +112,8 @@ def plan_jobs(
         take = takes.get(line.line_id, 0)
         seed = line_seed(base_seed, line.line_id, take)
         key = cache_key(line, voice, ref_digest, seed, fingerprints, take)
-        jobs.append(Job(line, voice, reference, seed, engines, key, gpu=registry.needs_gpu(engines[0]), take=take))
+        jobs.append(Job(line, voice, reference, seed, engines, key, gpu=registry.needs_gpu(engines[0]), take=take,
+                        shard=shard_for(shards, project, voice.id)))  # fmt: skip
     return jobs, failures
 
 
@@ -115,9 +123,13 @@ def cache_key(line: Line, voice: Voice, reference_sha256: str | None, seed: int,
     identity = {
         "schema": CACHE_SCHEMA,
         "engines": engines,
-        "voice": {"engine_voice": voice.engine_voice, "speaker_id": voice.speaker_id,
-                  "reference_sha256": reference_sha256, "reference_text": voice.reference_text,
-                  "reference_lang": voice.reference_lang or voice.languages[0]},  # what the engine receives
+        "voice": {
+            "engine_voice": voice.engine_voice,
+            "speaker_id": voice.speaker_id,
+            "reference_sha256": reference_sha256,
+            "reference_text": voice.reference_text,
+            "reference_lang": voice.reference_lang or voice.languages[0],
+        },  # what the engine receives
         "text": render(normalize(parse(line.text), line.lang)),
         "lang": line.lang,
         "style": {k: v for k, v in asdict(style).items() if k != "warnings"},

@@ -156,7 +156,10 @@ def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silenc
                                f"synthesis.max_line_seconds is {max_seconds:g}")  # fmt: skip
         key = keys.cache_key(job.cache_key)
         upload = plugin.uploads.submit(
-            plugin.store.put_bytes, "staging", key, encode_wav(result.samples, result.sample_rate),
+            plugin.store.put_bytes,
+            "staging",
+            key,
+            encode_wav(result.samples, result.sample_rate),
             content_type="audio/wav",
             metadata=_metadata(job, result.engine, result.model_version, result.duration, result.sample_rate, seed),
         )
@@ -195,8 +198,7 @@ def choose(registry: EngineRegistry, request: SynthesisRequest, engines: tuple[s
     reasons = []
     for name in engines:
         engine = registry.get(name)  # EngineError (load failure) propagates
-        candidate = request if name == engines[0] else replace(request, voice=replace(request.voice,
-                                                                                      engine_voice=None))
+        candidate = request if name == engines[0] else replace(request, voice=replace(request.voice, engine_voice=None))
         try:
             engine.check(candidate)
         except UnsupportedInputError as exc:
@@ -214,8 +216,16 @@ def _metadata(job: Job, engine: str, model_version: str, duration: float, rate: 
 
 
 def cached_meta(line_id: str, key: str, metadata: dict[str, Any]) -> ClipMeta:
-    return ClipMeta(line_id, True, key, float(metadata.get("duration", "nan")), int(metadata.get("sample-rate", 0)),
-                    metadata.get("engine"), metadata.get("model-version"), seed_used=int(metadata.get("seed", 0)))
+    return ClipMeta(
+        line_id,
+        True,
+        key,
+        float(metadata.get("duration", "nan")),
+        int(metadata.get("sample-rate", 0)),
+        metadata.get("engine"),
+        metadata.get("model-version"),
+        seed_used=int(metadata.get("seed", 0)),
+    )
 
 
 def _local_reference(store: ObjectStore, reference: str | None) -> Path | None:
