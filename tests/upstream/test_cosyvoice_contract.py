@@ -195,3 +195,18 @@ def test_two_lines_in_flight_on_one_model(engine: CosyVoiceEngine, prompt_wav: P
     assert engine.prompt_extractions == 1  # the two first lines raced for the same voice
     spans.sort()
     assert any(b_start < a_end for (_, a_end), (b_start, _) in pairwise(spans))  # overlapped
+
+
+def test_nan_from_upstreams_vocoder_is_an_error_not_a_clip(tiny_model: Path, prompt_wav: Path) -> None:
+    """The fp16 field failure, made for real: NaN weights in upstream's HiFT vocoder."""
+    import torch
+
+    from pipeline.engines.base import BadAudioError
+
+    engine = CosyVoiceEngine(tiny_model)
+    engine.load()
+    with torch.no_grad():
+        for parameter in engine.upstream.model.hift.parameters():
+            parameter.fill_(float("nan"))
+    with pytest.raises(BadAudioError, match="NaN"):
+        engine.synthesize(req("收到好友从远方寄来的生日礼物。", voice(prompt_wav)))
