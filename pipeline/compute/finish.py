@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
@@ -92,7 +93,8 @@ def account_qa(job: Job, line_qa: LineQa, worker: str, tag: RunTag | None, failu
 
 
 def finish(report: RunReport, settings: Settings, profile: Profile, store: ObjectStore, client: Any,
-           batch_size: int = 4, force: bool = False) -> list[LineQa]:  # fmt: skip
+           batch_size: int = 4, force: bool = False,
+           progress: Callable[[LineQa], None] | None = None) -> list[LineQa]:  # fmt: skip
     """Post-process and QA every synthesized line of ``report``; returns results in script order. ``force`` (with a
     forced re-synthesis) ignores cached results: they are keyed by the raw clip's key, whose content just changed."""
     qa = settings.qa
@@ -124,6 +126,8 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
     results = {q.line_id: q for q in found if q is not None}
     for line_qa in results.values():
         _client_event(report, tag, line_qa, cached=True)
+        if progress is not None:
+            progress(line_qa)
     pending = [item for item, q in zip(items, found, strict=True) if q is None]
     if pending:
         from distributed import as_completed
@@ -162,6 +166,8 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
             for line_qa in checked:
                 results[line_qa.line_id] = line_qa
                 _client_event(report, tag, line_qa, cached=False)
+                if progress is not None:
+                    progress(line_qa)
     return [results[r.line.line_id] for r in ready]
 
 

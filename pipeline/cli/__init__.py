@@ -8,16 +8,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from pipeline.cli_common import ConfigOpt, console, err
-from pipeline.cli_common import language as _language
-from pipeline.cli_common import settings_or_exit as _settings
-from pipeline.cli_storage import catalog_app, inbox_app, s3_app
+from pipeline.cli.common import ConfigOpt, console, err
+from pipeline.cli.common import language as _language
+from pipeline.cli.common import settings_or_exit as _settings
+from pipeline.cli.storage import catalog_app, inbox_app, s3_app
 from pipeline.console import lines_table, print_problems
 from pipeline.scripts.ingest import ingest_file
 from pipeline.scripts.table import write_lines
 from pipeline.scripts.voice_map import VoiceMapError, load_voice_map
 from pipeline.text import lang as langs
 
+DEMO_PROJECT = "demo"
 app = typer.Typer(help="dubflow: scripts in, checked voice assets out.", no_args_is_help=True, add_completion=False)
 app.add_typer(s3_app, name="s3")
 app.add_typer(inbox_app, name="inbox")
@@ -209,23 +210,21 @@ def voices_preview(
 
 
 @app.command()
-def run(
-    scripts: Annotated[list[Path], typer.Argument(help="Script files to voice.")],
+def voice(
+    scripts: Annotated[list[Path], typer.Argument(help="Script files to voice.", exists=True, dir_okay=False)],
     project: Annotated[str | None, typer.Option(help="Project whose voice map applies (default: settings.project)")] \
     = None,
-    out: Annotated[Path | None, typer.Option(help="Also copy the clips to <out>/<script_id>/<line_id>.wav.")] = None,
-    force: Annotated[bool, typer.Option(help="Synthesize every line again, ignoring the cache.")] = False,
+    profile: Annotated[str | None, typer.Option(help="Delivery profile (default: audio.profile).")] = None,
+    publish: Annotated[bool, typer.Option("--publish/--no-publish", help="Publish each script's version.")] = True,
+    out: Annotated[Path | None, typer.Option(help="Keep <out>/lines/*.parquet and <out>/delivery/<script_id>/.")] \
+    = None,
+    force: Annotated[bool, typer.Option(help="Synthesize and check every line again, ignoring the caches.")] = False,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: dask.workers or cores).")] = None,
     mode: Annotated[str | None, typer.Option(help="Cluster: auto | cuda | local | external.")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Ingest scripts and synthesize every line on Dask into the staging cache; print what happened per line."""
-    from pipeline.compute.cluster import ClusterError, LazyClient
-    from pipeline.console import run_table, synthesis_progress
-    from pipeline.run import fetch_clips, ingest_script, voice_script
-    from pipeline.storage.connect import connect_store
-    from pipeline.storage.errors import StorageError
-    from pipeline.voices.catalog import load_catalog
+    """Voice scripts end to end: ingest, synthesize on Dask, post-process and QA, package, publish."""
+    from pipeline.cli.voice import voice_files
 
     settings = _settings(config)
     overrides = {k: v for k, v in {"workers": workers, "mode": mode}.items() if v is not None}
@@ -235,38 +234,8 @@ def run(
                 {**settings.dask.model_dump(), **overrides})})  # fmt: skip
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
-    project = project or settings.project
-    catalog = load_catalog(settings.voices_file)
-    print_problems(err, catalog.problems)
-    try:
-        store, server = connect_store(settings)
-    except StorageError as exc:
-        err.print(str(exc), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
-    if server is not None:
-        console.print(f"local S3 server {server.describe()}", highlight=False)
-    failed = 0
-    try:
-        with LazyClient(settings.dask) as client:
-            for path in scripts:
-                ingested = ingest_script(path, settings, catalog, project)
-                print_problems(err, ingested.problems)
-                if not ingested.ok:
-                    failed += 1
-                    err.print(f"✗ {path}: {len(ingested.errors)} error(s); not synthesized", style="red", markup=False)
-                    continue
-                with synthesis_progress(console, len(ingested.lines), ingested.script_id) as progress:
-                    done = voice_script(ingested, path, settings, catalog, project, store, client, force, progress)
-                assert done.report is not None
-                console.print(run_table(done.report, f"{ingested.script_id}: {done.report.summary()}"))
-                failed += len(done.report.failed)
-                if out is not None:
-                    fetch_clips(store, done, out / ingested.script_id)
-    except (ClusterError, StorageError) as exc:
-        err.print(str(exc), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
-    if failed:
-        raise typer.Exit(1)
+    raise typer.Exit(voice_files(settings, scripts, console, project=project or settings.project, profile=profile,
+                                 publish=publish, out=out, force=force))  # fmt: skip
 
 
 @app.command()
@@ -275,10 +244,15 @@ def demo(
     samples: Annotated[Path, typer.Option(help="Sample scripts to run.")] = Path("samples"),
     config: ConfigOpt = None,
 ) -> None:
-    """Run the pipeline end to end on the sample scripts with the embedded defaults."""
-    from pipeline.demo import run_demo
+    """``dubflow voice samples/* --project demo --out build/demo``: the embedded defaults, end to end."""
+    from pipeline.cli.voice import voice_files
+    from pipeline.scripts.ingest import supported_suffixes
 
-    raise typer.Exit(run_demo(_settings(config), samples, out, console))
+    files = sorted(p for p in samples.iterdir() if p.suffix.lower() in supported_suffixes())
+    if not files:
+        err.print(f"no sample scripts in {samples}", style="red", markup=False)
+        raise typer.Exit(1)
+    raise typer.Exit(voice_files(_settings(config), files, console, project=DEMO_PROJECT, out=out))
 
 
 def main() -> None:

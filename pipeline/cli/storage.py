@@ -9,7 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from pipeline.cli_common import ConfigOpt, console, err, settings_or_exit, store_or_exit
+from pipeline.cli.common import ConfigOpt, console, err, settings_or_exit, store_or_exit
 from pipeline.console import frame_table
 from pipeline.storage.errors import StorageError
 

@@ -1,0 +1,275 @@
+"""The voicing chain, composed once: a script's bytes → ingest → synthesize (Dask) → finish (post-process + QA on the
+workers) → package → publish.
+
+The Airflow task (``pipeline.orchestrate``), ``dubflow voice`` and the benchmarks all call ``voice``; nothing else
+wires stages together. Each stage keeps its own module; this one only decides their order, what a refused script
+is, and what one run reports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from pipeline.audio.profiles import Profile, resolve_profile
+from pipeline.compute.fanout import LineResult, RunReport, synthesize
+from pipeline.compute.finish import finish
+from pipeline.deliver import Package, package, publish_package
+from pipeline.events import RunTag, script_event
+from pipeline.qa.model import LineQa
+from pipeline.scripts.ingest import ingest_bytes
+from pipeline.scripts.model import IngestResult
+from pipeline.settings import Settings
+from pipeline.storage.locks import Holder, script_lock
+from pipeline.storage.publish import PublishResult, list_versions, read_manifest
+from pipeline.storage.store import ObjectStore
+from pipeline.voices.catalog import Catalog
+
+log = logging.getLogger(__name__)
+MAX_TAKE = 99  # the review page's retake numbers (the DAG's ``retake`` param says the same)
+
+
+class InputError(ValueError):
+    """The request or the script itself is wrong (a malformed script, an unknown line, voice or engine): running
+    it again cannot help, so an orchestrator should fail at once instead of retrying."""
+
+
+class Watcher:
+    """What a caller sees of a run while it happens (a progress bar, a log); every method may be left as is."""
+
+    def ingested(self, ingested: IngestResult) -> None:
+        """The script was read; synthesis follows when it has no errors."""
+
+    def stage(self, name: str) -> None:
+        """``synthesize``, ``finish``, ``package`` or ``publish`` begins."""
+
+    def synthesized(self, result: LineResult) -> None:
+        """One line was synthesized, found in the cache, or failed."""
+
+    def checked(self, line_qa: LineQa) -> None:
+        """One line was post-processed and QA-checked (or quarantined)."""
+
+    def waiting(self, holder: Holder) -> None:
+        """Another run is voicing this script: this one waits for it (``synthesis.script_lock_wait``)."""
+
+
+@dataclass(frozen=True)
+class Script:
+    """One script to voice: its bytes and where they came from (recorded in the manifest's ``source``)."""
+
+    name: str
+    data: bytes
+    project: str
+    source: Mapping[str, Any] = field(default_factory=dict)  # inbox_key, sha256 … as the manifest records them
+
+
+@dataclass(frozen=True)
+class Options:
+    run_id: str
+    profile: str | None = None  # a delivery profile name; None = settings.audio.profile
+    force: bool = False  # synthesize and check every line again, ignoring the caches
+    publish: bool = True  # False: stop after packaging (the delivery files stay in ``delivery_dir``)
+    dry_run: bool = False  # ingest and check the request only
+    retake: Mapping[str, Mapping[str, Any]] | None = None  # line id → {take, note, reviewer, from_version}
+    voices: Mapping[str, str] | None = None  # speaker → voice id, over the project's map
+    engine: str | None = None  # speak every line with this engine
+    delivery_dir: Path | None = None  # keep the delivery files in <delivery_dir>/<script_id>/; None = temporary
+
+
+@dataclass
+class Outcome:
+    """What one run of the chain did to one script, stage by stage (later fields stay None when it stopped)."""
+
+    script: Script
+    ingested: IngestResult
+    status: str = "refused"  # refused | validated (dry run) | nothing passed QA | packaged | published
+    profile: Profile | None = None
+    report: RunReport | None = None
+    checked: list[LineQa] | None = None
+    package: Package | None = None
+    published: PublishResult | None = None
+    retakes: list[str] = field(default_factory=list)  # lines this run was asked to retake
+    takes: dict[str, int] = field(default_factory=dict)  # every line's take, carried ones included
+    review: dict[str, dict[str, Any]] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Every line spoken, and the script published (or packaged, when publishing was not asked for)."""
+        return self.status in ("published", "packaged", "validated (dry run)") and not (
+            self.report and self.report.failed
+        )
+
+    def summary(self, store: ObjectStore) -> dict[str, Any]:
+        """The run as JSON (ids, counts and URIs): the Airflow task's return value."""
+        out: dict[str, Any] = {
+            "project": self.script.project,
+            "script_key": self.script.source.get("inbox_key"),
+            "script_id": self.ingested.script_id,
+            "lines": len(self.ingested.lines),
+            "problems": [str(p) for p in self.ingested.problems],
+            "retakes": self.retakes,
+            "status": self.status,
+        }
+        if self.report is None or self.package is None:
+            return out
+        published = self.published
+        out.update(
+            takes=dict(sorted(self.takes.items())),
+            synthesis=self.report.summary(),
+            failed=[r.line.line_id for r in self.report.failed],
+            qa=self.package.qa.counts(),
+            version=published.version if published else None,
+            manifest=f"s3://{store.bucket('assets')}/{published.manifest_key}" if published else None,
+            uploaded=published.uploaded if published else 0,
+            already_published=bool(published and published.already_published),
+        )
+        return out
+
+
+def voice(
+    settings: Settings,
+    script: Script,
+    options: Options,
+    *,
+    store: ObjectStore,
+    catalog: Catalog,
+    client: Any,
+    watcher: Watcher | None = None,
+) -> Outcome:
+    """Voice one script. Raises ``InputError`` for a request that cannot be right (unknown voice, engine or line);
+    a script with errors comes back ``refused`` with its problems, having touched nothing.
+
+    Safe to repeat after a kill at any point: synthesis and QA results are cached by content, and publishing
+    completes the same version without uploading anything twice. One run per script at a time (a lock in
+    staging); takes stick: a run without a retake voices every line at the take of the latest published version.
+    """
+    watch = watcher or Watcher()
+    project, tag = script.project, RunTag(options.run_id, script.project)
+    overrides = check_overrides(catalog, options.voices or {}, options.engine, settings)
+    voice_map = {**catalog.voice_map(project), **overrides.get("voices", {})}
+    ingested = ingest_bytes(script.data, script.name, settings.ingest, voice_map=voice_map)
+    outcome = Outcome(script, ingested, overrides=overrides)
+    script_event(log, "script ingested", tag, ingested.script_id, script_key=script.source.get("inbox_key"),
+                 lines=len(ingested.lines), ok=ingested.ok)  # fmt: skip
+    watch.ingested(ingested)
+    if not ingested.ok:
+        return outcome
+    line_ids = {line.line_id for line in ingested.lines}
+    outcome.review = check_retake(options.retake or {}, line_ids, script.source.get("inbox_key") or script.name)
+    outcome.retakes = sorted(outcome.review)
+    if options.dry_run:
+        outcome.status = "validated (dry run)"
+        return outcome
+    profile = resolve_profile(settings.audio.profiles_file, options.profile or settings.audio.profile,
+                              settings.audio.overrides)  # fmt: skip
+    outcome.profile = profile
+    with script_lock(store, project, ingested.script_id, options.run_id, wait=settings.synthesis.script_lock_wait,
+                     on_wait=watch.waiting):  # fmt: skip
+        carried, carried_review = published_takes(store, project, ingested.script_id, line_ids)
+        outcome.takes = {**carried, **{line_id: entry["take"] for line_id, entry in outcome.review.items()}}
+        outcome.review = {**carried_review, **outcome.review}
+        watch.stage("synthesize")
+        outcome.report = synthesize(ingested.lines, catalog, project, settings, store, client=client,
+                                    force=options.force, progress=watch.synthesized, takes=outcome.takes,
+                                    engine=options.engine, run_id=options.run_id)  # fmt: skip
+        watch.stage("finish")
+        outcome.checked = finish(outcome.report, settings, profile, store, client, force=options.force,
+                                 progress=watch.checked)  # fmt: skip
+        kept = options.delivery_dir / ingested.script_id if options.delivery_dir else None
+        with _folder(kept) as folder:
+            watch.stage("package")
+            outcome.package = package(ingested.lines, outcome.checked, profile, store, folder, project,
+                                      ingested.script_id, outcome.takes)  # fmt: skip
+            if not options.publish:
+                outcome.status = "packaged"
+            else:
+                watch.stage("publish")
+                source = {"name": script.name, **script.source, "review": dict(sorted(outcome.review.items()))}
+                if overrides:
+                    source["overrides"] = overrides
+                outcome.published = publish_package(store, outcome.package, options.run_id, source)
+                outcome.status = "published" if outcome.published else "nothing passed QA"
+    script_event(log, "script voiced", tag, ingested.script_id, status=outcome.status,
+                 version=outcome.published.version if outcome.published else None, lines=len(ingested.lines),
+                 failed=[r.line.line_id for r in outcome.report.failed] or None,
+                 qa=" ".join(f"{k}:{v}" for k, v in outcome.package.qa.counts().items()))  # fmt: skip
+    return outcome
+
+
+class _folder:
+    """The given delivery folder, or a temporary one removed afterwards."""
+
+    def __init__(self, path: Path | None):
+        self.path, self._tmp = path, None
+
+    def __enter__(self) -> Path:
+        if self.path is not None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            return self.path
+        self._tmp = TemporaryDirectory(prefix="dubflow-package-")
+        return Path(self._tmp.name)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def check_overrides(catalog: Catalog, voices: Mapping[str, str], engine: str | None,
+                    settings: Settings) -> dict[str, Any]:  # fmt: skip
+    """The trigger form's voice and engine overrides, checked against the catalog and the enabled engines before
+    anything runs (a typo must not silently fall back to the default voice)."""
+    unknown = sorted({voice for voice in voices.values() if voice not in catalog.voices})
+    if unknown:
+        raise InputError(f"voice override(s) name voices not in {catalog.path}: {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(catalog.voices))})")  # fmt: skip
+    if engine is not None and engine not in settings.engines.enabled:
+        raise InputError(f"engine override {engine!r} is not enabled (engines.enabled: "
+                         f"{', '.join(settings.engines.enabled)})")  # fmt: skip
+    overrides: dict[str, Any] = {}
+    if voices:
+        overrides["voices"] = dict(sorted(voices.items()))
+    if engine:
+        overrides["engine"] = engine
+    return overrides
+
+
+def check_retake(retake: Mapping[str, Mapping[str, Any]], line_ids: Collection[str],
+                 script_key: str) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """The retake request as the manifest records it. Checked here too (not only by the DAG's param schema):
+    other callers exist, and a bad request must fail before any synthesis."""
+    unknown = sorted(set(retake) - set(line_ids))
+    if unknown:
+        raise InputError(f"retake names line(s) that are not in script {script_key}: {', '.join(unknown)}")
+    review: dict[str, dict[str, Any]] = {}
+    for line_id, entry in retake.items():
+        take = entry.get("take") if isinstance(entry, Mapping) else None
+        if isinstance(take, bool) or not isinstance(take, int) or not 1 <= take <= MAX_TAKE:
+            raise InputError(f"retake of line {line_id} in {script_key}: take must be an integer 1..{MAX_TAKE}, "
+                             f"not {take!r}")  # fmt: skip
+        from_version = entry.get("from_version")
+        if from_version is not None and (isinstance(from_version, bool) or not isinstance(from_version, int)):
+            raise InputError(f"retake of line {line_id} in {script_key}: from_version must be an integer or null")
+        review[line_id] = {"take": take, "note": str(entry.get("note") or ""),
+                           "reviewer": str(entry.get("reviewer") or ""), "from_version": from_version}  # fmt: skip
+    return review
+
+
+def published_takes(store: ObjectStore, project: str, script_id: str, line_ids: Collection[str]
+                    ) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:  # fmt: skip
+    """The retakes of the latest published version (line id → take, and their reviews), for lines still in the
+    script. A quarantined retake is not among the version's lines but is in its reviews: it keeps its take too."""
+    for version in reversed(list_versions(store, project, script_id)):
+        manifest = read_manifest(store, project, script_id, version)
+        if manifest is None:  # an interrupted publish: nothing of it was ever visible
+            continue
+        reviews = manifest.get("source", {}).get("review") or {}
+        takes = {line_id: int(entry["take"]) for line_id, entry in reviews.items() if entry.get("take")}
+        takes.update({line["line_id"]: int(line["take"]) for line in manifest["lines"] if line.get("take")})
+        takes = {line_id: take for line_id, take in takes.items() if line_id in line_ids}
+        return takes, {line_id: reviews[line_id] for line_id in takes if line_id in reviews}
+    return {}, {}
