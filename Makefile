@@ -49,13 +49,14 @@ ffmpeg-libs:
 setup-cosyvoice: $(CV_VENV)/.installed ffmpeg-libs
 
 # dag.test() of dubflow_dubbing and dubflow_narration on samples/, recorded in $(AIRFLOW_DIR): `make airflow` shows
-# the runs. The Airflow-free variant of the same stages is `dubflow demo`.
+# the runs. The Airflow-free variant of the same chain is `dubflow demo` (= `dubflow voice samples/*`).
 demo: setup
 	PYTHONPATH="$(CURDIR)/plugins$${PYTHONPATH:+:$$PYTHONPATH}" $(BIN)/python -m dubflow_airflow.demo \
 		--out $(DEMO_OUT) --airflow-home $(AIRFLOW_DIR) --port $(AIRFLOW_PORT)
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: setup lint test-upstream
 	@set +e; $(BIN)/python -m pytest -q; rc=$$?; \
@@ -72,7 +73,7 @@ airflow: setup
 	@mkdir -p $(AIRFLOW_DIR)
 	@export PATH="$(abspath $(BIN)):$$PATH" AIRFLOW_HOME="$(abspath $(AIRFLOW_DIR))" \
 		AIRFLOW__CORE__DAGS_FOLDER="$(CURDIR)/dags" AIRFLOW__CORE__PLUGINS_FOLDER="$(CURDIR)/plugins" \
-		AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__PARALLELISM=4 \
+		AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__PARALLELISM=4 AIRFLOW__CORE__TEST_CONNECTION=Enabled \
 		AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
 		AIRFLOW__API__BASE_URL=http://127.0.0.1:$(AIRFLOW_PORT) \
 		AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(AIRFLOW_PORT)/execution/ \

@@ -86,7 +86,7 @@ def main() -> None:
         startup = time.perf_counter() - started
         report = synthesize(lines, catalog, settings.project, settings, store, client=client, force=True)
         assert not report.failed, [r.error for r in report.failed]
-        gpu = any(job.gpu for job in report.jobs.values())
+        gpu = any(r.job.gpu for r in report.results if r.job)
         workers = client.scheduler_info()["workers"].values()
         slots = sum(1 for w in workers if not gpu or w.get("resources", {}).get("GPU"))
 
@@ -97,12 +97,16 @@ def main() -> None:
     overhead = (slots * report.wall_seconds - report.synth_seconds) / n
     measured = 3600 * n / report.wall_seconds
     formula = 3600 * slots / (mean * rtf + overhead)
-    print(f"\n{n} lines, voice {args.voice} ({engine}), mode {args.mode}, c = {slots} worker(s); "
-          f"cluster start + engine load {startup:.1f} s (not in the timed run)\n")
+    print(
+        f"\n{n} lines, voice {args.voice} ({engine}), mode {args.mode}, c = {slots} worker(s); "
+        f"cluster start + engine load {startup:.1f} s (not in the timed run)\n"
+    )
     print("| c | lines | mean line s | RTF | per-line overhead s | wall s | lines/h measured | lines/h formula |")
     print("|---|---|---|---|---|---|---|---|")
-    print(f"| {slots} | {n} | {mean:.2f} | {rtf:.3f} | {overhead:.3f} | {report.wall_seconds:.2f} | {measured:,.0f} "
-          f"| {formula:,.0f} |")
+    print(
+        f"| {slots} | {n} | {mean:.2f} | {rtf:.3f} | {overhead:.3f} | {report.wall_seconds:.2f} | {measured:,.0f} "
+        f"| {formula:,.0f} |"
+    )
 
 
 if __name__ == "__main__":

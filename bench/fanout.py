@@ -1,7 +1,8 @@
 """Fan-out on Dask against the loop a user would write instead, on one 100-line script (50 English, 50 Mandarin).
 
 In one invocation, against a throwaway local S3 server:
-  (a)  a sequential loop calling the engines with their default threading (onnxruntime spreads over all cores)
+  (a)  a sequential loop through the workers' own plan and speak path, with the engines' default threading
+       (onnxruntime spreads over all cores)
   (a1) the same loop with each engine pinned to one thread
   (b)  dubflow on a LocalCluster with 1 worker (1 engine thread)
   (c)  dubflow with N workers (N = cores, 1 engine thread each: workers × threads = cores)
@@ -39,14 +40,18 @@ def script(lines: int) -> str:
 
 
 def sequential(lines, catalog, engines) -> float:
+    """The loop a user would write, planned and spoken by the same code the workers run (``voices.speak``)."""
     from pipeline.engines.registry import EngineRegistry
-    from pipeline.voices.speak import speak
+    from pipeline.voices.plan import plan_jobs
+    from pipeline.voices.speak import reference_file, speak
 
     registry = EngineRegistry(engines)
     registry.get("piper"), registry.get("mandarin")  # load outside the timing, as the workers do
     start = time.perf_counter()
-    for line in lines:
-        speak(line, catalog, registry, "demo", seed=0)
+    jobs, failures = plan_jobs(lines, catalog, "demo", registry, 0)
+    assert not failures, failures
+    for job in jobs:
+        speak(registry, job, reference_file(job.reference))
     return time.perf_counter() - start
 
 
@@ -100,30 +105,42 @@ def main() -> None:
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
                                        dashboard_address="127.0.0.1:0", silence_logs=40)  # fmt: skip
                 client = Client(cluster)
-                warm = synthesize(lines[:workers * 2], catalog, "demo", settings, store, client=client, force=True)
+                warm = synthesize(lines[: workers * 2], catalog, "demo", settings, store, client=client, force=True)
                 startup = time.perf_counter() - started
                 report = synthesize(lines, catalog, "demo", settings, store, client=client, force=True)
                 assert not report.failed, [r.error for r in report.failed]
                 results[workers] = report.wall_seconds
                 label = "(b) dubflow, 1 worker" if workers == 1 else f"(c) dubflow, {workers} workers"
-                rows.append((label, report.wall_seconds,
-                             f"start-up + engine load {startup:.1f} s ({warm.count('synthesized')} warm-up lines)"))
+                rows.append(
+                    (
+                        label,
+                        report.wall_seconds,
+                        f"start-up + engine load {startup:.1f} s ({warm.count('synthesized')} warm-up lines)",
+                    )
+                )
                 if workers == cores:
                     cached = synthesize(lines, catalog, "demo", settings, store, client=None)
                     rows.append(("re-run, every line cached (no cluster)", cached.wall_seconds,
                                  f"{cached.count('cached')} cached"))  # fmt: skip
                     edited = [*lines[:10], replace(lines[10], text=lines[10].text + " Again."), *lines[11:]]
                     one = synthesize(edited, catalog, "demo", settings, store, client=client)
-                    rows.append(("re-run, one line edited (warm cluster)", one.wall_seconds,
-                                 f"{one.count('synthesized')} synthesized, {one.count('cached')} cached"))
+                    rows.append(
+                        (
+                            "re-run, one line edited (warm cluster)",
+                            one.wall_seconds,
+                            f"{one.count('synthesized')} synthesized, {one.count('cached')} cached",
+                        )
+                    )
                 client.close()
                 cluster.close()
         finally:
             server.stop()
 
     b, c = results[1], results[cores]
-    print(f"\n{args.lines} lines ({sum(1 for x in lines if x.lang == 'en')} en piper, "
-          f"{sum(1 for x in lines if x.lang == 'zh')} zh mandarin), {cores} cores\n")
+    print(
+        f"\n{args.lines} lines ({sum(1 for x in lines if x.lang == 'en')} en piper, "
+        f"{sum(1 for x in lines if x.lang == 'zh')} zh mandarin), {cores} cores\n"
+    )
     print("| run | wall s | × (a) | notes |\n|---|---|---|---|")
     for label, seconds, note in rows:
         print(f"| {label} | {seconds:.2f} | {seconds / a:.2f} | {note} |")

@@ -31,7 +31,8 @@ def main() -> None:
     from pipeline.scripts.ingest import ingest_file
     from pipeline.settings import load_settings
     from pipeline.voices.catalog import load_catalog
-    from pipeline.voices.speak import speak
+    from pipeline.voices.plan import plan_jobs
+    from pipeline.voices.speak import reference_file, speak
 
     settings = load_settings()
     catalog = load_catalog(settings.voices_file)
@@ -43,9 +44,11 @@ def main() -> None:
     asr_models = models.default_asr_models()
 
     start = time.perf_counter()
-    clips = [speak(line, catalog, registry, "demo", seed=0) for line in lines]  # loads the engines too
+    jobs, failures = plan_jobs(lines, catalog, "demo", registry, 0)  # the workers' plan and speaking path
+    assert not failures, failures
+    clips = [speak(registry, job, reference_file(job.reference)).result for job in jobs]  # loads the engines too
     reference = Path("/tmp/dubflow-bench-ref.wav")
-    first = clips[0][1]
+    first = clips[0]
     sf.write(reference, first.samples, first.sample_rate)
     models.intelligibility(first.samples, first.sample_rate, "warm up", "en", asr_models, profile)
     models.similarity(first.samples, first.sample_rate, reference, profile)
@@ -53,12 +56,13 @@ def main() -> None:
 
     stages: dict[str, list[float]] = {"synthesis": [], "post-processing": [], "signal checks": [], "ASR (en)": [],
                                       "speaker similarity": []}  # fmt: skip
-    audio_s = sum(result.duration for _, result in clips)
+    audio_s = sum(result.duration for result in clips)
     for _ in range(args.repeat):
         totals = dict.fromkeys(stages, 0.0)
-        for line in lines:
+        for job in jobs:
+            line = job.line
             t0 = time.perf_counter()
-            _, result = speak(line, catalog, registry, "demo", seed=0)
+            result = speak(registry, job, reference_file(job.reference)).result
             t1 = time.perf_counter()
             cue = None if line.start is None or line.end is None else line.end - line.start
             processed = process_clip(result.samples, result.sample_rate, profile, cue, 0.3)
@@ -76,16 +80,20 @@ def main() -> None:
 
     median = {name: statistics.median(values) for name, values in stages.items()}
     synth = median["synthesis"]
-    english = sum(result.duration for line, (_, result) in zip(lines, clips, strict=True) if line.lang == "en")
-    print(f"\n{len(lines)} lines, {audio_s / 60:.2f} min of audio ({english / 60:.2f} min English); model loading "
-          f"(engines, Whisper, Resemblyzer incl. its first-call JIT) {warm:.1f} s, not counted\n")
+    english = sum(result.duration for job, result in zip(jobs, clips, strict=True) if job.line.lang == "en")
+    print(
+        f"\n{len(lines)} lines, {audio_s / 60:.2f} min of audio ({english / 60:.2f} min English); model loading "
+        f"(engines, Whisper, Resemblyzer incl. its first-call JIT) {warm:.1f} s, not counted\n"
+    )
     print("| stage | s total | s per audio minute | share of synthesis |\n|---|---|---|---|")
     for name, seconds in median.items():
         print(f"| {name} | {seconds:.2f} | {seconds / (audio_s / 60):.2f} | {seconds / synth:.0%} |")
     gate = sum(v for k, v in median.items() if k != "synthesis")
     no_asr = gate - median["ASR (en)"]
-    print(f"\nwhole gate: {gate / synth:.0%} of synthesis time; without ASR: {no_asr / synth:.0%}; "
-          f"ASR alone: {median['ASR (en)'] / synth:.0%}")
+    print(
+        f"\nwhole gate: {gate / synth:.0%} of synthesis time; without ASR: {no_asr / synth:.0%}; "
+        f"ASR alone: {median['ASR (en)'] / synth:.0%}"
+    )
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import DAG, AssetAlias, get_current_context, task
+from airflow.sdk import DAG, get_current_context, task
+from dubflow_airflow.assets import PUBLISHED
 
 with DAG(
     dag_id="dubflow_on_new_assets",
-    schedule=[AssetAlias(name="dubflow-published")],
+    schedule=[PUBLISHED],
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     tags=["dubflow", "example"],
@@ -22,7 +23,7 @@ with DAG(
     def announce() -> list[dict[str, str]]:
         events = get_current_context()["triggering_asset_events"]
         # Each event is filed under its asset and again under the alias it came through: read the alias only.
-        arrived = [{"asset": event.asset.name, **event.extra} for event in events[AssetAlias(name="dubflow-published")]]
+        arrived = [{"asset": event.asset.name, **event.extra} for event in events[PUBLISHED]]
         for item in arrived:
             print(f"new dubflow version: {item}")
         return arrived

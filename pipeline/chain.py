@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -20,7 +21,8 @@ from pipeline.compute.fanout import LineResult, RunReport, synthesize
 from pipeline.compute.finish import finish
 from pipeline.deliver import Package, package, publish_package
 from pipeline.events import RunTag, script_event
-from pipeline.qa.model import LineQa
+from pipeline.ids import MAX_TAKE
+from pipeline.qa.results import LineQa
 from pipeline.scripts.ingest import ingest_bytes
 from pipeline.scripts.model import IngestResult
 from pipeline.settings import Settings
@@ -30,7 +32,6 @@ from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog
 
 log = logging.getLogger(__name__)
-MAX_TAKE = 99  # the review page's retake numbers (the DAG's ``retake`` param says the same)
 
 
 class InputError(ValueError):
@@ -181,7 +182,10 @@ def voice(
         outcome.checked = finish(outcome.report, settings, profile, store, client, force=options.force,
                                  progress=watch.checked)  # fmt: skip
         kept = options.delivery_dir / ingested.script_id if options.delivery_dir else None
-        with _folder(kept) as folder:
+        if kept is not None:
+            kept.mkdir(parents=True, exist_ok=True)
+        with nullcontext(str(kept)) if kept else TemporaryDirectory(prefix="dubflow-package-") as name:
+            folder = Path(name)
             watch.stage("package")
             outcome.package = package(ingested.lines, outcome.checked, profile, store, folder, project,
                                       ingested.script_id, outcome.takes)  # fmt: skip
@@ -199,24 +203,6 @@ def voice(
                  failed=[r.line.line_id for r in outcome.report.failed] or None,
                  qa=" ".join(f"{k}:{v}" for k, v in outcome.package.qa.counts().items()))  # fmt: skip
     return outcome
-
-
-class _folder:
-    """The given delivery folder, or a temporary one removed afterwards."""
-
-    def __init__(self, path: Path | None):
-        self.path, self._tmp = path, None
-
-    def __enter__(self) -> Path:
-        if self.path is not None:
-            self.path.mkdir(parents=True, exist_ok=True)
-            return self.path
-        self._tmp = TemporaryDirectory(prefix="dubflow-package-")
-        return Path(self._tmp.name)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
 
 
 def check_overrides(catalog: Catalog, voices: Mapping[str, str], engine: str | None,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich.console import Console
@@ -13,6 +13,10 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.scripts.model import IngestResult, Line, Problem
+
+if TYPE_CHECKING:
+    from pipeline.compute.fanout import RunReport
+    from pipeline.qa.results import ScriptQa
 
 
 def _seconds(value: float | None) -> str:
@@ -89,39 +93,12 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-@contextmanager
-def synthesis_progress(console: Console, total: int, title: str) -> Iterator[Callable[[object], None]]:
-    """A progress bar for a fan-out: lines done / failed / cached and the ETA; yields the per-line callback."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    counts = {"synthesized": 0, "cached": 0, "failed": 0}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("[green]{task.fields[synthesized]} new[/] [cyan]{task.fields[cached]} cached[/] "
-                          "[red]{task.fields[failed]} failed[/]"),
-               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
-        task = progress.add_task(title, total=total, **counts)
-
-        def update(result: object) -> None:
-            counts[result.status] += 1  # type: ignore[attr-defined]
-            progress.update(task, advance=1, **counts)
-
-        yield update
-
-
-def run_table(report: object, title: str) -> Table:
+def run_table(report: RunReport, title: str) -> Table:
     """One row per line of a fan-out: status, engine, worker, duration, RTF, error."""
     table = Table(title=title, title_justify="left")
     for column in ("line_id", "status", "engine", "worker", "seconds", "RTF", "attempts", "problem"):
         table.add_column(column)
-    for result in report.results:  # type: ignore[attr-defined]
+    for result in report.results:
         clip = result.clip
         seconds = f"{clip.duration:.2f}" if clip and clip.duration else ""
         rtf = f"{clip.synth_seconds / clip.duration:.3f}" if clip and clip.duration and clip.synth_seconds else ""
@@ -133,15 +110,15 @@ def run_table(report: object, title: str) -> Table:
     return table
 
 
-def qa_table(qa: object) -> Table:
+def qa_table(qa: ScriptQa) -> Table:
     """The QA gate's per-line verdicts with the failed or warned checks spelled out."""
-    counts = qa.counts()  # type: ignore[attr-defined]
+    counts = qa.counts()
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    table = Table(title=f"{qa.script_id}: QA ({qa.profile}) {summary}", title_justify="left")  # type: ignore[attr-defined]
+    table = Table(title=f"{qa.script_id}: QA ({qa.profile}) {summary}", title_justify="left")
     for column in ("line_id", "verdict", "attempts", "LUFS", "dBTP", "stretch", "problems"):
         table.add_column(column)
     colours = {"pass": "green", "warn": "yellow", "fail": "red", "not-checked": "dim"}
-    for line in qa.lines:  # type: ignore[attr-defined]
+    for line in qa.lines:
         problems = "; ".join(f"{c.name}: {c.value if c.value is not None else ''} {c.unit} ({c.threshold})".strip()
                              for c in line.checks if c.verdict in ("fail", "warn"))  # fmt: skip
         verdict = "quarantined" if line.quarantined else line.verdict

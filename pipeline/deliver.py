@@ -5,7 +5,6 @@ the QA report, and the publish of everything that passed (quarantined lines are 
 from __future__ import annotations
 
 import io
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +15,11 @@ import soundfile as sf
 
 from pipeline.audio.assemble import Placed, dialogue_stem, narration, subtitles
 from pipeline.audio.encode import encode
-from pipeline.audio.loudness import level, true_peak_db
 from pipeline.audio.profiles import Profile
 from pipeline.ids import slugify
-from pipeline.qa.model import Check, LineQa, ScriptQa
+from pipeline.qa.delivery_checks import file_checks, stem_checks
 from pipeline.qa.report import report_html, report_json, report_parquet
+from pipeline.qa.results import LineQa, ScriptQa
 from pipeline.scripts.model import Line
 from pipeline.storage import keys
 from pipeline.storage.publish import Delivery, DeliveryFile, DeliveryLine, PublishResult, publish
@@ -38,7 +37,6 @@ def package(lines: list[Line], results: list[LineQa], profile: Profile, store: O
             project: str, script_id: str, takes: Mapping[str, int] | None = None) -> Package:  # fmt: skip
     """Write the delivery files of one script into ``folder`` and return what to publish (``takes``: line id →
     reviewer retake number, recorded per line in the manifest)."""
-    by_id = {line.line_id: line for line in lines}
     takes = takes or {}
     audio: dict[str, tuple[np.ndarray, int]] = {}
     delivered: list[DeliveryLine] = []
@@ -49,7 +47,8 @@ def package(lines: list[Line], results: list[LineQa], profile: Profile, store: O
         audio[result.line_id] = (samples, rate)
         if result.quarantined:
             continue
-        line = by_id[result.line_id]
+        line = result.line
+        assert line is not None, f"{result.line_id}: a checked line carries its line"
         path = folder / line.lang / f"{line.line_id}.{profile.encoding.format}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(encode(_layout(samples, profile), rate, profile.encoding))
@@ -107,7 +106,7 @@ def _assemble(lines: list[Line], results: list[LineQa], audio: dict[str, tuple[n
                                  encode(_layout(stem, profile), rate, profile.encoding)))  # fmt: skip
             for fmt in ("srt", "vtt"):
                 extras.append(_write(folder, f"subtitles/{lang}.{fmt}", subtitles(placed, rate, fmt).encode()))
-            qa.script_checks.extend(_stem_checks(lang, stem, placed, lines, rate, profile))
+            qa.script_checks.extend(stem_checks(lang, stem, placed, lines, rate, profile))
         else:
             chapters: dict[str, list[Line]] = {}
             for line in ours:
@@ -115,51 +114,9 @@ def _assemble(lines: list[Line], results: list[LineQa], audio: dict[str, tuple[n
             for n, (title, members) in enumerate(chapters.items(), start=1):
                 chapter = narration([(audio[m.line_id][0], m.pause_after) for m in members], rate, profile.room_tone)
                 name = f"chapters/{lang}/{n:02d}-{slugify(title, 'chapter')[:40]}.{profile.encoding.format}"
-                qa.script_checks.extend(_file_checks(name, chapter, rate, profile))
+                qa.script_checks.extend(file_checks(name, chapter, rate, profile))
                 extras.append(_write(folder, name, encode(_layout(chapter, profile), rate, profile.encoding)))
     return extras
-
-
-def _stem_checks(lang: str, stem: np.ndarray, placed: list[Placed], lines: list[Line], rate: int,
-                 profile: Profile) -> list[Check]:  # fmt: skip
-    script_end = max((line.end or 0.0) for line in lines if line.lang == lang)
-    stem_end = max(p.end_s(rate) for p in placed)
-    over = stem_end - script_end
-    ordered = sorted(placed, key=lambda p: p.start_s)
-    overlaps = sum(1 for a, b in itertools.pairwise(ordered) if b.start_s < a.end_s(rate) - 0.001)
-    loud = level(stem, rate, profile.loudness.measure)
-    spec = profile.loudness
-    stem_verdict = "not-checked" if loud is None else "pass" if abs(loud - spec.target) <= spec.tolerance else "warn"
-    tol = profile.qa.duration_tolerance_ms / 1000
-    return [
-        Check(f"{lang}:stem_duration", "pass" if over <= tol else "fail", round(over, 3), "s over",
-              f"last line ends by the script's last cue ({script_end:.2f} s)"),
-        Check(f"{lang}:overlapping_speech", "pass" if overlaps == 0 else "warn", float(overlaps), "overlaps", "0"),
-        Check(f"{lang}:stem_loudness", stem_verdict, None if loud is None else round(loud, 2),
-              "LUFS" if spec.measure == "lufs" else "dB RMS", f"{spec.target} ± {spec.tolerance}",
-              "a stem with pauses reads lower than its lines; a warning, not a failure"),
-    ]  # fmt: skip
-
-
-def _file_checks(name: str, x: np.ndarray, rate: int, profile: Profile) -> list[Check]:
-    """Whole-file acceptance (ACX judges files, not lines): level, peak and, when the profile sets one, the noise
-    floor (RMS of the quietest 500 ms)."""
-    spec = profile.loudness
-    value = level(x, rate, spec.measure)
-    unit = "LUFS" if spec.measure == "lufs" else "dB RMS"
-    ok = value is not None and abs(value - spec.target) <= spec.tolerance
-    checks = [Check(f"{name}:level", "pass" if ok else "fail", None if value is None else round(value, 2), unit,
-                    f"{spec.target} ± {spec.tolerance}"),
-              Check(f"{name}:peak", "pass" if true_peak_db(x, rate) <= spec.true_peak + 0.05 else "fail",
-                    round(true_peak_db(x, rate), 2), "dBTP", f"≤ {spec.true_peak}")]  # fmt: skip
-    floor_limit = profile.qa.noise_floor_db
-    if floor_limit is not None:
-        window = int(0.5 * rate)
-        blocks = x[: (x.shape[0] // window) * window].reshape(-1, window) if x.shape[0] >= window else x[None, :]
-        floor = float(np.min(20 * np.log10(np.sqrt(np.mean(np.square(blocks, dtype=np.float64), axis=1)) + 1e-12)))
-        checks.append(Check(f"{name}:noise_floor", "pass" if floor <= floor_limit else "fail", round(floor, 1),
-                            "dB RMS", f"≤ {floor_limit} (quietest 500 ms)"))  # fmt: skip
-    return checks
 
 
 def _write(folder: Path, name: str, data: bytes) -> DeliveryFile:

@@ -69,8 +69,7 @@ def emit(logger: logging.Logger, event: str, fields: dict[str, Any], level: int 
     if not logger.isEnabledFor(level):
         return
     extra = {("dubflow_" + key if key in _RESERVED else key): value for key, value in fields.items()}
-    logger.log(level, "%s %s", event, logfmt(fields), extra={"dubflow_event": event, **extra},
-               stacklevel=stacklevel)  # fmt: skip
+    logger.log(level, "%s %s", event, logfmt(fields), extra={"dubflow_event": event, **extra}, stacklevel=stacklevel)
 
 
 def line_event(logger: logging.Logger, event: str, tag: RunTag | None, line: Any, level: int = logging.INFO,

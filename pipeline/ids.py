@@ -9,9 +9,11 @@ import re
 import unicodedata
 
 MAX_ID_LEN = 64
+MAX_TAKE = 99  # a reviewer's retake numbers: 1..MAX_TAKE (0 is the original take)
 # Patterns are matched whole (``fullmatch``): a ``$`` would let a trailing newline through.
 ID_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9_-])?"
 LANG_PATTERN = r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}"
+ID_PARAM_PATTERN = rf"^(?!.*\.\.){ID_PATTERN}$"  # the same rule as a JSON-schema pattern (the DAGs' trigger forms)
 # Folder names of a version's delivery files other than line clips (``qa/report.html``): no language tag may be one.
 RESERVED_LANGS = frozenset({"qa"})
 _ID = re.compile(ID_PATTERN)

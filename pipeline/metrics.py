@@ -20,9 +20,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 # Statuses of ``dubflow_lines_synthesized_total``: synthesized (by the planned engine), fallback (by a later engine
-# of the voice's chain), retake (the QA gate's re-synthesis), failed (an attempt that gave no clip), cached (a
+# of the voice's chain), resynthesis (the QA gate's new take), failed (an attempt that gave no clip), cached (a
 # cache hit; counted by the process that plans the run, which is not a worker — see README).
-STATUSES = frozenset({"synthesized", "fallback", "retake", "failed", "cached"})
+STATUSES = frozenset({"synthesized", "fallback", "resynthesis", "failed", "cached"})
 # Why a line failed: short, fixed label values (the error text goes to the log, never into a label).
 REASONS = frozenset({
     "engine_error",  # the engine raised (a model error, a load failure)
@@ -33,7 +33,7 @@ REASONS = frozenset({
     "worker_setup",  # the worker's engine plugin is not set up
     "qa_quarantine",  # the QA gate quarantined the line
     "post_processing",  # post-processing or checking the line raised
-    "retake_error",  # a QA retake could not run on this worker
+    "resynthesis_error",  # the QA gate's re-synthesis could not run on this worker
     "other",  # anything else (the log says what)
 })  # fmt: skip
 VERDICTS = frozenset({"pass", "warn", "fail", "quarantined"})
@@ -45,8 +45,7 @@ SYNTHESIS_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, float("inf")),
 )  # fmt: skip
 AUDIO_SECONDS = Counter("dubflow_audio_seconds", "Seconds of audio synthesized on this worker", ["engine"])
-QA_VERDICTS = Counter("dubflow_qa_verdicts", "Lines through the QA gate on this worker, by final verdict",
-                      ["verdict"])  # fmt: skip
+QA_VERDICTS = Counter("dubflow_qa_verdicts", "Lines through the QA gate on this worker, by final verdict", ["verdict"])
 LINE_FAILURES = Counter("dubflow_line_failures", "Failed line attempts on this worker, by engine and reason",
                         ["engine", "reason"])  # fmt: skip
 IN_PROGRESS = Gauge("dubflow_worker_lines_in_progress", "Lines being synthesized or checked on this worker now")

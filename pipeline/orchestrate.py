@@ -14,7 +14,7 @@ from typing import Any
 from pipeline import chain
 from pipeline.chain import MAX_TAKE, InputError, Options, Script
 from pipeline.compute.cluster import LazyClient
-from pipeline.scripts import linesheet, manuscript, subtitles
+from pipeline.scripts.formats import suffixes
 from pipeline.settings import Settings
 from pipeline.storage import keys
 from pipeline.storage.connect import connect_store
@@ -26,21 +26,18 @@ __all__ = ["MAX_TAKE", "InputError", "discover_scripts", "enroll_voices", "rebui
            "voice_script"]  # fmt: skip
 
 log = logging.getLogger(__name__)
-_INBOX_KEY = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,63})/\d{4}-\d{2}-\d{2}/[a-z0-9][a-z0-9._-]{0,80}")
+_INBOX_KEY = re.compile(keys.INBOX_KEY_PATTERN)
 
 
 # Which voicing DAG picks a script up, by the ingest format family of its suffix: dialogue comes as subtitles or
 # line sheets, narration as manuscripts.
-SCRIPT_KINDS: dict[str, frozenset[str]] = {
-    "dubbing": frozenset({*subtitles.FORMATS, *linesheet.FORMATS}),
-    "narration": frozenset(manuscript.FORMATS),
-}
+SCRIPT_KINDS: dict[str, frozenset[str]] = {kind: suffixes(kind=kind) for kind in ("dubbing", "narration")}
 
 
 def script_kind(name: str) -> str | None:
     """``dubbing`` or ``narration`` for a script file name, None for a suffix no format reads."""
     suffix = Path(name).suffix.lower()
-    return next((kind for kind, suffixes in SCRIPT_KINDS.items() if suffix in suffixes), None)
+    return next((kind for kind, members in SCRIPT_KINDS.items() if suffix in members), None)
 
 
 def discover_scripts(settings: Settings, project: str, start: date | None, end: date | None,
@@ -103,8 +100,7 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
                      holder.describe(), settings.synthesis.script_lock_wait)  # fmt: skip
 
     with LazyClient(settings.dask) as client:
-        outcome = chain.voice(settings, script, options, store=store, catalog=catalog, client=client,
-                              watcher=Logged())  # fmt: skip
+        outcome = chain.voice(settings, script, options, store=store, catalog=catalog, client=client, watcher=Logged())
     if outcome.status == "refused":
         errors = outcome.ingested.errors
         raise InputError(f"{item['script_key']}: {len(errors)} error(s): " + "; ".join(str(p) for p in errors[:10]))
@@ -115,7 +111,7 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
 
 def rebuild_catalog(settings: Settings, project: str | None, since: date, until: date) -> dict[str, Any]:
     """Re-derive the catalog parts of every version published in [since, until] from its manifest."""
-    from pipeline.storage.catalog import rebuild
+    from pipeline.storage.asset_catalog import rebuild
 
     store, _ = connect_store(settings)
     parts = rebuild(store, project, since, until)
@@ -127,6 +123,7 @@ def enroll_voices(settings: Settings) -> dict[str, Any]:
     workers and cache keys agree on it; report what is unusable. Raises when any voice has a problem."""
     from pipeline.digest import sha256_file
     from pipeline.voices.catalog import check_reference_clip
+    from pipeline.voices.speak import reference_file
 
     store, _ = connect_store(settings)
     catalog = load_catalog(settings.voices_file)
@@ -135,8 +132,8 @@ def enroll_voices(settings: Settings) -> dict[str, Any]:
     for voice in catalog.voices.values():
         if voice.reference is None:
             continue
-        path = (store.fetch_uri(voice.reference, Path("var/cache/references")) if voice.reference.startswith("s3://")
-                else catalog.reference_path(voice))  # fmt: skip
+        path = reference_file(voice.reference, store) if voice.reference.startswith("s3://") else (
+            catalog.reference_path(voice))  # fmt: skip
         reason = check_reference_clip(path) if path is not None else "no local path"
         if reason:
             problems.append(f"{voice.id}: {reason}")

@@ -11,12 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
 Severity = Literal["error", "warning"]
 
@@ -212,6 +207,9 @@ class DaskSettings(_Section):
     dashboard: bool = False  # log the dashboard link (served on 127.0.0.1, a free port, when bokeh is installed)
     # Workers' per-line log events (pipeline.events) at this level and above: INFO = every line, WARNING = failures.
     worker_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # How local worker processes start. Spawn re-imports the parent's main program; an orchestrator whose main
+    # program must not run twice (the Airflow task runner) sets fork (Linux).
+    start_method: Literal["spawn", "fork"] = "spawn"
     cuda: CudaSettings = Field(default_factory=CudaSettings)
     shards: list[ShardSettings] = Field(default_factory=list)
     external: ExternalClusterSettings = Field(default_factory=ExternalClusterSettings)

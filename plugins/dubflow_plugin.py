@@ -11,7 +11,7 @@ from dubflow_airflow.review_app import app as review_app
 class DubflowPlugin(AirflowPlugin):
     name = "dubflow"
     fastapi_apps: ClassVar[list[dict[str, Any]]] = [
-        {"app": review_app, "url_prefix": "/dubflow", "name": "dubflow review"},
+        {"app": review_app, "url_prefix": "/dubflow", "name": "dubflow review"}
     ]
     external_views: ClassVar[list[dict[str, Any]]] = [
         {

@@ -93,8 +93,10 @@ def s3_env_vars(s3_settings: StorageSettings) -> dict[str, str]:
 
 
 def remove_env_buckets(s3_settings: StorageSettings, env: dict[str, str]) -> None:
-    store = ObjectStore(resolve_connection(s3_settings),
-                        s3_settings.model_copy(update={"bucket_prefix": env["DUBFLOW_S3_BUCKET_PREFIX"]}))
+    store = ObjectStore(
+        resolve_connection(s3_settings),
+        s3_settings.model_copy(update={"bucket_prefix": env["DUBFLOW_S3_BUCKET_PREFIX"]}),
+    )
     remove_buckets(store)
 
 

@@ -27,7 +27,11 @@ def test_s3_start_status_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         assert started.exit_code == 0, started.output
         assert "created buckets: dubflow-inbox, dubflow-staging, dubflow-assets" in started.output
         up = runner.invoke(app, ["s3", "status", "--config", str(config)])
-        assert up.exit_code == 0 and "running: pid" in up.output and "pipeline uses: Connection(http://127.0.0.1:" in up.output
+        assert (
+            up.exit_code == 0
+            and "running: pid" in up.output
+            and "pipeline uses: Connection(http://127.0.0.1:" in up.output
+        )
         secret = (tmp_path / "s3" / "credentials.env").read_text().split("DUBFLOW_S3_SECRET_KEY=")[1].strip()
         assert secret not in up.output and secret not in started.output
         empty = runner.invoke(app, ["catalog", "list", "--config", str(config)])
@@ -47,7 +51,9 @@ def test_inbox_put_and_list(s3_env: dict[str, str]) -> None:
     again = runner.invoke(app, ["inbox", "put", str(SAMPLES / "zh_linesheet.csv"), "--project", "acme",
                                 "--day", "2026-05-04"])  # fmt: skip
     assert "(already there)" in again.output
-    listed = runner.invoke(app, ["inbox", "list", "--project", "acme", "--since", "2026-05-01", "--until", "2026-05-08"])
+    listed = runner.invoke(
+        app, ["inbox", "list", "--project", "acme", "--since", "2026-05-01", "--until", "2026-05-08"]
+    )
     assert listed.exit_code == 0 and "zh_linesheet.csv" in listed.output and "1 script(s)" in listed.output
     bad = runner.invoke(app, ["inbox", "put", str(SAMPLES / "zh_linesheet.csv"), "--project", "../escape"])
     assert bad.exit_code == 1 and "project '../escape'" in bad.output

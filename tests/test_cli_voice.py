@@ -18,7 +18,9 @@ def test_a_hundred_line_script_without_publishing_keeps_its_delivery(tmp_path: P
     script = tmp_path / "long_sheet.csv"
     rows = [f"L{i:03d},This is line number {i} of the long sheet." for i in range(100)]
     script.write_text("line_id,text\n" + "\n".join(rows) + "\n")
-    result = runner.invoke(app, ["voice", str(script), "--project", "demo", "--no-publish", "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        app, ["voice", str(script), "--project", "demo", "--no-publish", "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     assert "packaged, not published" in result.output and "published:" not in result.output
     assert (tmp_path / "out" / "lines" / "long_sheet.lines.parquet").is_file()

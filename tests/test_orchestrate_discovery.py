@@ -16,8 +16,16 @@ DAY = date(2026, 11, 20)
 
 
 def test_script_kinds_follow_the_ingest_format_families() -> None:
-    assert [script_kind(n) for n in ("a.srt", "a.VTT", "a.csv", "a.xlsx", "a.jsonl", "a.md", "a.txt", "a.doc")] == \
-        ["dubbing", "dubbing", "dubbing", "dubbing", "dubbing", "narration", "narration", None]
+    assert [script_kind(n) for n in ("a.srt", "a.VTT", "a.csv", "a.xlsx", "a.jsonl", "a.md", "a.txt", "a.doc")] == [
+        "dubbing",
+        "dubbing",
+        "dubbing",
+        "dubbing",
+        "dubbing",
+        "narration",
+        "narration",
+        None,
+    ]
 
 
 def test_each_kind_discovers_only_its_scripts_and_a_named_one_always(s3_env: dict[str, str]) -> None:

@@ -30,7 +30,7 @@ def dialogue_stem(clips: list[Placed], rate: int, tail_s: float = 0.5) -> np.nda
     stem = np.zeros(length, np.float64)
     for clip in clips:
         start = round(clip.start_s * rate)
-        stem[start:start + clip.samples.shape[0]] += clip.samples
+        stem[start : start + clip.samples.shape[0]] += clip.samples
     return stem.astype(np.float32)
 
 
@@ -50,7 +50,7 @@ def room_tone(seconds: float, rate: int, level_db: float, seed: int = 0) -> np.n
         return np.zeros(0, np.float32)
     margin = 256  # generated beyond both ends and cropped: the moving average has no edge to click at
     walk = np.cumsum(np.random.default_rng(seed).standard_normal(n + 2 * margin))
-    pink = (walk - np.convolve(walk, np.ones(64) / 64, mode="same"))[margin:margin + n]
+    pink = (walk - np.convolve(walk, np.ones(64) / 64, mode="same"))[margin : margin + n]
     pink /= np.sqrt(np.mean(pink**2)) + 1e-12
     return (pink * 10 ** (level_db / 20)).astype(np.float32)
 

@@ -76,7 +76,7 @@ def shorten_pauses(x: np.ndarray, rate: int, threshold_db: float, max_pause_ms: 
         elif not quiet[i] and run_start is not None:
             if i - run_start > keep:
                 middle = run_start + keep // 2
-                drop[middle:middle + (i - run_start - keep)] = True
+                drop[middle : middle + (i - run_start - keep)] = True
             run_start = None
     if not drop.any():
         return x

@@ -25,7 +25,3 @@ def encode(x: np.ndarray, rate: int, encoding: Encoding) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, x, rate, format=encoding.format.upper(), subtype=encoding.subtype)
     return buffer.getvalue()
-
-
-def extension(encoding: Encoding) -> str:
-    return encoding.format

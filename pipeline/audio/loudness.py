@@ -51,8 +51,11 @@ def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     ceiling = 10 ** (ceiling_db / 20)
     n = x.shape[0]
     up = np.abs(soxr.resample(x.astype(np.float64), rate, rate * OVERSAMPLE, quality="HQ"))
-    env = np.maximum(np.abs(x), up[: n * OVERSAMPLE].reshape(-1, OVERSAMPLE).max(axis=1)[:n]) if up.size >= n * \
-        OVERSAMPLE else np.abs(x)
+    env = (
+        np.maximum(np.abs(x), up[: n * OVERSAMPLE].reshape(-1, OVERSAMPLE).max(axis=1)[:n])
+        if up.size >= n * OVERSAMPLE
+        else np.abs(x)
+    )
     need = np.minimum(1.0, ceiling / np.maximum(env, _EPS))
     if np.all(need >= 1.0):
         return x

@@ -13,6 +13,7 @@ from pipeline.cli.common import language as _language
 from pipeline.cli.common import settings_or_exit as _settings
 from pipeline.cli.storage import catalog_app, inbox_app, s3_app
 from pipeline.console import lines_table, print_problems
+from pipeline.scripts.formats import FORMATS
 from pipeline.scripts.ingest import ingest_file
 from pipeline.scripts.table import write_lines
 from pipeline.scripts.voice_map import VoiceMapError, load_voice_map
@@ -27,9 +28,7 @@ app.add_typer(catalog_app, name="catalog")
 
 @app.command()
 def ingest(
-    files: Annotated[
-        list[Path], typer.Argument(help="Script files: .srt .vtt .ass .ssa .csv .tsv .xlsx .json .jsonl .md .txt")
-    ],
+    files: Annotated[list[Path], typer.Argument(help=f"Script files: {' '.join(FORMATS)}")],
     out: Annotated[
         Path | None,
         typer.Option(help="Directory for <script_id>.lines.parquet (written only when a file has no errors)."),
@@ -138,8 +137,7 @@ def voices_list(config: ConfigOpt = None) -> None:
 
 @voices_app.command("check")
 def voices_check(
-    load: Annotated[bool, typer.Option(help="Also load each voice's engine.")] = True,
-    config: ConfigOpt = None,
+    load: Annotated[bool, typer.Option(help="Also load each voice's engine.")] = True, config: ConfigOpt = None
 ) -> None:
     """Validate the catalog (reference clips, transcripts, project maps) and that each voice's engine loads."""
     from pipeline.engines.base import EngineError
@@ -179,21 +177,21 @@ def voices_preview(
     from pipeline.engines.base import EngineError
     from pipeline.engines.registry import EngineRegistry
     from pipeline.scripts.model import Line
-    from pipeline.text.markup import MarkupError
-    from pipeline.voices.speak import build_request
+    from pipeline.text.markup import MarkupError, parse
+    from pipeline.voices.plan import Job
+    from pipeline.voices.speak import speak
 
     settings, catalog = _catalog(config)
     try:
         chosen = catalog.voice(voice)
+        language = _language(lang) if lang else langs.detect(text, chosen.languages[0])
+        line = Line(script_id="preview", line_id="preview", index=0, source_line=1, text=text, spoken_text=text,
+                    text_hash="", lang=language, voice=chosen.id, style=style, utterance=parse(text))  # fmt: skip
+        job = Job(line, chosen, None, seed or 0, (chosen.engine,), cache_key="", gpu=False)  # this voice, no other
+        result = speak(EngineRegistry(settings.engines), job, catalog.reference_path(chosen), seed=seed).result
     except KeyError as exc:
         err.print(str(exc.args[0]), style="red", markup=False)
         raise typer.Exit(1) from exc
-    language = _language(lang) if lang else langs.detect(text, chosen.languages[0])
-    line = Line(script_id="preview", line_id="preview", index=0, source_line=1, text=text, spoken_text=text,
-                text_hash="", lang=language, voice=chosen.id, style=style)  # fmt: skip
-    try:
-        request = build_request(line, chosen, catalog.reference_path(chosen), seed)
-        result = EngineRegistry(settings.engines).get(chosen.engine).synthesize(request)
     except MarkupError as exc:
         err.print(f"markup: {exc}", style="red", markup=False)
         raise typer.Exit(1) from exc
@@ -212,12 +210,14 @@ def voices_preview(
 @app.command()
 def voice(
     scripts: Annotated[list[Path], typer.Argument(help="Script files to voice.", exists=True, dir_okay=False)],
-    project: Annotated[str | None, typer.Option(help="Project whose voice map applies (default: settings.project)")] \
-    = None,
+    project: Annotated[
+        str | None, typer.Option(help="Project whose voice map applies (default: settings.project)")
+    ] = None,
     profile: Annotated[str | None, typer.Option(help="Delivery profile (default: audio.profile).")] = None,
     publish: Annotated[bool, typer.Option("--publish/--no-publish", help="Publish each script's version.")] = True,
-    out: Annotated[Path | None, typer.Option(help="Keep <out>/lines/*.parquet and <out>/delivery/<script_id>/.")] \
-    = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Keep <out>/lines/*.parquet and <out>/delivery/<script_id>/.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Synthesize and check every line again, ignoring the caches.")] = False,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: dask.workers or cores).")] = None,
     mode: Annotated[str | None, typer.Option(help="Cluster: auto | cuda | local | external.")] = None,

@@ -142,13 +142,10 @@ def inbox_list(
 
 @catalog_app.command("list")
 def catalog_list(
-    project: ProjectFilterOpt = None,
-    since: DateOpt = None,
-    until: DateOpt = None,
-    config: ConfigOpt = None,
+    project: ProjectFilterOpt = None, since: DateOpt = None, until: DateOpt = None, config: ConfigOpt = None
 ) -> None:
     """Published versions: lines, seconds and QA verdicts per script version."""
-    from pipeline.storage.catalog import read_catalog, summarize
+    from pipeline.storage.asset_catalog import read_catalog, summarize
 
     store = store_or_exit(settings_or_exit(config))
     try:
@@ -168,7 +165,7 @@ def catalog_show(
     config: ConfigOpt = None,
 ) -> None:
     """Every line of one published script version with its key, checksum, duration, voice and verdict."""
-    from pipeline.storage.catalog import read_catalog
+    from pipeline.storage.asset_catalog import read_catalog
 
     store = store_or_exit(settings_or_exit(config))
     try:
@@ -192,13 +189,10 @@ def catalog_show(
 
 @catalog_app.command("rebuild")
 def catalog_rebuild(
-    project: ProjectFilterOpt = None,
-    since: DateOpt = None,
-    until: DateOpt = None,
-    config: ConfigOpt = None,
+    project: ProjectFilterOpt = None, since: DateOpt = None, until: DateOpt = None, config: ConfigOpt = None
 ) -> None:
     """Rewrite the catalog parts from the published manifests (after a backfill or a lost part)."""
-    from pipeline.storage.catalog import rebuild
+    from pipeline.storage.asset_catalog import rebuild
 
     store = store_or_exit(settings_or_exit(config))
     try:
@@ -206,4 +200,3 @@ def catalog_rebuild(
     except StorageError as exc:
         raise _fail(exc) from exc
     console.print(f"{len(written)} catalog part(s) checked from manifests", highlight=False)
-

@@ -24,11 +24,11 @@ from pipeline.compute.cluster import ClusterError, LazyClient
 from pipeline.compute.fanout import LineResult
 from pipeline.console import frame_table, lines_table, print_problems, qa_table, run_table
 from pipeline.digest import sha256_file
-from pipeline.qa.model import LineQa
+from pipeline.qa.results import LineQa
 from pipeline.scripts.model import IngestResult
 from pipeline.scripts.table import write_lines
 from pipeline.settings import Settings
-from pipeline.storage.catalog import read_catalog, summarize
+from pipeline.storage.asset_catalog import read_catalog, summarize
 from pipeline.storage.connect import connect_store
 from pipeline.storage.errors import StorageError
 from pipeline.storage.inbox import put_script
@@ -70,8 +70,7 @@ class BarWatcher(chain.Watcher):
         self.progress = self._stack.enter_context(
             Progress(*columns, console=self.console, transient=not self.console.is_terminal)
         )
-        self.task = self.progress.add_task(ingested.script_id, total=len(ingested.lines), stage="queued",
-                                           **self.counts)  # fmt: skip
+        self.task = self.progress.add_task(ingested.script_id, total=len(ingested.lines), stage="queued", **self.counts)
 
     def stage(self, name: str) -> None:
         if self.progress is None or self.task is None:
@@ -133,8 +132,12 @@ def voice_files(settings: Settings, files: list[Path], console: Console, *, proj
     console.print(_summary_table(done))
     if publish:
         try:
-            console.print(frame_table(summarize(read_catalog(store, project)),
-                                      f"catalog: s3://{store.bucket('assets')}/catalog/ (dubflow catalog list)"))
+            console.print(
+                frame_table(
+                    summarize(read_catalog(store, project)),
+                    f"catalog: s3://{store.bucket('assets')}/catalog/ (dubflow catalog list)",
+                )
+            )
         except StorageError as exc:
             console.print(f"[red]catalog: {escape(str(exc))}[/red]")
             return 1
@@ -186,8 +189,7 @@ def _report(console: Console, outcome: chain.Outcome, out: Path | None) -> None:
 
 def _summary_table(done: list[Voiced]) -> Table:
     table = Table(title="scripts")
-    for column in ("script", "lines", "status", "synthesized", "cached", "failed", "passed", "quarantined",
-                   "version"):  # fmt: skip
+    for column in ("script", "lines", "status", "synthesized", "cached", "failed", "passed", "quarantined", "version"):
         table.add_column(column)
     for item in done:
         outcome = item.outcome

@@ -65,6 +65,7 @@ class ClusterSpec:
     workers: int = 0  # expected worker count (0 = whatever the external cluster has)
     engine_threads: int = 1  # CPU threads each worker gives its engines
     gpu: bool = False
+    start_method: str = "spawn"  # local worker processes (dask.start_method)
 
 
 def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: int | None = None) -> ClusterSpec:
@@ -114,7 +115,8 @@ def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: i
         "silence_logs": logging.ERROR,
         "preload": [PARENT_WATCH],  # workers exit if this process dies without closing them
     }
-    return ClusterSpec("local", "distributed.LocalCluster", kwargs, workers=workers, engine_threads=threads)
+    return ClusterSpec("local", "distributed.LocalCluster", kwargs, workers=workers, engine_threads=threads,
+                       start_method=settings.start_method if hasattr(os, "fork") else "spawn")  # fmt: skip
 
 
 PARENT_WATCH = "pipeline.compute.parent_watch"
@@ -148,23 +150,12 @@ def start_cluster(spec: ClusterSpec):  # -> distributed.deploy.Cluster | None
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set({"distributed.worker.multiprocessing-method": worker_start_method()}):
+    with dask.config.set({"distributed.worker.multiprocessing-method": spec.start_method}):
         return LocalCluster(**spec.kwargs)
 
 
-def worker_start_method() -> str:
-    """How local worker processes start. ``spawn`` (Dask's default) re-imports the parent's main program; inside an
-    Airflow task that is the ``airflow`` CLI, which refuses to start because tasks may not reach the metadata
-    database. There the workers are forked instead (Linux)."""
-    # Only the task-runner process has this marker. AIRFLOW_CTX_* variables are not a signal: `dag.test()` leaves
-    # them in the calling process, and forking a busy multi-threaded process (a test run) can deadlock.
-    inside_airflow_task = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "").startswith(
-        "airflow-db-not-allowed")  # fmt: skip
-    return "fork" if inside_airflow_task and hasattr(os, "fork") else "spawn"
-
-
 @contextmanager
-def open_client(settings: DaskSettings, spec: ClusterSpec | None = None) -> Iterator[Any]:
+def open_client(settings: DaskSettings, spec: ClusterSpec | None = None, timeout: str = "30s") -> Iterator[Any]:
     """A connected ``distributed.Client`` for the configured cluster; a cluster started here is closed on exit."""
     from distributed import Client
 
@@ -172,7 +163,7 @@ def open_client(settings: DaskSettings, spec: ClusterSpec | None = None) -> Iter
     cluster = start_cluster(spec)
     try:
         if cluster is None:
-            client = Client(spec.address, security=_security(settings), timeout="30s")
+            client = Client(spec.address, security=_security(settings), timeout=timeout)
         else:
             client = Client(cluster)
         if settings.dashboard:

@@ -14,13 +14,12 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Literal
 
 from pipeline import metrics
 from pipeline.compute.cluster import ClusterSpec, LazyClient, cluster_spec, open_client
-from pipeline.compute.jobs import Job, plan_jobs
 from pipeline.compute.plugin import EnginePlugin
 from pipeline.compute.shards import missing_resources, task_resources
 from pipeline.compute.tasks import ClipMeta, cached_meta, synthesize_batch
@@ -31,6 +30,7 @@ from pipeline.settings import Settings
 from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog
+from pipeline.voices.plan import Job, plan_jobs
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,12 @@ Status = Literal["synthesized", "cached", "failed"]
 
 @dataclass(frozen=True)
 class LineResult:
+    """A line after synthesis: its plan (None when it could not be planned) and what the worker or cache gave."""
+
     line: Line
     status: Status
+    job: Job | None = None
     clip: ClipMeta | None = None
-    cache_key: str | None = None
     attempts: int = 0
     error: str | None = None
 
@@ -50,13 +52,16 @@ class LineResult:
     def key(self) -> str | None:
         return self.clip.key if self.clip else None
 
+    @property
+    def engine(self) -> str | None:
+        return self.clip.engine if self.clip else None
+
 
 @dataclass
 class RunReport:
     results: list[LineResult]
     wall_seconds: float = 0.0
     workers: int = 0
-    jobs: dict[str, Job] = field(default_factory=dict)  # line id → its planned job (for post-processing and QA)
     run_id: str = ""  # names the run in every log event about its lines (client and workers)
     project: str = ""
 
@@ -81,12 +86,6 @@ class RunReport:
 
 
 Progress = Callable[[LineResult], None]
-
-
-@dataclass
-class _Pending:
-    jobs: list[Job]
-    attempts: dict[str, int] = field(default_factory=dict)
 
 
 def synthesize(
@@ -132,7 +131,7 @@ def synthesize(
         else:
             clip = cached_meta(job.line.line_id, keys.cache_key(job.cache_key), meta)
             metrics.cached(clip.engine)  # this process's registry: a cache hit is no worker's work
-            record(LineResult(job.line, "cached", clip, job.cache_key))
+            record(LineResult(job.line, "cached", job, clip))
     workers = 0
     if misses:
         spec = cluster_spec(settings.dask)
@@ -141,8 +140,8 @@ def synthesize(
     missing = [line.line_id for line in lines if line.line_id not in results]
     if missing:  # every line ends synthesized, cached or failed: anything else is a bug, never a silent drop
         raise RuntimeError(f"fan-out lost track of lines {missing[:5]}")
-    return RunReport([results[line.line_id] for line in lines], time.perf_counter() - started, workers,
-                     {job.line.line_id: job for job in jobs}, tag.run_id, project)  # fmt: skip
+    return RunReport([results[line.line_id] for line in lines], time.perf_counter() - started, workers, tag.run_id,
+                     project)  # fmt: skip
 
 
 def _client_event(tag: RunTag, result: LineResult, reason: str | None = None) -> None:
@@ -178,7 +177,7 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
     if not gpu_workers:  # a GPU task with no GPU worker would wait forever: fail those lines now, clearly
         for job in [j for j in jobs if j.gpu]:
             error = f"engine {job.engines[0]} needs a GPU worker (resources GPU=1) and the cluster has none"
-            record(LineResult(job.line, "failed", cache_key=job.cache_key, error=error), "no_gpu_worker")
+            record(LineResult(job.line, "failed", job, error=error), "no_gpu_worker")
         jobs = [j for j in jobs if not j.gpu]
     # A shard no worker offers would hold its lines forever, too.
     workers_info = client.scheduler_info()["workers"]
@@ -188,7 +187,7 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
                 f"voice {job.voice.id} is pinned to GPU workers with resource {resource} (dask.shards) and "
                 f'no connected worker offers it (start them with --resources "GPU=1,{resource}=1")'
             )
-            record(LineResult(job.line, "failed", cache_key=job.cache_key, error=error), "no_shard_worker")
+            record(LineResult(job.line, "failed", job, error=error), "no_shard_worker")
         jobs = [j for j in jobs if not (j.gpu and j.shard == resource)]
     if not jobs:
         return len(workers_info)
@@ -223,13 +222,13 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
             job = by_id[clip.line_id]
             attempts[clip.line_id] = attempts.get(clip.line_id, 0) + 1
             if clip.ok:
-                record(LineResult(job.line, "synthesized", clip, job.cache_key, attempts[clip.line_id]))
+                record(LineResult(job.line, "synthesized", job, clip, attempts[clip.line_id]))
             elif attempts[clip.line_id] <= synthesis.retries:
                 line_event(log, "line retry", tag, job.line, engine=clip.engine, worker=clip.worker or None,
                            attempt=attempts[clip.line_id], reason=clip.reason, error=clip.error)  # fmt: skip
                 futures.add(submit([job], avoid=clip.worker or None))
             else:
-                record(LineResult(job.line, "failed", clip, job.cache_key, attempts[clip.line_id], clip.error))
+                record(LineResult(job.line, "failed", job, clip, attempts[clip.line_id], clip.error))
     return len(client.scheduler_info()["workers"])
 
 

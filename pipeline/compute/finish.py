@@ -6,75 +6,71 @@ the QA settings and the line's slot), so a re-run with nothing changed needs no 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
 from pipeline import metrics
 from pipeline.audio.profiles import Profile
 from pipeline.compute.cluster import LazyClient
-from pipeline.compute.fanout import RunReport, ensure_engines
-from pipeline.compute.jobs import Job
+from pipeline.compute.fanout import LineResult, RunReport, ensure_engines
 from pipeline.compute.plugin import current_plugin
 from pipeline.compute.shards import task_resources
 from pipeline.events import RunTag, line_event
-from pipeline.qa.gate import Slot, finish_line
-from pipeline.qa.model import Check, LineQa
+from pipeline.qa.gate import Slot, finish_line, result_key, slots
+from pipeline.qa.results import Check, LineQa
 from pipeline.settings import QaSettings, Settings
 from pipeline.storage.store import ObjectStore
+from pipeline.voices.plan import Job
 
 log = logging.getLogger(__name__)
 
 
-def slots(jobs: list[Job]) -> dict[str, Slot]:
-    """Cue length and the gap to the next cue (same language), for lines the script times."""
-    out: dict[str, Slot] = {}
-    timed = sorted((j for j in jobs if j.line.start is not None and j.line.end is not None),
-                   key=lambda j: (j.line.lang, j.line.start))  # fmt: skip
-    for n, job in enumerate(timed):
-        nxt = timed[n + 1] if n + 1 < len(timed) and timed[n + 1].line.lang == job.line.lang else None
-        gap = None if nxt is None else max(0.0, nxt.line.start - job.line.end)
-        out[job.line.line_id] = Slot(job.line.end - job.line.start, gap)
-    for job in jobs:
-        out.setdefault(job.line.line_id, Slot(None, None))
-    return out
+@dataclass(frozen=True)
+class ToCheck:
+    """One synthesized line on its way through the gate: its synthesis result, its slot, where its QA result goes."""
+
+    result: LineResult
+    slot: Slot
+    result_key: str
+
+    @property
+    def job(self) -> Job:
+        assert self.result.job is not None  # only synthesized and cached lines are checked
+        return self.result.job
+
+    def failed(self, reason: str) -> LineQa:
+        """The line as a failed, quarantined one: an error is never a lost line."""
+        line = self.job.line
+        return LineQa(line.line_id, line.lang, line.text, "fail", [Check("post_processing", "fail", detail=reason)],
+                      quarantined=True, reasons=[reason], voice=self.job.voice.id, engine=self.result.engine,
+                      line=line)  # fmt: skip
 
 
-def qa_key(raw_key: str, job: Job, profile: Profile, qa: QaSettings, slot: Slot) -> str:
-    """Everything the result depends on: the raw clip (text, voice and reference are in its key), where the line
-    sits (start, slot, gap), the voice, the profile and the QA settings."""
-    identity = [raw_key, job.line.start, job.voice.id, job.line.spoken_text, profile.model_dump(mode="json"),
-                qa.model_dump(mode="json"), slot.cue_s, slot.gap_after_s]  # fmt: skip
-    digest = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
-    return f"post/{digest[:2]}/{digest}.qa.json"
-
-
-def finish_batch(plugin_name: str, items: list[tuple[Job, str, str | None, Slot, str]], profile: Profile,
-                 qa: QaSettings, tag: RunTag | None = None) -> list[LineQa]:  # fmt: skip
+def finish_batch(plugin_name: str, items: list[ToCheck], profile: Profile, qa: QaSettings,
+                 tag: RunTag | None = None) -> list[LineQa]:  # fmt: skip
     """Dask task: post-process and check each line; an error is a failed, quarantined line, never a lost one."""
     plugin = current_plugin(plugin_name)
-    assert plugin.store is not None
+    assert plugin.store is not None and plugin.registry is not None
     results = []
-    for job, raw_key, engine, slot, result_key in items:
+    for item in items:
         failure = "qa_quarantine"
         try:
             with metrics.IN_PROGRESS.track_inprogress():
-                line_qa = finish_line(plugin, job, raw_key, engine, slot, profile, qa, tag)
+                line_qa = finish_line(plugin.registry, plugin.store, item.job, item.result.key or "",
+                                      item.result.engine, item.slot, profile, qa, tag, plugin.address)  # fmt: skip
         except Exception as exc:
             failure = "post_processing"
-            reason = f"post-processing failed: {type(exc).__name__}: {exc}"
-            line_qa = LineQa(job.line.line_id, job.line.lang, job.line.text, "fail",
-                             [Check("post_processing", "fail", detail=reason)], quarantined=True, reasons=[reason],
-                             voice=job.voice.id, engine=engine)  # fmt: skip
+            line_qa = item.failed(f"post-processing failed: {type(exc).__name__}: {exc}")
         else:
-            if not any(c.name == "retake" for c in line_qa.checks):  # a retake that could not run is not final
-                plugin.store.put_bytes("staging", result_key, json.dumps(line_qa.to_dict()).encode(),
+            if not any(c.name == "resynthesis" for c in line_qa.checks):  # a new take that could not run: not final
+                plugin.store.put_bytes("staging", item.result_key, json.dumps(line_qa.to_dict()).encode(),
                                        content_type="application/json")  # fmt: skip
-        account_qa(job, line_qa, plugin.address, tag, failure)
+        account_qa(item.job, line_qa, plugin.address, tag, failure)
         results.append(line_qa)
     return results
 
@@ -99,80 +95,56 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
     forced re-synthesis) ignores cached results: they are keyed by the raw clip's key, whose content just changed."""
     qa = settings.qa
     tag = RunTag(report.run_id, report.project)
-    ready = [r for r in report.results if r.status != "failed" and r.key]
-    jobs = [report.jobs[r.line.line_id] for r in ready]
-    slot_of = slots(jobs)
-    items = [
-        (
-            job,
-            r.key,
-            r.clip.engine if r.clip else None,
-            slot_of[job.line.line_id],
-            qa_key(r.key, job, profile, qa, slot_of[job.line.line_id]),
-        )
-        for job, r in zip(jobs, ready, strict=True)
-    ]
+    ready = [r for r in report.results if r.status != "failed" and r.key and r.job]
+    slot_of = slots([r.job for r in ready if r.job])
+    items = [ToCheck(r, slot_of[r.line.line_id], result_key(r.key or "", r.job, profile, qa, slot_of[r.line.line_id]))
+             for r in ready if r.job]  # fmt: skip
+    results: dict[str, LineQa] = {}
 
-    def cached(item: tuple[Job, str, str | None, Slot, str]) -> LineQa | None:
-        if not store.exists("staging", item[4]):
+    def done(item: ToCheck, line_qa: LineQa, cached: bool) -> None:
+        line_qa.line = item.job.line  # the record goes on with its line (not serialized: the cache keeps ids only)
+        results[line_qa.line_id] = line_qa
+        line_event(log, "line checked", tag, item.job.line, logging.WARNING if line_qa.quarantined else logging.INFO,
+                   verdict=line_qa.verdict, quarantined=line_qa.quarantined, engine=line_qa.engine,
+                   attempts=line_qa.attempts, cached=cached, reasons=line_qa.reasons or None)  # fmt: skip
+        if progress is not None:
+            progress(line_qa)
+
+    def cached(item: ToCheck) -> LineQa | None:
+        if force or not store.exists("staging", item.result_key):
             return None
-        data = json.loads(store.get_bytes("staging", item[4]))
-        data["checks"] = [Check(**c) for c in data["checks"]]
-        line_qa = LineQa(**data)
+        line_qa = LineQa.from_dict(json.loads(store.get_bytes("staging", item.result_key)))
         return line_qa if line_qa.key and store.exists("staging", line_qa.key) else None
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        found = [None] * len(items) if force else list(pool.map(cached, items))
-    results = {q.line_id: q for q in found if q is not None}
-    for line_qa in results.values():
-        _client_event(report, tag, line_qa, cached=True)
-        if progress is not None:
-            progress(line_qa)
-    pending = [item for item, q in zip(items, found, strict=True) if q is None]
+        found = list(pool.map(cached, items))
+    pending = []
+    for item, line_qa in zip(items, found, strict=True):
+        if line_qa is None:
+            pending.append(item)
+        else:
+            done(item, line_qa, cached=True)
     if pending:
         from distributed import as_completed
 
         active = client() if isinstance(client, LazyClient) else client
-        name = ensure_engines(active, settings, store, sorted({item[0].engines[0] for item in pending})).name
-        batches: dict[str, list[tuple[Job, str, str | None, Slot, str]]] = {}
-        futures = []
-        for gpu in (True, False):  # retakes of GPU-engine lines must run where that engine is (and its shard)
-            on_gpu = sorted((item for item in pending if item[0].gpu == gpu), key=lambda item: item[0].shard or "")
-            for shard, same in groupby(on_gpu, key=lambda item: item[0].shard):
-                group = list(same)
-                for i in range(0, len(group), batch_size):
-                    future = active.submit(
-                        finish_batch,
-                        name,
-                        group[i : i + batch_size],
-                        profile,
-                        qa,
-                        tag,
-                        pure=False,
-                        priority=-group[i][0].line.index,
-                        resources=task_resources(gpu, shard),
-                    )
-                    batches[future.key] = group[i : i + batch_size]
-                    futures.append(future)  # fmt: skip
-        for future in as_completed(futures):
+        name = ensure_engines(active, settings, store, sorted({item.job.engines[0] for item in pending})).name
+        batches: dict[Any, list[ToCheck]] = {}  # future → its lines
+        # New takes of GPU-engine lines must run where that engine is (and its shard).
+        on_gpu = sorted(pending, key=lambda item: (item.job.gpu, item.job.shard or ""))
+        for (gpu, shard), same in groupby(on_gpu, key=lambda item: (item.job.gpu, item.job.shard)):
+            group = list(same)
+            for batch in (group[i : i + batch_size] for i in range(0, len(group), batch_size)):
+                future = active.submit(finish_batch, name, batch, profile, qa, tag, pure=False,
+                                       priority=-batch[0].job.line.index,
+                                       resources=task_resources(gpu, shard))  # fmt: skip
+                batches[future] = batch
+        for future in as_completed(list(batches)):
+            batch = batches[future]
             try:
                 checked = future.result()
             except Exception as exc:  # the task itself died (its workers were killed): its lines fail, clearly
-                reason = f"post-processing task failed: {type(exc).__name__}: {exc}"
-                checked = [LineQa(job.line.line_id, job.line.lang, job.line.text, "fail",
-                                  [Check("post_processing", "fail", detail=reason)], quarantined=True,
-                                  reasons=[reason], voice=job.voice.id, engine=engine)
-                           for job, _, engine, _, _ in batches[future.key]]  # fmt: skip
-            for line_qa in checked:
-                results[line_qa.line_id] = line_qa
-                _client_event(report, tag, line_qa, cached=False)
-                if progress is not None:
-                    progress(line_qa)
-    return [results[r.line.line_id] for r in ready]
-
-
-def _client_event(report: RunReport, tag: RunTag, line_qa: LineQa, cached: bool) -> None:
-    line_event(log, "line checked", tag, report.jobs[line_qa.line_id].line,
-               logging.WARNING if line_qa.quarantined else logging.INFO, verdict=line_qa.verdict,
-               quarantined=line_qa.quarantined, engine=line_qa.engine, attempts=line_qa.attempts, cached=cached,
-               reasons=line_qa.reasons or None)  # fmt: skip
+                checked = [item.failed(f"post-processing task failed: {type(exc).__name__}: {exc}") for item in batch]
+            for item, line_qa in zip(batch, checked, strict=True):
+                done(item, line_qa, cached=False)
+    return [results[item.job.line.line_id] for item in items]

@@ -1,4 +1,5 @@
-"""Which GPU workers may speak a line: the shard of its voice or project, as a Dask worker resource.
+"""Which GPU workers may speak a line: the shard of its voice or project (``voices.plan.shard_for``) as a Dask
+worker resource.
 
 Pinning is one-sided: a pinned project's GPU lines wait for its own workers, while unpinned work may still use
 every GPU worker, so the rest of the studio always has the GPUs the pinned project cannot touch.
@@ -6,21 +7,8 @@ every GPU worker, so the rest of the studio always has the GPUs the pinned proje
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-from pipeline.settings import ShardSettings
-
-
-def shard_for(shards: Sequence[ShardSettings], project: str, voice: str) -> str | None:
-    """The resource a GPU line of ``voice`` in ``project`` needs; a voice rule wins over a project rule."""
-    for rule in shards:
-        if voice in rule.voices:
-            return rule.resource
-    for rule in shards:
-        if project in rule.projects:
-            return rule.resource
-    return None
 
 
 def task_resources(gpu: bool, shard: str | None) -> dict[str, float] | None:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import io
 import logging
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,18 +16,16 @@ import soundfile as sf
 from distributed import get_worker
 
 from pipeline import metrics
-from pipeline.compute.jobs import Job
 from pipeline.compute.plugin import EnginePlugin, current_plugin
-from pipeline.engines.base import BadAudioError, Engine, EngineError, SynthesisRequest, UnsupportedInputError
-from pipeline.engines.registry import EngineRegistry, NoEngineError
+from pipeline.engines.base import BadAudioError, EngineError, UnsupportedInputError
+from pipeline.engines.registry import NoEngineError
 from pipeline.events import RunTag, line_event
+from pipeline.qa.checks import unusable
 from pipeline.storage import keys
-from pipeline.storage.store import ObjectStore
-from pipeline.voices.speak import build_request
+from pipeline.voices.plan import Job
+from pipeline.voices.speak import reference_file, speak
 
 log = logging.getLogger(__name__)
-
-REFERENCE_CACHE = Path("var/cache/references")
 
 
 @dataclass(frozen=True)
@@ -49,18 +46,6 @@ class ClipMeta:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     reason: str | None = None  # why it failed, a short label (``metrics.REASONS``)
-
-
-def audio_problem(samples: np.ndarray, silence_rms: float) -> str | None:
-    """Why this audio must not be used, or None: empty, NaN/Inf, or silent."""
-    if samples.size == 0:
-        return "empty audio"
-    if not np.isfinite(samples).all():
-        return "audio contains NaN or Inf"
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    if rms < silence_rms:
-        return f"silent audio (RMS {rms:.2e})"
-    return None
 
 
 def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
@@ -131,28 +116,26 @@ def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silenc
     engine_name: str | None = None
     exhausted = False  # every seed gave unusable audio
     try:
-        reference = _local_reference(plugin.store, job.reference)
-        request = replace(build_request(line, job.voice, reference, job.seed), take=job.take)
-        engine, fell_back_from, request = choose(plugin.registry, request, job.engines)
-        engine_name = engine.name
+        reference = reference_file(job.reference, plugin.store)
         problems: list[str] = []
         for attempt in range(reseed_attempts + 1):
             seed = (job.seed + attempt) % 2**32
             try:
-                result = engine.synthesize(replace(request, seed=seed))
+                spoken = speak(plugin.registry, job, reference, seed=seed)
             except BadAudioError as exc:
                 problems.append(f"seed {seed}: {exc}")
                 continue
-            problem = audio_problem(result.samples, silence_rms)
+            result, engine_name = spoken.result, spoken.engine.name
+            problem = unusable(result.samples, silence_rms)
             if problem is None:
                 break
             problems.append(f"seed {seed}: {problem}")
         else:
             exhausted = True
-            raise EngineError(f"{engine.name}: no usable audio after {reseed_attempts + 1} seeds "
+            raise EngineError(f"{engine_name or job.engines[0]}: no usable audio after {reseed_attempts + 1} seeds "
                               f"({'; '.join(problems)})")  # fmt: skip
         if max_seconds is not None and result.duration > max_seconds:
-            raise TooLongError(f"{engine.name} made {result.duration:.0f} s of audio for one line; "
+            raise TooLongError(f"{engine_name} made {result.duration:.0f} s of audio for one line; "
                                f"synthesis.max_line_seconds is {max_seconds:g}")  # fmt: skip
         key = keys.cache_key(job.cache_key)
         upload = plugin.uploads.submit(
@@ -164,8 +147,7 @@ def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silenc
             metadata=_metadata(job, result.engine, result.model_version, result.duration, result.sample_rate, seed),
         )
         warnings = tuple(problems) + result.warnings
-        if fell_back_from:
-            warnings = (f"voice {job.voice.id} is a {fell_back_from} voice; spoken by {result.engine}", *warnings)
+        fell_back_from = job.engines[0] if engine_name != job.engines[0] else None
         duration = float(f"{result.duration:.6f}")  # what the cache metadata says, so cached and fresh runs agree
         meta = ClipMeta(line.line_id, True, key, duration, result.sample_rate, result.engine, result.model_version,
                         fell_back_from, seed, result.synth_seconds, plugin.address, warnings)  # fmt: skip
@@ -189,25 +171,6 @@ def failure_reason(exc: BaseException) -> str:
     return "other"
 
 
-def choose(registry: EngineRegistry, request: SynthesisRequest, engines: tuple[str, ...]
-           ) -> tuple[Engine, str | None, SynthesisRequest]:  # fmt: skip
-    """The first planned engine that can speak the request, and the request as that engine must get it. Only
-    "cannot speak this" moves on to the next one: an engine that fails to load fails the line (it is retried on
-    another worker), so a clip is never made by an engine the plan did not expect in that position. A fallback
-    engine does not get the voice's engine-specific voice name (a Piper model name means nothing to espeak)."""
-    reasons = []
-    for name in engines:
-        engine = registry.get(name)  # EngineError (load failure) propagates
-        candidate = request if name == engines[0] else replace(request, voice=replace(request.voice, engine_voice=None))
-        try:
-            engine.check(candidate)
-        except UnsupportedInputError as exc:
-            reasons.append(f"{name}: {exc}")
-            continue
-        return engine, (engines[0] if name != engines[0] else None), candidate
-    raise NoEngineError(f"line {request.line_id}: no planned engine can speak it ({'; '.join(reasons)})")
-
-
 def _metadata(job: Job, engine: str, model_version: str, duration: float, rate: int, seed: int) -> dict[str, str]:
     # S3 user metadata is ASCII: only ids and numbers here (the text lives in the lines table and manifests).
     return {"line-id": job.line.line_id, "script-id": job.line.script_id, "voice": job.voice.id, "engine": engine,
@@ -226,12 +189,3 @@ def cached_meta(line_id: str, key: str, metadata: dict[str, Any]) -> ClipMeta:
         metadata.get("model-version"),
         seed_used=int(metadata.get("seed", 0)),
     )
-
-
-def _local_reference(store: ObjectStore, reference: str | None) -> Path | None:
-    """A reference clip as a local file; s3:// references are fetched once per worker (content-addressed)."""
-    if reference is None:
-        return None
-    if not reference.startswith("s3://"):
-        return Path(reference)
-    return store.fetch_uri(reference, REFERENCE_CACHE)

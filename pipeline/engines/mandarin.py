@@ -21,14 +21,7 @@ import numpy as np
 from pipeline.digest import file_digest
 from pipeline.engines import mandarin_frontend as frontend
 from pipeline.engines import tflite_patch
-from pipeline.engines.base import (
-    Capabilities,
-    Engine,
-    EngineError,
-    SynthesisRequest,
-    UnsupportedInputError,
-    silence,
-)
+from pipeline.engines.base import Capabilities, Engine, EngineError, SynthesisRequest, UnsupportedInputError, silence
 from pipeline.text.style import SPEED_RANGE
 
 SAMPLE_RATE = 24000

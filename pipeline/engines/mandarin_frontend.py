@@ -304,10 +304,7 @@ def _kind(char: str) -> str:
 
 def _readings(run: str) -> list[str]:
     readings = lazy_pinyin(
-        run,
-        style=PinyinStyle.TONE3,
-        neutral_tone_with_five=True,
-        errors=lambda chars: [_NO_READING] * len(chars),
+        run, style=PinyinStyle.TONE3, neutral_tone_with_five=True, errors=lambda chars: [_NO_READING] * len(chars)
     )
     if len(readings) != len(run):  # never seen; fall back to one character at a time
         readings = [_readings(c)[0] for c in run] if len(run) > 1 else [_NO_READING]

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from pipeline.engines.base import Engine, EngineError, SynthesisRequest
+from pipeline.engines.base import Engine, EngineError
 from pipeline.settings import EngineSettings
 
 KNOWN_ENGINES = ("cosyvoice", "piper", "mandarin", "espeak")
@@ -72,12 +71,6 @@ def _import_factory(name: str, target: str) -> Callable[[], Engine]:
         return engine
 
     return make
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    engine: Engine
-    fell_back_from: str | None  # the voice's engine, when another one had to speak the line
 
 
 class EngineRegistry:
@@ -164,22 +157,3 @@ class EngineRegistry:
         fallback = table.get(lang) or table.get(primary) or table.get("*", [])
         names = [voice_engine] if voice_engine else []
         return names + [n for n in fallback if n not in names]
-
-    def choose(self, request: SynthesisRequest, voice_engine: str | None = None, allow_fallback: bool = True) -> Choice:
-        tried: list[str] = []
-        names = self.order(request.lang, voice_engine)
-        if voice_engine and not allow_fallback:
-            names = names[:1]
-        for name in names:
-            try:
-                engine = self.get(name)
-                engine.check(request)
-            except EngineError as exc:  # not available here, or cannot speak this request
-                tried.append(f"{name}: {exc}")
-                continue
-            fell_back = voice_engine if voice_engine and name != voice_engine else None
-            return Choice(engine, fell_back)
-        raise NoEngineError(
-            f"line {request.line_id or '?'}: no engine can speak language '{request.lang}' "
-            f"with voice '{request.voice.id}' (tried: {'; '.join(tried) or 'none configured'})"
-        )

@@ -10,17 +10,28 @@ from pipeline.audio.edit import FRAME_S, frame_db, speech_bounds
 from pipeline.audio.loudness import level, true_peak_db
 from pipeline.audio.profiles import Profile
 from pipeline.audio.timefit import Fit
-from pipeline.qa.model import Check
+from pipeline.qa.results import Check
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9']+")
 
 
-def validity(x: np.ndarray, rate: int, threshold_db: float) -> Check:
+def broken(x: np.ndarray) -> str | None:
+    """Why these samples are no audio at all, or None."""
     if x.size == 0:
-        return Check("audio", "fail", 0.0, "s", "> 0 s", "empty audio")
-    if not np.isfinite(x).all():
-        return Check("audio", "fail", None, "", "finite samples", "audio contains NaN or Inf")
+        return "empty audio"
+    return None if np.isfinite(x).all() else "audio contains NaN or Inf"
+
+
+def unusable(x: np.ndarray, silence_rms: float) -> str | None:
+    """The worker's gate before a raw clip is cached: broken or silent (RMS below ``synthesis.silence_rms``)."""
+    rms = 0.0 if broken(x) else float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    return broken(x) or (f"silent audio (RMS {rms:.2e})" if rms < silence_rms else None)
+
+
+def validity(x: np.ndarray, rate: int, threshold_db: float) -> Check:
+    if why := broken(x):
+        return Check("audio", "fail", None, "", "non-empty, finite samples", why)
     if speech_bounds(x, rate, threshold_db) is None:
         return Check("audio", "fail", float(np.max(frame_db(x, rate), initial=-120.0)), "dBFS",
                      f"> {threshold_db:.0f} dBFS somewhere", "silent audio")  # fmt: skip
@@ -63,7 +74,7 @@ def edges(x: np.ndarray, rate: int, profile: Profile) -> list[Check]:
         return [Check(n, "not-checked", detail="silent audio") for n in ("lead_silence", "trail_silence",
                                                                         "longest_pause")]  # fmt: skip
     lead, trail = bounds[0] / rate * 1000, (x.shape[0] - bounds[1]) / rate * 1000
-    levels = frame_db(x[bounds[0]:bounds[1]], rate)
+    levels = frame_db(x[bounds[0] : bounds[1]], rate)
     longest = run = 0
     for quiet in levels <= profile.trim.threshold_db:
         run = run + 1 if quiet else 0

@@ -1,5 +1,9 @@
 """The QA gate for one line, on the worker that holds the audio: post-process, check, re-synthesize what a new
-seed or the fallback engine can fix, and quarantine what still fails — with its reasons."""
+seed or the fallback engine can fix, and quarantine what still fails — with its reasons.
+
+It needs an engine registry and a store, not a cluster: ``compute.finish`` runs it on the workers, a test runs it
+in-process with real engines.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import hashlib
 import io
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +20,17 @@ import soundfile as sf
 from pipeline import metrics
 from pipeline.audio.process import Processed, process_clip
 from pipeline.audio.profiles import Profile
-from pipeline.compute.jobs import Job
-from pipeline.compute.plugin import EnginePlugin
-from pipeline.compute.tasks import choose
 from pipeline.engines.base import EngineError
+from pipeline.engines.registry import EngineRegistry
 from pipeline.events import RunTag, line_event
 from pipeline.qa import models
 from pipeline.qa.checks import line_checks
-from pipeline.qa.model import Check, LineQa, overall
+from pipeline.qa.results import Check, LineQa, overall
 from pipeline.settings import QaSettings
 from pipeline.storage import keys
-from pipeline.voices.speak import build_request
+from pipeline.storage.store import ObjectStore
+from pipeline.voices.plan import Job
+from pipeline.voices.speak import reference_file, speak
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,25 @@ RETRYABLE = frozenset({"audio", "clipping", "intelligibility", "speaker_similari
 class Slot:
     cue_s: float | None  # None for narration
     gap_after_s: float | None
+
+
+def slots(jobs: list[Job]) -> dict[str, Slot]:
+    """Cue length and the gap to the next cue (same language), for lines the script times."""
+    out: dict[str, Slot] = {}
+    timed = sorted((j.line for j in jobs if j.line.start is not None and j.line.end is not None),
+                   key=lambda line: (line.lang, line.start))  # fmt: skip
+    for line, nxt in zip(timed, [*timed[1:], None][: len(timed)], strict=True):
+        gap = None if nxt is None or nxt.lang != line.lang else max(0.0, nxt.start - line.end)
+        out[line.line_id] = Slot(line.end - line.start, gap)
+    return {job.line.line_id: out.get(job.line.line_id, Slot(None, None)) for job in jobs}
+
+
+def result_key(raw_key: str, job: Job, profile: Profile, qa: QaSettings, slot: Slot) -> str:
+    """Where a line's QA result is cached: everything it depends on — the raw clip (text, voice and reference are
+    in its key), where the line sits (start, slot, gap), the voice, the profile and the QA settings."""
+    identity = [raw_key, job.line.start, job.voice.id, job.line.spoken_text, profile.model_dump(mode="json"),
+                qa.model_dump(mode="json"), slot.cue_s, slot.gap_after_s]  # fmt: skip
+    return keys.qa_result_key(hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest())
 
 
 def run_checks(p: Processed, job: Job, profile: Profile, qa: QaSettings, reference: Path | None) -> list[Check]:
@@ -58,13 +81,10 @@ def run_checks(p: Processed, job: Job, profile: Profile, qa: QaSettings, referen
     return checks
 
 
-def finish_line(plugin: EnginePlugin, job: Job, raw_key: str, engine: str | None, slot: Slot, profile: Profile,
-                qa: QaSettings, tag: RunTag | None = None) -> LineQa:  # fmt: skip
-    assert plugin.store is not None and plugin.registry is not None
-    store = plugin.store
+def finish_line(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str, engine: str | None, slot: Slot,
+                profile: Profile, qa: QaSettings, tag: RunTag | None = None, worker: str = "") -> LineQa:  # fmt: skip
     samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", raw_key)), dtype="float32", always_2d=False)
-    reference = Path(job.reference) if job.reference and not job.reference.startswith("s3://") else (
-        store.fetch_uri(job.reference, Path("var/cache/references")) if job.reference else None)  # fmt: skip
+    reference = reference_file(job.reference, store)
     engine_used = engine
     attempts = 1
     while True:
@@ -74,11 +94,11 @@ def finish_line(plugin: EnginePlugin, job: Job, raw_key: str, engine: str | None
         failed = [c for c in checks if c.verdict == "fail"]
         if verdict != "fail" or attempts > qa.max_resynth or not any(c.name in RETRYABLE for c in failed):
             break
-        retake = _retake(plugin, job, attempts, reference, tag)
-        if isinstance(retake, str):  # the engine could not run here: say so, do not pretend the retake failed
-            checks.append(Check("retake", "not-checked", detail=retake))
+        again = _resynthesize(registry, job, attempts, reference, tag, worker)
+        if isinstance(again, str):  # the engine could not run here: say so, do not pretend the new take failed
+            checks.append(Check("resynthesis", "not-checked", detail=again))
             break
-        samples, rate, engine_used = retake
+        samples, rate, engine_used = again
         attempts += 1
     quarantined = verdict == "fail"
     digest = hashlib.sha256(json.dumps([raw_key, profile.model_dump(mode="json"), slot.cue_s, slot.gap_after_s,
@@ -90,40 +110,47 @@ def finish_line(plugin: EnginePlugin, job: Job, raw_key: str, engine: str | None
                     metadata={"line-id": job.line.line_id, "verdict": verdict})  # fmt: skip
     loud = next((c.value for c in checks if c.name == "loudness"), None)
     return LineQa(
-        line_id=job.line.line_id, lang=job.line.lang, text=job.line.text, verdict=verdict, checks=checks,
-        attempts=attempts, quarantined=quarantined,
+        line_id=job.line.line_id,
+        lang=job.line.lang,
+        text=job.line.text,
+        verdict=verdict,
+        checks=checks,
+        attempts=attempts,
+        quarantined=quarantined,
         reasons=[f"{c.name}: {c.detail or c.value} ({c.threshold})" for c in failed] if quarantined else [],
-        key=key, duration_s=processed.samples.shape[0] / processed.rate, loudness=loud,
-        true_peak=round(processed.true_peak, 2), stretch=processed.fit.stretch, engine=engine_used,
+        key=key,
+        duration_s=processed.samples.shape[0] / processed.rate,
+        loudness=loud,
+        true_peak=round(processed.true_peak, 2),
+        stretch=processed.fit.stretch,
+        engine=engine_used,
         voice=job.voice.id,
         # The clip starts with the profile's head pad: place it that much early so speech starts on the cue.
-        start_s=None if job.line.start is None else max(0.0, job.line.start + processed.fit.offset_s
-                                                        - profile.trim.pad_ms / 1000),
+        start_s=None
+        if job.line.start is None
+        else max(0.0, job.line.start + processed.fit.offset_s - profile.trim.pad_ms / 1000),
     )
 
 
-def _retake(plugin: EnginePlugin, job: Job, attempt: int, reference: Path | None, tag: RunTag | None = None
-            ) -> tuple[np.ndarray, int, str] | str:  # fmt: skip
-    """Another take: a new seed with the planned engine, and from the second retake the next planned engine."""
-    assert plugin.registry is not None
+def _resynthesize(registry: EngineRegistry, job: Job, attempt: int, reference: Path | None, tag: RunTag | None,
+                  worker: str) -> tuple[np.ndarray, int, str] | str:  # fmt: skip
+    """QA's new take: a new seed with the planned engine, and from the second one the next planned engine. (Not a
+    reviewer's retake, which is a new take number and cache key planned before synthesis.)"""
     fallback = attempt >= 2 and len(job.engines) > 1
     engines = job.engines[1:] if fallback else job.engines
     # take > 0 also tells engines without a usable seed (Piper) to sample their noise: a new seed alone would
     # give Piper's seeded, noise-free output again, the very audio that just failed.
-    request = replace(build_request(job.line, job.voice, reference, (job.seed + 7919 * attempt) % 2**32),
-                      take=job.take + attempt)  # fmt: skip
-    if fallback:  # the voice's engine-specific name (a Piper model) means nothing to the fallback engine
-        request = replace(request, voice=replace(request.voice, engine_voice=None))
     try:
-        engine, _, request = choose(plugin.registry, request, engines)
-        result = engine.synthesize(request)
+        spoken = speak(registry, job, reference, seed=(job.seed + 7919 * attempt) % 2**32, take=job.take + attempt,
+                       engines=engines)  # fmt: skip
     except EngineError as exc:
-        metrics.line_failed(engines[0], "retake_error")
-        line_event(log, "line retake failed", tag, job.line, logging.WARNING, engine=engines[0], worker=plugin.address,
-                   attempt=attempt, reason="retake_error", error=str(exc))  # fmt: skip
-        return f"retake {attempt} could not run: {exc}"
-    metrics.synthesized(result.engine, result.synth_seconds, result.duration, "retake")
-    line_event(log, "line retake", tag, job.line, engine=result.engine, worker=plugin.address, attempt=attempt,
-               seconds=result.synth_seconds, audio_seconds=result.duration, seed=request.seed,
-               take=request.take)  # fmt: skip
+        metrics.line_failed(engines[0], "resynthesis_error")
+        line_event(log, "line resynthesis failed", tag, job.line, logging.WARNING, engine=engines[0], worker=worker,
+                   attempt=attempt, reason="resynthesis_error", error=str(exc))  # fmt: skip
+        return f"re-synthesis {attempt} could not run: {exc}"
+    result = spoken.result
+    metrics.synthesized(result.engine, result.synth_seconds, result.duration, "resynthesis")
+    line_event(log, "line resynthesis", tag, job.line, engine=result.engine, worker=worker, attempt=attempt,
+               seconds=result.synth_seconds, audio_seconds=result.duration, seed=spoken.request.seed,
+               take=spoken.request.take)  # fmt: skip
     return result.samples, result.sample_rate, result.engine

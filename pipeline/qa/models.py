@@ -15,7 +15,7 @@ import numpy as np
 import soxr
 
 from pipeline.audio.profiles import Profile
-from pipeline.qa.model import Check
+from pipeline.qa.results import Check
 from pipeline.text.normalize import normalize_text
 
 _lock = threading.Lock()
@@ -52,8 +52,11 @@ def intelligibility(x: np.ndarray, rate: int, spoken_text: str, lang: str, model
     primary = lang.split("-", 1)[0]
     model = models.get(lang) or models.get(primary)
     if model is None:
-        return Check("intelligibility", "not-checked",
-                     detail=f"no offline ASR model for '{lang}' (set qa.asr_models.{primary} to a Whisper model dir)")
+        return Check(
+            "intelligibility",
+            "not-checked",
+            detail=f"no offline ASR model for '{lang}' (set qa.asr_models.{primary} to a Whisper model dir)",
+        )
     try:
         import jiwer
 

@@ -19,7 +19,7 @@ import soxr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pipeline.qa.model import Check, LineQa, ScriptQa
+from pipeline.qa.results import Check, LineQa, ScriptQa
 
 PREVIEW_RATE = 24000  # a rate LAME accepts (MPEG-2 layer III) and plenty for a speech preview
 ST_WINDOW_S = 0.4  # short-term loudness window (the BS.1770 gating block length)

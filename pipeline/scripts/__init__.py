@@ -1,6 +1,5 @@
-"""Script files (subtitles, line sheets, manuscripts) → validated ``Line`` records and a lines table."""
+"""Script files (subtitles, line sheets, manuscripts) → validated ``Line`` records and a lines table.
 
-from pipeline.scripts.ingest import ingest_file, ingest_text
-from pipeline.scripts.model import IngestResult, Line, Problem
-
-__all__ = ["IngestResult", "Line", "Problem", "ingest_file", "ingest_text"]
+Entry points: ``pipeline.scripts.ingest`` (``ingest_bytes``, ``ingest_file``, ``ingest_text``); the formats are
+one table in ``pipeline.scripts.formats``.
+"""

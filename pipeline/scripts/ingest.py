@@ -20,6 +20,7 @@ from pathlib import Path
 from pipeline.ids import InvalidIdError, check_id, slugify
 from pipeline.scripts import linesheet, manuscript, sounds, subtitles
 from pipeline.scripts.decode import DecodeError, decode
+from pipeline.scripts.formats import FORMATS
 from pipeline.scripts.model import IngestResult, Line, RawLine, Report
 from pipeline.scripts.segment import spoken_length
 from pipeline.scripts.validate import check_timing, check_unique_ids, resolve_voice
@@ -28,8 +29,6 @@ from pipeline.text import lang as langs
 from pipeline.text.markup import MarkupError, Utterance, parse, plain, render
 from pipeline.text.normalize import normalize
 from pipeline.text.style import parse_style
-
-FORMATS: dict[str, str] = {**subtitles.FORMATS, **linesheet.FORMATS, **manuscript.FORMATS}
 
 
 def supported_suffixes() -> list[str]:
@@ -62,7 +61,7 @@ def _parse(
     if decoded.guessed:
         report.warning(None, "encoding-guessed", f"not UTF-8: read as {decoded.encoding} (a guess; --encoding sets it)")
     text = _INVISIBLE.sub("", decoded.text)  # before any parser: no reader ever sees a control character
-    if suffix in subtitles.FORMATS:
+    if FORMATS[suffix].family == "subtitles":
         return subtitles.parse_subtitles(text, suffix, report, speakers, settings.sound_descriptions), decoded.encoding
     if suffix in (".csv", ".tsv"):
         raw = linesheet.parse_delimited(text, suffix, report, settings)
@@ -135,7 +134,7 @@ def ingest_bytes(
     speakers = frozenset(voice_map or ())
     try:
         raw, used_encoding = _parse(data, suffix, report, settings, encoding, speakers)
-        if suffix in linesheet.FORMATS:
+        if FORMATS[suffix].family == "linesheet":
             raw = _clean(raw, report, settings, prose=False, speakers=speakers)
         for item in raw:
             item.text = _tidy(item.text)
@@ -146,7 +145,7 @@ def ingest_bytes(
             report.error(None, "no-lines", "nothing to speak: the file holds no line with text")
             return result.build(report, [], used_encoding)
         check_timing(raw, report, settings)
-        lines = _build_lines(raw, sid, report, settings, voice_map, dubbing=suffix not in manuscript.FORMATS)
+        lines = _build_lines(raw, sid, report, settings, voice_map, dubbing=FORMATS[suffix].kind == "dubbing")
     except Exception as exc:  # a bug of ours must not cost the other files of a batch
         report.error(None, "internal-error", f"dubflow failed to read this file ({type(exc).__name__}: {exc})")
         return result.build(report, [], None)
@@ -189,7 +188,7 @@ class _Result:
             script_id=self.script_id,
             source=self.name,
             source_sha256=self.sha,
-            format=FORMATS.get(self.suffix, "unknown"),
+            format=FORMATS[self.suffix].name if self.suffix in FORMATS else "unknown",
             encoding=encoding,
             lines=tuple(lines),
             problems=tuple(problems),
@@ -250,10 +249,11 @@ def _build_lines(
         if dubbing and spoken_length(item.text) > settings.max_line_chars:
             report.error(item.source_line, "line-too-long", f"{spoken_length(item.text):,} characters to speak in one "
                          f"line (ingest.max_line_chars is {settings.max_line_chars:,}); split it")  # fmt: skip
-        spoken = item.text
+        spoken, speech = item.text, None
         if utterance is not None:
             failed: list[str] = []
-            spoken = plain(normalize(utterance, language, failed) if settings.normalize else utterance)
+            speech = normalize(utterance, language, failed)
+            spoken = plain(speech if settings.normalize else utterance)
             if failed:
                 words = ", ".join(f"'{w}'" for w in dict.fromkeys(failed))
                 report.warning(item.source_line, "normalize-failed", f"{words} not spelled out (kept as written)")
@@ -277,6 +277,7 @@ def _build_lines(
                 chapter=item.chapter,
                 paragraph=item.paragraph,
                 pause_after=item.pause_after,
+                utterance=speech,
             )
         )
     return lines

@@ -47,7 +47,6 @@ ALIASES = {
     "comment": "notes",
     "comments": "notes",
 }
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".xlsx": "xlsx", ".json": "json", ".jsonl": "jsonl"}
 
 
 def _key(header: object) -> str:

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 
+from pipeline.scripts.formats import FORMATS
 from pipeline.scripts.model import RawLine, Report
 from pipeline.scripts.segment import chunk, join_lines
 from pipeline.scripts.sounds import is_layout_tag
 from pipeline.settings import IngestSettings
 from pipeline.text.lang import detect_lines
 from pipeline.text.markup import ESCAPABLE
-
-FORMATS = {".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 
 _NUMBER = r"(?:\d+|[ivxlcdm]+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[a-z]+teen|twenty[a-z-]*)"
 _TITLE = r"(?:[\s.:：—–-]+[^。！？!?；;.]{0,60}?)?"
@@ -145,7 +144,7 @@ def _plain_blocks(text: str) -> list[_Block]:
 
 
 def parse_manuscript(text: str, suffix: str, report: Report, settings: IngestSettings) -> list[RawLine]:
-    blocks = _markdown_blocks(text, report) if FORMATS[suffix] == "markdown" else _plain_blocks(text)
+    blocks = _markdown_blocks(text, report) if FORMATS[suffix].name == "markdown" else _plain_blocks(text)
     pauses = settings.pauses
     out: list[RawLine] = []
     chapter: str | None = None

@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipeline.text.markup import Utterance, parse
+from pipeline.text.normalize import normalize
+
 Severity = Literal["error", "warning"]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -44,6 +47,12 @@ class Line:
     chapter: str | None = None
     paragraph: int | None = None
     pause_after: float = 0.0
+    # What the engine is asked to say (markup parsed and normalized once, at ingest); not in the lines table.
+    utterance: Utterance | None = field(default=None, compare=False, repr=False)
+
+    def speech(self) -> Utterance:
+        """The normalized utterance; parsed again only for a line read back from the lines table."""
+        return self.utterance if self.utterance is not None else normalize(parse(self.text), self.lang)
 
     @property
     def slot(self) -> float | None:

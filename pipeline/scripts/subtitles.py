@@ -8,13 +8,13 @@ found is not a subtitle file, whatever its name says.
 from __future__ import annotations
 
 from pipeline.scripts import cues as cue_lines
+from pipeline.scripts.formats import FORMATS
 from pipeline.scripts.model import RawLine, Report
 from pipeline.scripts.sounds import SoundMode
 from pipeline.scripts.subrip import parse_srt
 from pipeline.scripts.substation import parse_ass
 from pipeline.scripts.webvtt import parse_vtt
 
-FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa"}
 _EXPECTED = {
     "srt": "numbered cues with timing lines such as '00:00:01,000 --> 00:00:02,500'",
     "vtt": "'WEBVTT' and cues with timing lines such as '00:01.000 --> 00:02.500'",
@@ -26,7 +26,7 @@ _EXPECTED = {
 def parse_subtitles(
     text: str, suffix: str, report: Report, speakers: frozenset[str] = frozenset(), sounds: SoundMode = "drop"
 ) -> list[RawLine]:
-    fmt = FORMATS[suffix]
+    fmt = FORMATS[suffix].name
     if fmt == "srt":
         found = parse_srt(text, report)
     elif fmt == "vtt":

@@ -36,7 +36,8 @@ SCHEMA = pa.schema(
         ("pause_after", pa.float64()),
     ]
 )
-if SCHEMA.names != [f.name for f in dataclasses.fields(Line)]:  # not an assert: must hold under python -O too
+# Not an assert: must hold under python -O too. A line's parsed utterance is not stored (it is re-read from text).
+if SCHEMA.names != [f.name for f in dataclasses.fields(Line) if f.name != "utterance"]:
     raise ImportError("pipeline.scripts.table: SCHEMA and Line have drifted apart")
 
 
@@ -45,7 +46,7 @@ class TableError(ValueError):
 
 
 def to_arrow(result: IngestResult) -> pa.Table:
-    rows = [dataclasses.astuple(line) for line in result.lines]
+    rows = [tuple(getattr(line, name) for name in SCHEMA.names) for line in result.lines]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in SCHEMA]
     table = pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA

@@ -21,9 +21,7 @@ def check_timing(lines: Sequence[RawLine], report: Report, settings: IngestSetti
             continue
         if line.end is not None and line.end <= line.start:
             report.error(
-                line.source_line,
-                "end-before-start",
-                f"end {line.end:.3f}s is not after start {line.start:.3f}s",
+                line.source_line, "end-before-start", f"end {line.end:.3f}s is not after start {line.start:.3f}s"
             )
         if previous is not None and previous.start is not None:
             if line.start < previous.start:

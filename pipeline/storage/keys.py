@@ -9,14 +9,16 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from pipeline.ids import InvalidIdError, check_id, check_lang, shown, slugify
+from pipeline.ids import ID_PATTERN, InvalidIdError, check_id, check_lang, shown, slugify
+from pipeline.scripts.formats import suffixes
 
 # Top-level prefixes of the assets bucket that are not projects.
 CATALOG_PREFIX = "catalog/"
 RESERVED_PROJECTS = frozenset({"catalog"})
 
 AUDIO_EXTENSIONS = frozenset({"wav", "flac", "mp3"})
-SCRIPT_SUFFIXES = frozenset({".srt", ".vtt", ".ass", ".ssa", ".csv", ".tsv", ".xlsx", ".json", ".jsonl", ".md", ".txt"})
+SCRIPT_SUFFIXES = suffixes()  # every format ingest reads
+INBOX_KEY_PATTERN = rf"({ID_PATTERN})/\d{{4}}-\d{{2}}-\d{{2}}/[a-z0-9][a-z0-9._-]{{0,80}}"  # what inbox_key makes
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # A version's other delivery files (stems, subtitles, chapters, the QA report) live in folders named for their kind,
 # which no language tag can name (``ids.RESERVED_LANGS``; the others are longer than a tag): a line clip
@@ -98,6 +100,12 @@ def post_key(digest: str, ext: str) -> str:
     if ext not in AUDIO_EXTENSIONS:
         raise InvalidIdError(f"audio extension {shown(ext)} is not one of {sorted(AUDIO_EXTENSIONS)}")
     return f"post/{digest[:2]}/{digest}.{ext}"
+
+
+def qa_result_key(digest: str) -> str:
+    """``post/{hash[:2]}/{hash}.qa.json`` in the staging bucket: one line's QA result, addressed by its inputs."""
+    content_hash(digest)
+    return f"post/{digest[:2]}/{digest}.qa.json"
 
 
 def prompt_key(digest: str) -> str:

@@ -32,17 +32,8 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 # weed mini listens on all of these; every one is pinned to loopback and to a port we chose.
-PORT_FLAGS = (
-    "s3.port",
-    "s3.port.grpc",
-    "master.port",
-    "master.port.grpc",
-    "volume.port",
-    "volume.port.grpc",
-    "filer.port",
-    "filer.port.grpc",
-    "admin.port",
-    "admin.port.grpc",
+PORT_FLAGS = tuple(
+    f"{server}.port{grpc}" for server in ("s3", "master", "volume", "filer", "admin") for grpc in ("", ".grpc")
 )
 
 

@@ -28,7 +28,7 @@ from pipeline import __version__
 from pipeline.digest import sha256_file
 from pipeline.ids import check_id
 from pipeline.storage import keys
-from pipeline.storage.catalog import write_catalog_part
+from pipeline.storage.asset_catalog import write_catalog_part
 from pipeline.storage.errors import StorageError, VersionConflictError
 from pipeline.storage.store import SHA256_META, ObjectStore
 

@@ -35,23 +35,15 @@ from pipeline.storage.errors import NotConfiguredError, StorageError, StorageUna
 log = logging.getLogger(__name__)
 
 BucketRole = Literal["inbox", "staging", "assets"]
+ROLES: tuple[BucketRole, ...] = ("inbox", "staging", "assets")
 SHA256_META = "sha256"
 _CHUNK = 1024 * 1024
 _T = TypeVar("_T")
 
 # S3 error codes that mean "the server is busy or briefly broken", worth another try.
 _TRANSIENT_CODES = frozenset(
-    {
-        "SlowDown",
-        "SlowDownWrite",
-        "SlowDownRead",
-        "InternalError",
-        "ServiceUnavailable",
-        "RequestTimeout",
-        "XMinioServerNotInitialized",
-        "OperationTimedOut",
-        "XAmzContentSHA256Mismatch",
-    }
+    "SlowDown SlowDownWrite SlowDownRead InternalError ServiceUnavailable RequestTimeout XMinioServerNotInitialized "
+    "OperationTimedOut XAmzContentSHA256Mismatch".split()
 )
 
 
@@ -256,13 +248,19 @@ class ObjectStore:
 
     # -- buckets ---------------------------------------------------------------------------------------------
 
+    def missing_buckets(self) -> list[str]:
+        """This deployment's buckets that do not exist (a StorageError when the server cannot be asked)."""
+        names = [self.bucket(role) for role in ROLES]
+        exists = [self._call(f"check bucket {n}", lambda n=n: self.client.bucket_exists(bucket_name=n)) for n in names]
+        return [name for name, there in zip(names, exists, strict=True) if not there]
+
     def ensure_buckets(self, versioning: bool = True) -> list[str]:
         """Create this deployment's buckets if missing; turn on versioning where the server supports it."""
+        missing = self.missing_buckets()
         created = []
-        for role in ("inbox", "staging", "assets"):
-            name = self.bucket(role)  # type: ignore[arg-type]
-            exists = self._call(f"check bucket {name}", lambda n=name: self.client.bucket_exists(bucket_name=n))
-            if not exists and self._call(f"create bucket {name}", lambda n=name: self._make_bucket(n)):
+        for role in ROLES:
+            name = self.bucket(role)
+            if name in missing and self._call(f"create bucket {name}", lambda n=name: self._make_bucket(n)):
                 created.append(name)
             if versioning and role != "staging":
                 self._enable_versioning(name)

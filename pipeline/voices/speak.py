@@ -1,43 +1,82 @@
-"""One line + its voice → audio: build the engine request, pick the engine, synthesize.
+"""A planned line → audio: the one engine-choice policy and the one reference-clip fetch.
 
-This is the unit of work the Dask fan-out runs per line; it touches no storage and no global state beyond the
-registry it is given (one per worker process).
+Workers (``compute.tasks``), the QA gate's re-synthesis, ``dubflow voices preview`` and the benchmarks all speak
+through ``speak``, so a benchmark measures what production runs. It touches no storage beyond fetching an s3://
+reference clip once per process.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
-from pipeline.engines.base import SynthesisRequest, SynthesisResult
-from pipeline.engines.registry import EngineRegistry
-from pipeline.scripts.model import Line
-from pipeline.text.markup import parse
-from pipeline.text.normalize import normalize
+from pipeline.engines.base import Engine, SynthesisRequest, SynthesisResult, UnsupportedInputError
+from pipeline.engines.registry import EngineRegistry, NoEngineError
 from pipeline.text.style import parse_style
-from pipeline.voices.catalog import Catalog, Voice
+from pipeline.voices.plan import Job
+
+REFERENCE_CACHE = Path("var/cache/references")  # s3:// reference clips, content-addressed, once per machine
 
 
-def build_request(line: Line, voice: Voice, reference: Path | None, seed: int | None = None) -> SynthesisRequest:
-    style = parse_style(line.style or voice.default_style)
-    return SynthesisRequest(
-        utterance=normalize(parse(line.text), line.lang),
-        lang=line.lang,
-        voice=voice.ref(str(reference) if reference else None),
-        style=style,
-        seed=seed,
-        line_id=line.line_id,
-    )
+class Fetcher(Protocol):
+    def fetch_uri(self, uri: str, cache_dir: Path) -> Path: ...
 
 
-def speak(
-    line: Line, catalog: Catalog, registry: EngineRegistry, project: str, seed: int | None = None
-) -> tuple[Voice, SynthesisResult]:
-    voice = catalog.voice_for_line(project, line.voice, line.lang)
-    request = build_request(line, voice, catalog.reference_path(voice), seed)
-    choice = registry.choose(request, voice.engine, allow_fallback=voice.fallback)
-    result = choice.engine.synthesize(request)
-    if choice.fell_back_from:
-        note = f"voice {voice.id} is a {choice.fell_back_from} voice; spoken by {choice.engine.name} instead"
+def reference_file(reference: str | None, store: Fetcher | None = None) -> Path | None:
+    """A voice's reference clip as a local file; an s3:// reference is fetched (once) from ``store``."""
+    if reference is None:
+        return None
+    if not reference.startswith("s3://"):
+        return Path(reference)
+    if store is None:
+        raise ValueError(f"reference {reference} is in object storage and no store was given")
+    return store.fetch_uri(reference, REFERENCE_CACHE)
+
+
+def build_request(job: Job, reference: Path | None, seed: int | None = None, take: int | None = None
+                  ) -> SynthesisRequest:  # fmt: skip
+    line, voice = job.line, job.voice
+    return SynthesisRequest(line.speech(), line.lang, voice.ref(str(reference) if reference else None),
+                            parse_style(line.style or voice.default_style), seed=job.seed if seed is None else seed,
+                            line_id=line.line_id, take=job.take if take is None else take)  # fmt: skip
+
+
+def choose(registry: EngineRegistry, request: SynthesisRequest, engines: tuple[str, ...],
+           voice_engine: str | None = None) -> tuple[Engine, str | None, SynthesisRequest]:  # fmt: skip
+    """The first planned engine that can speak the request, and the request as that engine must get it. Only
+    "cannot speak this" moves on to the next one: an engine that fails to load fails the line (it is retried on
+    another worker), so a clip is never made by an engine the plan did not expect in that position. An engine other
+    than the voice's own (default: the first) does not get the voice's engine-specific voice name (a Piper model
+    name means nothing to espeak)."""
+    own = voice_engine or engines[0]
+    reasons = []
+    for name in engines:
+        engine = registry.get(name)  # EngineError (load failure) propagates
+        candidate = request if name == own else replace(request, voice=replace(request.voice, engine_voice=None))
+        try:
+            engine.check(candidate)
+        except UnsupportedInputError as exc:
+            reasons.append(f"{name}: {exc}")
+            continue
+        return engine, (own if name != own else None), candidate
+    raise NoEngineError(f"line {request.line_id}: no planned engine can speak it ({'; '.join(reasons)})")
+
+
+@dataclass(frozen=True)
+class Spoken:
+    result: SynthesisResult  # its warnings say when a fallback engine spoke
+    engine: Engine
+    request: SynthesisRequest  # as the engine got it (seed, take)
+
+
+def speak(registry: EngineRegistry, job: Job, reference: Path | None, *, seed: int | None = None,
+          take: int | None = None, engines: tuple[str, ...] | None = None) -> Spoken:  # fmt: skip
+    """Speak ``job`` with the first of ``engines`` (default: the planned ones) that can."""
+    request = build_request(job, reference, seed, take)
+    engine, fell_back_from, request = choose(registry, request, engines or job.engines, job.engines[0])
+    result = engine.synthesize(request)
+    if fell_back_from:
+        note = f"voice {job.voice.id} is a {fell_back_from} voice; spoken by {engine.name}"
         result = replace(result, warnings=(note, *result.warnings))
-    return voice, result
+    return Spoken(result, engine, request)

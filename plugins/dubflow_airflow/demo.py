@@ -88,6 +88,7 @@ def airflow_env(home: Path, port: int) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the Test button of the dubflow connection types
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
@@ -143,8 +144,7 @@ def run_dag(dag_id: str, day: date, project: str) -> RunOutcome:
             outcome.note = (ti.xcom_pull(task_ids="summarize") or {}).get("note", "")
     for ti in sorted((t for t in instances if t.task_id == "voice_script"), key=lambda t: t.map_index):
         name = discovered[ti.map_index]["name"] if 0 <= ti.map_index < len(discovered) else f"#{ti.map_index}"
-        result = ti.xcom_pull(task_ids="voice_script", map_indexes=ti.map_index) if str(ti.state) == "success" \
-            else None  # fmt: skip
+        result = ti.xcom_pull(task_ids="voice_script", map_indexes=ti.map_index) if str(ti.state) == "success" else None
         outcome.scripts.append(ScriptOutcome(dag_id, name, str(ti.state), result))
     return outcome
 
@@ -190,7 +190,7 @@ def report(console: Console, runs: list[RunOutcome], store: ObjectStore, server:
     from rich.table import Table
 
     from pipeline.console import frame_table
-    from pipeline.storage.catalog import read_catalog, summarize
+    from pipeline.storage.asset_catalog import read_catalog, summarize
     from pipeline.storage.local_server import LocalS3Server
 
     table = Table(title=f"voicing runs of project {project!r}", title_justify="left")
@@ -245,8 +245,12 @@ def report(console: Console, runs: list[RunOutcome], store: ObjectStore, server:
     console.print(f"  the runs above are in the grid view of {' and '.join(r.dag_id for r in runs)}",
                   highlight=False, soft_wrap=True)  # fmt: skip
     for run in runs:  # the review page: listen, read the QA verdicts, reject lines for a retake
-        console.print(f"  review {run.dag_id}: http://127.0.0.1:{port}/dubflow/review/{run.dag_id}/"
-                      f"{quote(run.run_id, safe='')}  (or the run's Review tab)", highlight=False, soft_wrap=True)
+        console.print(
+            f"  review {run.dag_id}: http://127.0.0.1:{port}/dubflow/review/{run.dag_id}/"
+            f"{quote(run.run_id, safe='')}  (or the run's Review tab)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def run_demo(samples: Path, out: Path, home: Path, port: int, project: str, day: date) -> int:

@@ -1,7 +1,9 @@
 """Settings from Airflow connections: ``minio_default`` (the object store) and ``dask_default`` (the scheduler).
 
 Either may be absent: then the embedded defaults apply (the local S3 server, a local Dask cluster). Credentials
-live in the connection (Airflow's secrets backend), never in DAG files or the repository.
+live in the connection (Airflow's secrets backend), never in DAG files or the repository. The two hooks give
+those connections their own types in the UI (``dubflow_s3``, ``dubflow_dask``: labelled fields and a working
+*Test* button); a connection of type ``aws`` or ``generic`` with the same id still works.
 """
 
 from __future__ import annotations
@@ -13,10 +15,78 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from airflow.sdk import BaseHook
+
 log = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[2]
+# The checkout (plugins/..); for the copy installed in the Airflow image, AIRFLOW_HOME, which holds configs/.
+_CHECKOUT = Path(__file__).resolve().parents[2]
+REPO = _CHECKOUT if (_CHECKOUT / "configs").is_dir() else Path(os.environ.get("AIRFLOW_HOME", "/opt/airflow"))
 STORE_CONN = "minio_default"
 DASK_CONN = "dask_default"
+
+
+class _DubflowHook(BaseHook):
+    """One dubflow connection; Airflow builds a hook as ``Hook(<conn_name_attr>=conn_id)``."""
+
+    def __init__(self, **conn_id: str) -> None:
+        super().__init__()
+        self.conn_id = conn_id.get(self.conn_name_attr, self.default_conn_name)
+
+
+class DubflowS3Hook(_DubflowHook):
+    """The object store dubflow reads scripts from and publishes to: MinIO or any S3 server."""
+
+    conn_name_attr = "dubflow_s3_conn_id"
+    default_conn_name = STORE_CONN
+    conn_type = "dubflow_s3"
+    hook_name = "dubflow object store (S3, MinIO)"
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Reach the server with the connection's keys and check this deployment's three buckets."""
+        from pipeline.storage.errors import StorageError
+        from pipeline.storage.store import ObjectStore
+
+        try:
+            base = base_settings().storage
+            overrides = store_overrides(self.get_connection(self.conn_id))
+            storage = type(base).model_validate({**base.model_dump(), **overrides})
+            missing = ObjectStore.from_settings(storage).missing_buckets()
+        except (StorageError, ValueError) as exc:
+            return False, str(exc)
+        if missing:
+            return False, f"{storage.endpoint}: reached, but bucket(s) {', '.join(missing)} do not exist"
+        return True, f"{storage.endpoint}: reached; the inbox, staging and assets buckets exist"
+
+
+class DubflowDaskHook(_DubflowHook):
+    """The Dask scheduler that synthesis fans out to (dask-cuda workers on the GPU nodes)."""
+
+    conn_name_attr = "dubflow_dask_conn_id"
+    default_conn_name = DASK_CONN
+    conn_type = "dubflow_dask"
+    hook_name = "dubflow Dask scheduler"
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Connect to the scheduler (with the configured TLS certificates) and count its workers."""
+        from pipeline.compute.cluster import ClusterError, open_client
+
+        base = base_settings().dask
+        try:
+            dask = type(base).model_validate(
+                {**base.model_dump(), **dask_overrides(self.get_connection(self.conn_id), base.external.model_dump())}
+            )
+            with open_client(dask, timeout="10s") as client:  # a person is waiting on the button
+                workers = client.scheduler_info()["workers"].values()
+        except (ClusterError, ValueError, OSError) as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        gpus = sum(1 for w in workers if (w.get("resources") or {}).get("GPU"))
+        return True, f"{dask.external.scheduler_address}: {len(workers)} worker(s), {gpus} with a GPU"
+
+
+def base_settings():  # -> pipeline.settings.Settings
+    from pipeline.settings import load_settings
+
+    return load_settings(REPO / "configs" / "pipeline.yaml")
 
 
 def _connection(conn_id: str) -> Any | None:
@@ -57,15 +127,20 @@ def dask_overrides(conn: Any, external: dict[str, Any]) -> dict[str, Any]:
 
 
 def pipeline_settings():  # -> pipeline.settings.Settings
-    """The repo's settings, with the object store and Dask scheduler taken from connections when defined."""
+    """The repo's settings, with the object store and Dask scheduler taken from connections when defined. Inside a
+    task runner, local Dask workers fork: spawning would re-run the ``airflow`` CLI, which refuses to start where
+    tasks may not reach the metadata database (the runner's marker; ``dag.test()`` in a test process has none)."""
     from pipeline.settings import load_settings
 
     overrides: dict[str, Any] = {}
-    base = load_settings(REPO / "configs" / "pipeline.yaml")
+    base = base_settings()
+    if os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "").startswith("airflow-db-not-allowed"):
+        overrides["dask"] = {**base.dask.model_dump(), "start_method": "fork"}
     if (store := _connection(STORE_CONN)) is not None:
         overrides["storage"] = {**base.storage.model_dump(), **store_overrides(store)}
     if (dask := _connection(DASK_CONN)) is not None:
-        overrides["dask"] = {**base.dask.model_dump(), **dask_overrides(dask, base.dask.external.model_dump())}
+        overrides["dask"] = {**overrides.get("dask", base.dask.model_dump()),
+                             **dask_overrides(dask, base.dask.external.model_dump())}  # fmt: skip
     return load_settings(REPO / "configs" / "pipeline.yaml", **overrides) if overrides else base
 
 

@@ -141,8 +141,7 @@ def _as_reviewer(request: Request, method: str, path: str, body: dict[str, Any])
     if not base.startswith(("http://", "https://")):
         base = f"{request.url.scheme}://{request.url.netloc}{base}"
     with httpx.Client(base_url=base.rstrip("/"), timeout=30) as client:
-        return client.request(method, path, json=body, headers={"Authorization": auth,
-                                                                "Referer": str(request.url)})  # fmt: skip
+        return client.request(method, path, json=body, headers={"Authorization": auth, "Referer": str(request.url)})
 
 
 def _same_origin(request: Request) -> None:
@@ -153,5 +152,5 @@ def _same_origin(request: Request) -> None:
 
 
 def _back(page: str, **query: str) -> RedirectResponse:
-    (key, value), = query.items()
+    ((key, value),) = query.items()
     return RedirectResponse(f"{page}?{key}={quote(value, safe='')}", status.HTTP_303_SEE_OTHER)

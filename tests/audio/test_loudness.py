@@ -61,7 +61,7 @@ def test_normalized_speech_agrees_with_ffmpeg_ebur128(speech, tmp_path: Path) ->
     path = write(tmp_path, "speech.wav", result.samples, result.rate)
     out = subprocess.run([ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), "-af",
                           "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True, check=True)  # fmt: skip
-    summary = out.stderr[out.stderr.rindex("Summary:"):]
+    summary = out.stderr[out.stderr.rindex("Summary:") :]
     theirs = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
     assert theirs == pytest.approx(-23.0, abs=0.5)
     assert theirs == pytest.approx(integrated_loudness(result.samples, result.rate), abs=0.5)

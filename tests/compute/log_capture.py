@@ -11,8 +11,11 @@ _SKIP = {"args", "msg", "exc_info", "exc_text", "stack_info"}
 
 class _Capture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        fields = {k: v for k, v in vars(record).items()
-                  if k not in _SKIP and isinstance(v, str | int | float | bool | list | tuple | type(None))}
+        fields = {
+            k: v
+            for k, v in vars(record).items()
+            if k not in _SKIP and isinstance(v, str | int | float | bool | list | tuple | type(None))
+        }
         _records.append({**fields, "message": record.getMessage()})
 
 

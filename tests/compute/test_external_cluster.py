@@ -104,7 +104,9 @@ def _on_loopback(command: list[str], scheduler: str, port: int) -> list[str]:
             next(args)
         elif arg == COMPOSE_SCHEDULER:
             out.append(scheduler)
-        elif arg in (loopback := {"--host": "127.0.0.1", "--port": str(port), "--dashboard-address": LOOPBACK_DASHBOARD}):
+        elif arg in (
+            loopback := {"--host": "127.0.0.1", "--port": str(port), "--dashboard-address": LOOPBACK_DASHBOARD}
+        ):
             next(args)  # the compose value: 0.0.0.0, 8786, :8787 / :8790
             out += [arg, loopback[arg]]
         else:
@@ -216,8 +218,9 @@ def cluster(tmp_path: Path, store: ObjectStore, s3_settings) -> Iterator[Compose
     env = {**os.environ, **s3_env_vars(s3_settings), "DUBFLOW_S3_BUCKET_PREFIX": store.settings.bucket_prefix,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # fmt: skip
     scheduler = Service("dask-scheduler", _on_loopback(compose["scheduler"], address, port), tmp_path / "sched.log")
-    gpu = Service("dask-cuda-worker (CPU stand-in)", _on_loopback(compose["gpu"], address, port),
-                  tmp_path / "gpu-0.log")
+    gpu = Service(
+        "dask-cuda-worker (CPU stand-in)", _on_loopback(compose["gpu"], address, port), tmp_path / "gpu-0.log"
+    )
     cpu = Service("cpu-worker", _on_loopback(compose["cpu"], address, port), tmp_path / "cpu.log")
     running = ComposeLikeCluster(address, scheduler, gpu, cpu)
     try:
@@ -264,8 +267,13 @@ def test_synthesis_through_the_compose_worker_commands_on_loopback(
         for address, worker in workers.items():
             ports |= {_port(address), _port(worker["nanny"]), *worker.get("services", {}).values()}
 
-        external = settings.model_copy(update={"dask": settings.dask.model_copy(update={
-            "mode": "external", "external": ExternalClusterSettings(scheduler_address=cluster.address)})})
+        external = settings.model_copy(
+            update={
+                "dask": settings.dask.model_copy(
+                    update={"mode": "external", "external": ExternalClusterSettings(scheduler_address=cluster.address)}
+                )
+            }
+        )
         report = synthesize(sheet(ROWS), catalog, "t", external, store)  # client=None: opens dask.external itself
     finally:
         client.close()

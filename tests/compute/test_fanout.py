@@ -16,10 +16,16 @@ from pipeline.settings import ExternalClusterSettings, Settings
 from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog
-from pipeline.voices.speak import speak
+from pipeline.voices.speak import reference_file, speak
 
-MIXED = [("en-1", "Good evening, harbour.", ""), ("zh-1", "你终于来了！", ""), ("en-2", "The tide is turning.", ""),
-         ("zh-2", "我们快走吧。", ""), ("en-3", "Stay close to the light.", ""), ("t-1", "a test tone", "faulty")]
+MIXED = [
+    ("en-1", "Good evening, harbour.", ""),
+    ("zh-1", "你终于来了！", ""),
+    ("en-2", "The tide is turning.", ""),
+    ("zh-2", "我们快走吧。", ""),
+    ("en-3", "Stay close to the light.", ""),
+    ("t-1", "a test tone", "faulty"),
+]
 
 
 def _audio(store: ObjectStore, result: LineResult) -> np.ndarray:
@@ -40,7 +46,10 @@ def test_two_workers_give_the_same_lines_as_a_sequential_loop(
     assert len({r.clip.worker for r in report.results}) == 2  # the work really was spread
     registry = EngineRegistry(settings.engines)
     for result in report.results:
-        _, sequential = speak(result.line, catalog, registry, "t", seed=result.clip.seed_used)
+        assert result.job is not None  # the worker and the loop speak the same plan, through the same policy
+        sequential = speak(
+            registry, result.job, reference_file(result.job.reference), seed=result.clip.seed_used
+        ).result
         assert result.clip.engine == sequential.engine
         # Piper (seeded) and the Mandarin voice are deterministic: the worker's clip is the sequential one, up to
         # float rounding (workers run one engine thread, the loop all cores: sums happen in another order).
@@ -80,7 +89,7 @@ def test_failures_are_retried_reported_and_do_not_stop_the_run(
     assert by_id["hush"].status == "failed" and "silent audio" in by_id["hush"].error
     assert by_id["ghost"].status == "failed" and "no-such-voice" in by_id["ghost"].error
     assert any("NaN" in w for w in by_id["nan"].clip.warnings)  # re-seeded, and says so
-    assert not store.exists("staging", keys.cache_key(boom.cache_key))  # nothing is cached for a failure
+    assert not store.exists("staging", keys.cache_key(boom.job.cache_key))  # nothing is cached for a failure
     assert report.summary().endswith(f"3 failed in {report.wall_seconds:.1f} s")
 
 
@@ -126,8 +135,13 @@ synthesize(lines, catalog, "t", settings, store, progress=lambda r: print(r.stat
 
 
 def test_a_client_killed_mid_run_loses_nothing_on_rerun(
-    dask_client, store: ObjectStore, settings: Settings, catalog: Catalog, sheet: Callable[..., list[Line]],
-    tmp_path, s3_env
+    dask_client,
+    store: ObjectStore,
+    settings: Settings,
+    catalog: Catalog,
+    sheet: Callable[..., list[Line]],
+    tmp_path,
+    s3_env,
 ) -> None:
     import csv
     import io
@@ -138,8 +152,16 @@ def test_a_client_killed_mid_run_loses_nothing_on_rerun(
     buffer = io.StringIO()
     csv.writer(buffer).writerows([("line_id", "text", "voice"), *rows])
     (tmp_path / "s1.csv").write_text(buffer.getvalue())
-    external = settings.model_copy(update={"dask": settings.dask.model_copy(update={
-        "mode": "external", "external": ExternalClusterSettings(scheduler_address=dask_client.scheduler.address)})})
+    external = settings.model_copy(
+        update={
+            "dask": settings.dask.model_copy(
+                update={
+                    "mode": "external",
+                    "external": ExternalClusterSettings(scheduler_address=dask_client.scheduler.address),
+                }
+            )
+        }
+    )
     (tmp_path / "settings.json").write_text(external.model_dump_json())
     env = {**os.environ, **s3_env, "DUBFLOW_S3_BUCKET_PREFIX": store.settings.bucket_prefix}
     child = subprocess.Popen([sys.executable, "-c", CLIENT, str(tmp_path / "settings.json"), str(tmp_path / "s1.csv")],

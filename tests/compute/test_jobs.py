@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from pipeline.compute.jobs import line_seed, plan_jobs
 from pipeline.engines.registry import EngineRegistry
 from pipeline.scripts.model import Line
 from pipeline.settings import Settings
 from pipeline.voices.catalog import Catalog
+from pipeline.voices.plan import line_seed, plan_jobs
 
 
 def _keys(lines: list[Line], catalog: Catalog, settings: Settings, seed: int = 0) -> dict[str, str]:

@@ -24,8 +24,14 @@ from tests.compute import log_capture
 from tests.conftest import REPO
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-ROWS = [("en-1", "Good evening, harbour.", ""), ("en-2", "The tide is turning.", ""), ("zh-1", "你终于来了！", ""),
-        ("tone", "a test tone", "faulty"), ("boom", "BOOM goes the line", "faulty"), ("hush", "HUSH now", "faulty")]
+ROWS = [
+    ("en-1", "Good evening, harbour.", ""),
+    ("en-2", "The tide is turning.", ""),
+    ("zh-1", "你终于来了！", ""),
+    ("tone", "a test tone", "faulty"),
+    ("boom", "BOOM goes the line", "faulty"),
+    ("hush", "HUSH now", "faulty"),
+]
 LABELS = {"engine", "status", "verdict", "reason", "le"}  # bounded: never a line, script or run id
 
 
@@ -107,7 +113,7 @@ def test_worker_metrics_add_up_to_the_run_report(
     retakes = Counter()
     for q in checked:
         retakes[q.engine] += q.attempts - 1
-    assert +retakes and by(gated, "dubflow_lines_synthesized_total", "engine", status="retake") == +retakes
+    assert +retakes and by(gated, "dubflow_lines_synthesized_total", "engine", status="resynthesis") == +retakes
     assert by(gated, "dubflow_lines_synthesized_total", "status", status="synthesized") == {}  # only retakes
     labels = {name for samples in (made, gated) for _, pairs in samples for name, _ in pairs}
     assert labels and labels <= LABELS, labels

@@ -22,8 +22,16 @@ REVIEW = {"take": 1, "note": "too flat, more urgency", "reviewer": "ann", "from_
 @pytest.fixture
 def on_cluster(settings: Settings, dask_client) -> Settings:
     """The suite's cluster as an external one, so voice_script opens no cluster of its own."""
-    return settings.model_copy(update={"dask": settings.dask.model_copy(update={
-        "mode": "external", "external": ExternalClusterSettings(scheduler_address=dask_client.scheduler.address)})})
+    return settings.model_copy(
+        update={
+            "dask": settings.dask.model_copy(
+                update={
+                    "mode": "external",
+                    "external": ExternalClusterSettings(scheduler_address=dask_client.scheduler.address),
+                }
+            )
+        }
+    )
 
 
 def _manifest(store: ObjectStore, summary: dict) -> dict:

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from pipeline.compute.fanout import synthesize
-from pipeline.compute.shards import shard_for
 from pipeline.scripts.model import Line
 from pipeline.settings import Settings, ShardSettings
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog
+from pipeline.voices.plan import shard_for
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,18 @@ import numpy as np
 import pytest
 
 from pipeline.compute.fanout import synthesize
-from pipeline.compute.jobs import cache_key, line_seed, plan_jobs
 from pipeline.engines.registry import EngineRegistry
 from pipeline.scripts.model import Line
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog, Voice
+from pipeline.voices.plan import cache_key, line_seed, plan_jobs
 from tests.compute.test_fanout import _audio
 
 ROWS = [("en_dub_ep01-0003", "The tide is turning.", ""), ("b", "Stay close to the light.", "")]
 
 
-def test_take_zero_keeps_the_seeds_and_cache_keys_made_before_takes_existed(
-    sheet: Callable[..., list[Line]]
-) -> None:
+def test_take_zero_keeps_the_seeds_and_cache_keys_made_before_takes_existed(sheet: Callable[..., list[Line]]) -> None:
     # Values computed with the code before takes existed: a change here invalidates every studio's synthesis cache.
     assert line_seed(0, "en_dub_ep01-0003") == line_seed(0, "en_dub_ep01-0003", 0) == 387561047
     assert line_seed(1234, "a") == 3931187783
@@ -30,9 +28,13 @@ def test_take_zero_keeps_the_seeds_and_cache_keys_made_before_takes_existed(
     voice = Voice(id="en-joe", engine="piper", engine_voice="en_US-joe-medium", languages=["en"])
     engines = [("piper", "piper-fp#r1"), ("espeak", "espeak-fp#r1")]
     old = "a3a5215b1688e99e6ba130f5e46d33bc8850b0920b504d93ad466afd4e48f041"
-    assert cache_key(line, voice, None, 387561047, engines) == cache_key(line, voice, None, 387561047, engines, 0) == old
-    assert cache_key(line, voice, "ab" * 32, 5, engines[:1]) == \
-        "0c7f86a2edbe6f35a2edee2ae815eb89b04b91d83ca732a696fbfb8d7859895b"
+    assert (
+        cache_key(line, voice, None, 387561047, engines) == cache_key(line, voice, None, 387561047, engines, 0) == old
+    )
+    assert (
+        cache_key(line, voice, "ab" * 32, 5, engines[:1])
+        == "0c7f86a2edbe6f35a2edee2ae815eb89b04b91d83ca732a696fbfb8d7859895b"
+    )
     assert cache_key(line, voice, None, 387561047, engines, 1) != old  # the take alone changes the key
 
 
@@ -69,7 +71,7 @@ def test_a_piper_retake_is_new_audio_and_a_repeat_is_a_cache_hit(
     by_id = {r.line.line_id: r for r in retake.results}
     assert by_id["en_dub_ep01-0003"].status == "cached" and by_id["b"].status == "synthesized", retake.summary()
     old_b = next(r for r in first.results if r.line.line_id == "b")
-    assert by_id["b"].key != old_b.key and retake.jobs["b"].take == 1
+    assert by_id["b"].key != old_b.key and by_id["b"].job.take == 1
     new_audio, old_audio = _audio(store, by_id["b"]), _audio(store, old_b)
     assert new_audio.shape != old_audio.shape or not np.allclose(new_audio, old_audio, atol=1e-3)
     info = store.stat("staging", by_id["b"].key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from pipeline.settings import load_settings
-from pipeline.storage.catalog import read_catalog
+from pipeline.storage.asset_catalog import read_catalog
 from pipeline.storage.store import ObjectStore
 
 DAY = date(2026, 11, 20)

@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.digest import sha256_file
 from pipeline.settings import LocalServerSettings, StorageSettings
-from pipeline.storage.catalog import read_catalog
+from pipeline.storage.asset_catalog import read_catalog
 from pipeline.storage.local_server import LocalS3Server
 from pipeline.storage.store import ObjectStore
 from tests.conftest import REPO

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pipeline.settings import load_settings
-from pipeline.storage.catalog import read_catalog
+from pipeline.storage.asset_catalog import read_catalog
 from pipeline.storage.inbox import put_script
 from pipeline.storage.store import ObjectStore
 from tests.conftest import FIXTURES, REPO, SAMPLES
@@ -76,6 +76,6 @@ def test_a_broken_script_fails_its_instance_at_once_and_the_run_while_the_good_o
 
     # The failure names the file, the line of the file and what is wrong with it (the task's exception, logged).
     logged = output.out + output.err
-    assert "bad_timing.srt:6: error: malformed cue timing line: '00:00:0x,000 --> 00:00:08,000'" in logged, (
-        logged[-3000:]
-    )
+    assert "bad_timing.srt:6: error: malformed cue timing line: '00:00:0x,000 --> 00:00:08,000'" in logged, logged[
+        -3000:
+    ]

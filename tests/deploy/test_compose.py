@@ -49,8 +49,14 @@ EXPECTED_SERVICES: dict[str, str | None] = {
     "grafana": "monitoring",
 }
 GPU_WORKER = re.compile(r"^dask-cuda-worker-\d+$")
-AIRFLOW_SERVICES = ("airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-triggerer", "airflow-worker")
+AIRFLOW_SERVICES = (
+    "airflow-init",
+    "airflow-api-server",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+)
 ONE_SHOT = ("minio-init", "airflow-init")  # run to completion; dependents wait for service_completed_successfully
 PUBLISHED = {"airflow-api-server": 8080, "minio": 9001, "grafana": 3000}  # the three UIs, nothing else
 # Variables compose itself reads from .env (not interpolated in the file).
@@ -71,21 +77,42 @@ DUBFLOW_METRICS = {
 }
 # What distributed 2026.7's scheduler and worker /metrics export (and prometheus_client's process collector).
 DASK_METRICS = {
-    "dask_scheduler_clients", "dask_scheduler_desired_workers", "dask_scheduler_workers",
-    "dask_scheduler_workers_added_total", "dask_scheduler_workers_removed_total", "dask_scheduler_tasks",
-    "dask_scheduler_task_groups", "dask_scheduler_tasks_compute_seconds_total",
-    "dask_scheduler_tasks_transfer_seconds_total", "dask_scheduler_tasks_output_bytes",
-    "dask_scheduler_tasks_suspicious_total", "dask_scheduler_tasks_forgotten_total",
-    "dask_scheduler_prefix_state_totals_total", "dask_scheduler_tick_count_total",
-    "dask_scheduler_tick_duration_maximum_seconds", "dask_scheduler_gc_collection_seconds_total",
-    "dask_worker_tasks", "dask_worker_threads", "dask_worker_latency_seconds", "dask_worker_memory_bytes",
-    "dask_worker_transfer_incoming_bytes", "dask_worker_transfer_incoming_count",
-    "dask_worker_transfer_incoming_count_total", "dask_worker_transfer_outgoing_bytes",
-    "dask_worker_transfer_outgoing_bytes_total", "dask_worker_transfer_outgoing_count",
-    "dask_worker_transfer_outgoing_count_total", "dask_worker_spill_bytes_total", "dask_worker_spill_count_total",
-    "dask_worker_spill_time_seconds_total", "dask_worker_tick_count_total",
-    "dask_worker_tick_duration_maximum_seconds", "dask_worker_gc_collection_seconds_total",
-    "process_resident_memory_bytes", "process_cpu_seconds_total", "up",
+    "dask_scheduler_clients",
+    "dask_scheduler_desired_workers",
+    "dask_scheduler_workers",
+    "dask_scheduler_workers_added_total",
+    "dask_scheduler_workers_removed_total",
+    "dask_scheduler_tasks",
+    "dask_scheduler_task_groups",
+    "dask_scheduler_tasks_compute_seconds_total",
+    "dask_scheduler_tasks_transfer_seconds_total",
+    "dask_scheduler_tasks_output_bytes",
+    "dask_scheduler_tasks_suspicious_total",
+    "dask_scheduler_tasks_forgotten_total",
+    "dask_scheduler_prefix_state_totals_total",
+    "dask_scheduler_tick_count_total",
+    "dask_scheduler_tick_duration_maximum_seconds",
+    "dask_scheduler_gc_collection_seconds_total",
+    "dask_worker_tasks",
+    "dask_worker_threads",
+    "dask_worker_latency_seconds",
+    "dask_worker_memory_bytes",
+    "dask_worker_transfer_incoming_bytes",
+    "dask_worker_transfer_incoming_count",
+    "dask_worker_transfer_incoming_count_total",
+    "dask_worker_transfer_outgoing_bytes",
+    "dask_worker_transfer_outgoing_bytes_total",
+    "dask_worker_transfer_outgoing_count",
+    "dask_worker_transfer_outgoing_count_total",
+    "dask_worker_spill_bytes_total",
+    "dask_worker_spill_count_total",
+    "dask_worker_spill_time_seconds_total",
+    "dask_worker_tick_count_total",
+    "dask_worker_tick_duration_maximum_seconds",
+    "dask_worker_gc_collection_seconds_total",
+    "process_resident_memory_bytes",
+    "process_cpu_seconds_total",
+    "up",
 }
 
 
@@ -135,15 +162,22 @@ def test_expected_services_and_profiles(compose: dict[str, Any]) -> None:
     assert service_problems(compose) == []
     del services(compose)["airflow-triggerer"]
     services(compose)["cpu-worker"].pop("profiles")
-    assert service_problems(compose) == ["missing service airflow-triggerer",
-                                         "cpu-worker: profile None, expected cpu-worker"]
+    assert service_problems(compose) == [
+        "missing service airflow-triggerer",
+        "cpu-worker: profile None, expected cpu-worker",
+    ]
 
 
 def airflow_problems(compose: dict[str, Any]) -> list[str]:
     problems = []
     found = services(compose)
-    shared = ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY",
-              "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__EXECUTOR")
+    shared = (
+        "AIRFLOW__CORE__FERNET_KEY",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__API__SECRET_KEY",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__CORE__EXECUTOR",
+    )
     reference = environment(found["airflow-api-server"])
     for name in AIRFLOW_SERVICES:
         service = found[name]
@@ -151,7 +185,9 @@ def airflow_problems(compose: dict[str, Any]) -> list[str]:
         if build.get("dockerfile") != "docker/airflow.Dockerfile":
             problems.append(f"{name}: not built from docker/airflow.Dockerfile")
         env = environment(service)
-        problems += [f"{name}: {key} differs from the api-server's" for key in shared if env.get(key) != reference.get(key)]
+        problems += [
+            f"{name}: {key} differs from the api-server's" for key in shared if env.get(key) != reference.get(key)
+        ]
     executor = reference.get("AIRFLOW__CORE__EXECUTOR", "")
     if var_names(executor) != {"AIRFLOW_EXECUTOR"} or default_of(executor, "AIRFLOW_EXECUTOR") != "LocalExecutor":
         problems.append(f"executor {executor!r}: expected ${{AIRFLOW_EXECUTOR:-LocalExecutor}}")
@@ -163,7 +199,9 @@ def airflow_problems(compose: dict[str, Any]) -> list[str]:
 def test_airflow_components_share_one_image_and_secrets(compose: dict[str, Any]) -> None:
     assert airflow_problems(compose) == []
     services(compose)["airflow-triggerer"]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"] = "another"
-    assert airflow_problems(compose) == ["airflow-triggerer: AIRFLOW__API_AUTH__JWT_SECRET differs from the api-server's"]
+    assert airflow_problems(compose) == [
+        "airflow-triggerer: AIRFLOW__API_AUTH__JWT_SECRET differs from the api-server's"
+    ]
 
 
 # -- images ------------------------------------------------------------------------------------------------------------
@@ -275,7 +313,11 @@ def port_problems(compose: dict[str, Any]) -> list[str]:
     seen = {}
     for name, service in services(compose).items():
         for port in service.get("ports") or []:
-            spec = port if isinstance(port, str) else f"{port.get('host_ip', '')}:{port.get('published')}:{port.get('target')}"
+            spec = (
+                port
+                if isinstance(port, str)
+                else f"{port.get('host_ip', '')}:{port.get('published')}:{port.get('target')}"
+            )
             match = re.fullmatch(r"\$\{BIND_ADDRESS:-127\.0\.0\.1\}:(\d+):(\d+)", str(spec))
             if not match:
                 problems.append(f"{name}: port {spec!r} is not bound to ${{BIND_ADDRESS:-127.0.0.1}}")
@@ -304,8 +346,11 @@ def test_only_the_three_uis_are_published_on_bind_address(compose: dict[str, Any
 
 def ignored_by(patterns_file: Path, relative: str) -> bool:
     """Whether a gitignore/dockerignore-style file lists ``relative`` (a directory, top level) plainly."""
-    patterns = [line.strip().strip("/") for line in patterns_file.read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    patterns = [
+        line.strip().strip("/")
+        for line in patterns_file.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     return relative.strip("/") in patterns
 
 
@@ -327,8 +372,10 @@ def file_problems(compose: dict[str, Any], env: dict[str, str], repo: Path = REP
                     default = next(filter(None, (default_of(path, n) for n in names)), None)
                     if not names <= env.keys() or default is None:
                         problems.append(f"{name}: build context {ctx_name} ({path}) is not declared in .env.example")
-                    elif not (ignored_by(repo / ".gitignore", default.split("/")[1])
-                              and ignored_by(repo / ".dockerignore", default.split("/")[1])):
+                    elif not (
+                        ignored_by(repo / ".gitignore", default.split("/")[1])
+                        and ignored_by(repo / ".dockerignore", default.split("/")[1])
+                    ):
                         problems.append(f"{name}: {default} is not git- and docker-ignored")
                 elif not (repo / path).is_dir():
                     problems.append(f"{name}: build context {ctx_name} ({path}) missing")
@@ -359,9 +406,9 @@ def test_every_referenced_file_exists(compose: dict[str, Any], env_example: dict
     ]
 
 
-def test_the_cosyvoice_checkout_stays_out_of_git_and_the_main_context(compose: dict[str, Any],
-                                                                      env_example: dict[str, str],
-                                                                      tmp_path: Path) -> None:
+def test_the_cosyvoice_checkout_stays_out_of_git_and_the_main_context(
+    compose: dict[str, Any], env_example: dict[str, str], tmp_path: Path
+) -> None:
     build = services(compose)["dask-cuda-worker-0"]["build"]
     assert var_names(build["additional_contexts"]["cosyvoice"]) == {"COSYVOICE_SRC"}
     # the same compose file in a repository that forgot to ignore vendor/
@@ -370,10 +417,13 @@ def test_the_cosyvoice_checkout_stays_out_of_git_and_the_main_context(compose: d
     for path in ("docker/worker-gpu.Dockerfile", "docker/worker-cpu.Dockerfile", "docker/airflow.Dockerfile"):
         (tmp_path / path).parent.mkdir(exist_ok=True)
         (tmp_path / path).write_text("FROM scratch\n")
-    only_gpu = {"services": {"dask-cuda-worker-0": services(compose)["dask-cuda-worker-0"]},
-                "volumes": compose["volumes"]}
+    only_gpu = {
+        "services": {"dask-cuda-worker-0": services(compose)["dask-cuda-worker-0"]},
+        "volumes": compose["volumes"],
+    }
     assert file_problems(only_gpu, env_example, repo=tmp_path) == [
-        "dask-cuda-worker-0: ./vendor/CosyVoice is not git- and docker-ignored"]
+        "dask-cuda-worker-0: ./vendor/CosyVoice is not git- and docker-ignored"
+    ]
 
 
 # -- variables and .env.example ----------------------------------------------------------------------------------------
@@ -391,12 +441,16 @@ def strings(node: Any) -> list[str]:
 def env_problems(compose_text: str, env: dict[str, str]) -> list[str]:
     problems = []
     used = set()
-    for name, braced in dict.fromkeys(i for text in strings(yaml.safe_load(compose_text)) for i in interpolations(text)):
+    for name, braced in dict.fromkeys(
+        i for text in strings(yaml.safe_load(compose_text)) for i in interpolations(text)
+    ):
         used.add(name)
         if not braced:
             problems.append(f"${name}: write ${{{name}}} (or $${name} for the container's shell)")
     problems += [f"{name} is interpolated but not declared in .env.example" for name in sorted(used - env.keys())]
-    problems += [f"{name} is declared in .env.example but unused" for name in sorted(env.keys() - used - COMPOSE_CLI_VARS)]
+    problems += [
+        f"{name} is declared in .env.example but unused" for name in sorted(env.keys() - used - COMPOSE_CLI_VARS)
+    ]
     return problems
 
 
@@ -413,18 +467,21 @@ def test_every_variable_is_declared_in_env_example(compose_text: str, env_exampl
 
 
 def placeholder_problems(env: dict[str, str]) -> list[str]:
-    return [f"{name}={value!r} looks like a real secret: use a change-me placeholder"
-            for name, value in env.items() if SECRET_NAME.search(name) and not value.startswith("change-me")]
+    return [
+        f"{name}={value!r} looks like a real secret: use a change-me placeholder"
+        for name, value in env.items()
+        if SECRET_NAME.search(name) and not value.startswith("change-me")
+    ]
 
 
 def test_env_example_holds_placeholders_and_env_is_ignored(env_example: dict[str, str]) -> None:
     assert placeholder_problems(env_example) == []
     assert placeholder_problems({**env_example, "GRAFANA_ADMIN_PASSWORD": "hunter2"}) == [
-        "GRAFANA_ADMIN_PASSWORD='hunter2' looks like a real secret: use a change-me placeholder"]
+        "GRAFANA_ADMIN_PASSWORD='hunter2' looks like a real secret: use a change-me placeholder"
+    ]
     gitignore = (REPO / ".gitignore").read_text().split()
     assert ".env" in gitignore
     assert ignored_by(REPO / ".dockerignore", ".env")
-
 
 
 def test_init_jobs_refuse_placeholder_secrets(compose: dict[str, Any], env_example: dict[str, str]) -> None:
@@ -464,7 +521,9 @@ def test_the_dubflow_environment_names_real_settings(compose: dict[str, Any]) ->
                 if key.startswith("DUBFLOW_S3_"):
                     if key.removeprefix("DUBFLOW_S3_") not in _S3Env.NAMES:
                         found.append(f"{name}: {key} is not a DUBFLOW_S3_* setting")
-                elif key.startswith("DUBFLOW_") and not setting_exists(key.removeprefix("DUBFLOW_").lower().split("__")):
+                elif key.startswith("DUBFLOW_") and not setting_exists(
+                    key.removeprefix("DUBFLOW_").lower().split("__")
+                ):
                     found.append(f"{name}: {key} names no setting")
         return found
 
@@ -486,8 +545,13 @@ def gpu_worker_problems(compose: dict[str, Any]) -> list[str]:
         args = command_args(service)
         if args[:3] != ["dask", "cuda", "worker"] or option(args, "worker") != "tcp://dask-scheduler:8786":
             problems.append(f"{name}: not `dask cuda worker tcp://dask-scheduler:8786`")
-        for flag, value in (("--resources", "GPU=1"), ("--nthreads", "1"), ("--dashboard-address", ":8790"),
-                            ("--preload", "pipeline.compute.parent_watch"), ("--name", f"gpu-{name.rsplit('-', 1)[1]}")):
+        for flag, value in (
+            ("--resources", "GPU=1"),
+            ("--nthreads", "1"),
+            ("--dashboard-address", ":8790"),
+            ("--preload", "pipeline.compute.parent_watch"),
+            ("--name", f"gpu-{name.rsplit('-', 1)[1]}"),
+        ):
             if option(args, flag) != value:
                 problems.append(f"{name}: {flag} {option(args, flag)!r}, expected {value!r}")
         if "GPU_MEMORY_LIMIT" not in var_names(option(args, "--device-memory-limit")):
@@ -495,9 +559,12 @@ def gpu_worker_problems(compose: dict[str, Any]) -> list[str]:
         env = environment(service)
         if env.get("CUDA_VISIBLE_DEVICES") != "0":
             problems.append(f"{name}: CUDA_VISIBLE_DEVICES must be 0 (the container sees only its own GPU)")
-        devices = (((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}).get("devices") or []
-        if not any(d.get("device_ids") and len(d["device_ids"]) == 1 and "gpu" in d.get("capabilities", [])
-                   for d in devices):
+        devices = (((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}).get(
+            "devices"
+        ) or []
+        if not any(
+            d.get("device_ids") and len(d["device_ids"]) == 1 and "gpu" in d.get("capabilities", []) for d in devices
+        ):
             problems.append(f"{name}: no reservation of exactly one GPU device")
         mounts = [(src, ro) for src, target, ro in volume_mounts(service) if target == MODEL_MOUNT]
         if mounts != [("cosyvoice-models", True)]:
@@ -513,7 +580,9 @@ def gpu_worker_problems(compose: dict[str, Any]) -> list[str]:
         compile_volumes.extend(src for src, _ in writable)
     if len(compile_volumes) != len(set(compile_volumes)):
         problems.append(f"two GPU workers share a compile volume: {compile_volumes}")
-    device_ids = [d for s in workers.values() for d in s["deploy"]["resources"]["reservations"]["devices"][0]["device_ids"]]
+    device_ids = [
+        d for s in workers.values() for d in s["deploy"]["resources"]["reservations"]["devices"][0]["device_ids"]
+    ]
     if len(device_ids) != len(set(device_ids)):
         problems.append(f"two GPU workers reserve the same device: {device_ids}")
     return problems
@@ -546,8 +615,10 @@ def test_model_volume_is_an_nfs_share_from_env(compose: dict[str, Any]) -> None:
     # Airflow's task runners read the same model configs (the engine fingerprint in every cache key), read-only.
     for name in ("airflow-scheduler", "airflow-worker"):
         assert ("cosyvoice-models", MODEL_MOUNT, True) in volume_mounts(services(compose)[name])
-        assert environment(services(compose)[name])[PIPELINE_ENGINES_ENV] == \
-            environment(services(compose)["dask-cuda-worker-0"])[PIPELINE_ENGINES_ENV]
+        assert (
+            environment(services(compose)[name])[PIPELINE_ENGINES_ENV]
+            == environment(services(compose)["dask-cuda-worker-0"])[PIPELINE_ENGINES_ENV]
+        )
 
 
 def test_cpu_worker_runs_single_threaded_workers_with_a_fixed_metrics_port(compose: dict[str, Any]) -> None:
@@ -608,8 +679,15 @@ def test_airflow_init_creates_pool_and_connections(compose: dict[str, Any]) -> N
 
 POLICY_FILE = REPO / "deploy" / "minio" / "dubflow-pipeline-policy.json"
 ALLOWED_BUCKET_ACTIONS = {"s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}
-ALLOWED_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging",
-                          "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+ALLOWED_OBJECT_ACTIONS = {
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:GetObjectTagging",
+    "s3:PutObjectTagging",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+}
 READ_ACTIONS = {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}
 
 
@@ -654,8 +732,9 @@ def policy_problems(policy: dict[str, Any]) -> list[str]:
 def test_pipeline_policy_is_least_privilege() -> None:
     policy = json.loads(POLICY_FILE.read_text())
     assert policy_problems(policy) == []
-    policy["Statement"].append({"Sid": "Oops", "Effect": "Allow", "Action": ["admin:*", "s3:DeleteBucket"],
-                                "Resource": ["arn:aws:s3:::*"]})
+    policy["Statement"].append(
+        {"Sid": "Oops", "Effect": "Allow", "Action": ["admin:*", "s3:DeleteBucket"], "Resource": ["arn:aws:s3:::*"]}
+    )
     policy["Statement"][2]["Resource"].append("arn:aws:s3:::dubflow-assets/*")
     assert policy_problems(policy) == [
         "DeleteWorkInProgressOnly: deletes in dubflow-assets (only staging is work in progress)",
@@ -668,9 +747,12 @@ def test_pipeline_policy_is_least_privilege() -> None:
 def test_minio_init_creates_buckets_user_and_policy(compose: dict[str, Any]) -> None:
     init = services(compose)["minio-init"]
     script = init["command"][-1]
-    assert ("./deploy/minio/dubflow-pipeline-policy.json", "/policy/dubflow-pipeline-policy.json", True) \
-        in volume_mounts(init)
-    assert 'for b in inbox staging assets voices; do' in script
+    assert (
+        "./deploy/minio/dubflow-pipeline-policy.json",
+        "/policy/dubflow-pipeline-policy.json",
+        True,
+    ) in volume_mounts(init)
+    assert "for b in inbox staging assets voices; do" in script
     assert [role for role in pipeline_buckets()] == ["inbox", "staging", "assets"]
     assert 'mc version enable "local/$${BUCKET_PREFIX}inbox"' in script
     assert 'mc version enable "local/$${BUCKET_PREFIX}assets"' in script
@@ -725,8 +807,21 @@ _PROMQL_DROP = [
     re.compile(r"\[[^\]]*\]"),  # ranges
     re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)"),  # label lists
 ]
-_PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "and", "or",
-                 "unless", "inf", "nan"}
+_PROMQL_WORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "offset",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "inf",
+    "nan",
+}
 
 
 def metric_names(expr: str) -> set[str]:
@@ -760,8 +855,10 @@ def dashboard_problems(dashboard: dict[str, Any], datasource_uid: str) -> list[s
 
 
 def test_metric_names_of_a_promql_expression() -> None:
-    expr = ('sum by (engine) (rate(dubflow_synthesis_seconds_sum{engine=~"cosy.*"}[$__rate_interval])) / '
-            'histogram_quantile(0.95, sum by (le) (rate(dask_worker_tasks[5m]))) * 60 > bool 1e3')
+    expr = (
+        'sum by (engine) (rate(dubflow_synthesis_seconds_sum{engine=~"cosy.*"}[$__rate_interval])) / '
+        "histogram_quantile(0.95, sum by (le) (rate(dask_worker_tasks[5m]))) * 60 > bool 1e3"
+    )
     assert metric_names(expr) == {"dubflow_synthesis_seconds_sum", "dask_worker_tasks"}
 
 
@@ -783,12 +880,27 @@ def test_grafana_is_provisioned_with_the_dubflow_dashboard(compose: dict[str, An
     assert dashboard_problems(dashboard, source["uid"]) == []
     used = set().union(*(metric_names(t["expr"]) for p in panels(dashboard) for t in p.get("targets", [])))
     # every pipeline metric is on the dashboard, and so are the queue, the workers and their memory
-    assert {"dubflow_lines_synthesized_total", "dubflow_synthesis_seconds_sum", "dubflow_audio_seconds_total",
-            "dubflow_qa_verdicts_total", "dubflow_line_failures_total", "dubflow_worker_lines_in_progress",
-            "dask_scheduler_tasks", "dask_scheduler_workers", "dask_worker_memory_bytes"} <= used
+    assert {
+        "dubflow_lines_synthesized_total",
+        "dubflow_synthesis_seconds_sum",
+        "dubflow_audio_seconds_total",
+        "dubflow_qa_verdicts_total",
+        "dubflow_line_failures_total",
+        "dubflow_worker_lines_in_progress",
+        "dask_scheduler_tasks",
+        "dask_scheduler_workers",
+        "dask_worker_memory_bytes",
+    } <= used
     titles = " | ".join(p["title"] for p in panels(dashboard)).lower()
-    for topic in ("lines synthesized", "real-time factor", "qa verdicts", "failures", "queue depth", "workers",
-                  "memory"):
+    for topic in (
+        "lines synthesized",
+        "real-time factor",
+        "qa verdicts",
+        "failures",
+        "queue depth",
+        "workers",
+        "memory",
+    ):
         assert topic in titles, topic
 
     broken = copy.deepcopy(dashboard)
@@ -827,8 +939,11 @@ def label_problems(dashboard: dict[str, Any], module: Any) -> list[str]:
             used = metric_names(expr) & labels.keys()
             have = set().union(*(labels[name] for name in used)) | {"instance", "job", "worker_kind"} if used else set()
             for group in re.findall(r"\bby\s*\(([^)]*)\)", expr) if used else []:
-                problems += [f"{panel['title']}: no label {name.strip()}" for name in group.split(",")
-                             if name.strip() not in have]
+                problems += [
+                    f"{panel['title']}: no label {name.strip()}"
+                    for name in group.split(",")
+                    if name.strip() not in have
+                ]
             for label, value in re.findall(r'(\w+)=~?"([^"]*)"', expr) if used else []:
                 if label in allowed and not all(v in allowed[label] for v in value.split("|")):
                     problems.append(f"{panel['title']}: {label}={value!r} is never set")
@@ -845,9 +960,10 @@ def test_dashboard_matches_the_pipelines_metrics() -> None:
     broken = copy.deepcopy(dashboard)
     target = next(t for p in panels(broken) for t in p.get("targets", []) if "verdict=" in t["expr"])
     target["expr"] = target["expr"].replace('"quarantined"', '"quarantine"').replace("sum(", "sum by (script) (")
-    assert sorted(label_problems(broken, metrics)) == ["QA quarantined in the selected range: no label script",
-                                                       "QA quarantined in the selected range: verdict='quarantine' "
-                                                       "is never set"]
+    assert sorted(label_problems(broken, metrics)) == [
+        "QA quarantined in the selected range: no label script",
+        "QA quarantined in the selected range: verdict='quarantine' is never set",
+    ]
 
 
 @pytest.mark.parametrize("path", sorted(p.relative_to(REPO).as_posix() for p in (REPO / "deploy").rglob("*.yml")))
@@ -856,7 +972,7 @@ def test_deploy_yaml_files_parse(path: str) -> None:
 
 
 def test_env_file_parser_reads_quotes_and_comments() -> None:
-    env = parse_env_file("# c\nA=1\nB='[\"x\",\"y\"]'\n\nC=\"q\"\nD=\n")
+    env = parse_env_file('# c\nA=1\nB=\'["x","y"]\'\n\nC="q"\nD=\n')
     assert env == {"A": "1", "B": '["x","y"]', "C": "q", "D": ""}
 
 
@@ -867,19 +983,33 @@ def run_minio_init(compose: dict[str, Any], tmp_path: Path, **env: str) -> tuple
     bin_dir.mkdir(exist_ok=True)
     log = tmp_path / "mc.log"
     stub = bin_dir / "mc"
-    stub.write_text('#!/bin/bash\necho "$*" >> "$MC_LOG"\n'
-                    'if [ "$1 $2 $3" = "admin policy attach" ]; then exit 1; fi  # "already in effect"\n'
-                    'if [ "$1 $2 $3" = "admin user info" ]; then echo "PolicyName: dubflow-pipeline"; fi\n')
+    stub.write_text(
+        '#!/bin/bash\necho "$*" >> "$MC_LOG"\n'
+        'if [ "$1 $2 $3" = "admin policy attach" ]; then exit 1; fi  # "already in effect"\n'
+        'if [ "$1 $2 $3" = "admin user info" ]; then echo "PolicyName: dubflow-pipeline"; fi\n'
+    )
     stub.chmod(0o755)
     rendered = tmp_path / "rendered.json"
-    script = (services(compose)["minio-init"]["command"][-1].replace("$$", "$")
-              .replace("/policy/dubflow-pipeline-policy.json", str(POLICY_FILE))
-              .replace("/tmp/dubflow-pipeline-policy.json", str(rendered)))
-    defaults = {"MINIO_ROOT_USER": "root", "MINIO_ROOT_PASSWORD": "root-password", "DUBFLOW_S3_ACCESS_KEY": "pipeline",
-                "DUBFLOW_S3_SECRET_KEY": "pipeline-secret", "BUCKET_PREFIX": "dubflow-"}
-    result = subprocess.run(["bash", "-c", script], env={"PATH": f"{bin_dir}:{os.environ['PATH']}",
-                                                         "MC_LOG": str(log), **defaults, **env},
-                            capture_output=True, text=True, timeout=30)
+    script = (
+        services(compose)["minio-init"]["command"][-1]
+        .replace("$$", "$")
+        .replace("/policy/dubflow-pipeline-policy.json", str(POLICY_FILE))
+        .replace("/tmp/dubflow-pipeline-policy.json", str(rendered))
+    )
+    defaults = {
+        "MINIO_ROOT_USER": "root",
+        "MINIO_ROOT_PASSWORD": "root-password",
+        "DUBFLOW_S3_ACCESS_KEY": "pipeline",
+        "DUBFLOW_S3_SECRET_KEY": "pipeline-secret",
+        "BUCKET_PREFIX": "dubflow-",
+    }
+    result = subprocess.run(
+        ["bash", "-c", script],
+        env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "MC_LOG": str(log), **defaults, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     calls = log.read_text().splitlines() if log.exists() else []
     return result.returncode, calls, rendered.read_text() if rendered.exists() else ""
 
@@ -887,8 +1017,9 @@ def run_minio_init(compose: dict[str, Any], tmp_path: Path, **env: str) -> tuple
 def test_minio_init_script_runs(compose: dict[str, Any], tmp_path: Path) -> None:
     status, calls, policy = run_minio_init(compose, tmp_path, BUCKET_PREFIX="studio-")
     assert status == 0
-    assert [c for c in calls if c.startswith("mb ")] == [f"mb --ignore-existing local/studio-{b}"
-                                                        for b in ("inbox", "staging", "assets", "voices")]
+    assert [c for c in calls if c.startswith("mb ")] == [
+        f"mb --ignore-existing local/studio-{b}" for b in ("inbox", "staging", "assets", "voices")
+    ]
     assert "version enable local/studio-inbox" in calls and "version enable local/studio-assets" in calls
     assert "admin user add local pipeline pipeline-secret" in calls
     # rendered for the deployment's prefix, and still least-privilege
@@ -896,9 +1027,15 @@ def test_minio_init_script_runs(compose: dict[str, Any], tmp_path: Path) -> None
     assert policy_problems(json.loads(policy.replace("studio-", "dubflow-"))) == []
 
 
-@pytest.mark.parametrize(("env", "reason"), [({"DUBFLOW_S3_SECRET_KEY": "change-me-to-a-secret"}, "placeholders"),
-                                             ({"DUBFLOW_S3_ACCESS_KEY": "root"}, "root user")])
-def test_minio_init_refuses_placeholders_and_the_root_key(compose: dict[str, Any], tmp_path: Path,
-                                                          env: dict[str, str], reason: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"DUBFLOW_S3_SECRET_KEY": "change-me-to-a-secret"}, "placeholders"),
+        ({"DUBFLOW_S3_ACCESS_KEY": "root"}, "root user"),
+    ],
+)
+def test_minio_init_refuses_placeholders_and_the_root_key(
+    compose: dict[str, Any], tmp_path: Path, env: dict[str, str], reason: str
+) -> None:
     status, calls, _ = run_minio_init(compose, tmp_path, **env)
     assert status == 1 and calls == [], reason

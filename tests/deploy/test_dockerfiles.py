@@ -24,7 +24,9 @@ from tests.deploy.conftest import DOCKER_DIR, REPO
 DOCKERFILES = sorted(DOCKER_DIR.glob("*.Dockerfile"))
 IMAGES = {"airflow.Dockerfile", "worker-cpu.Dockerfile", "worker-gpu.Dockerfile"}
 SECRET_NAME = re.compile(r"KEY|SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL", re.I)
-DOWNLOADS = re.compile(r"\b(curl|wget)\b|git clone|snapshot_download|huggingface-cli|hf_hub_download|modelscope download")
+DOWNLOADS = re.compile(
+    r"\b(curl|wget)\b|git clone|snapshot_download|huggingface-cli|hf_hub_download|modelscope download"
+)
 
 
 @dataclass
@@ -129,15 +131,22 @@ def env_pairs(ins: Instruction) -> list[tuple[str, str]]:
 
 
 def secret_problems(text: str) -> list[str]:
-    return [f"line {ins.line}: {ins.keyword} {name} bakes a secret into the image"
-            for ins in parse(text) if ins.keyword in ("ENV", "ARG")
-            for name, value in env_pairs(ins) if SECRET_NAME.search(name) and value]
+    return [
+        f"line {ins.line}: {ins.keyword} {name} bakes a secret into the image"
+        for ins in parse(text)
+        if ins.keyword in ("ENV", "ARG")
+        for name, value in env_pairs(ins)
+        if SECRET_NAME.search(name) and value
+    ]
 
 
 def download_problems(text: str) -> list[str]:
     """Images get packages from PyPI and Debian/Ubuntu only: no weights or binaries fetched at build time."""
-    return [f"line {ins.line}: RUN downloads ({DOWNLOADS.search(ins.args).group(0)})"  # type: ignore[union-attr]
-            for ins in parse(text) if ins.keyword == "RUN" and DOWNLOADS.search(ins.args)]
+    return [
+        f"line {ins.line}: RUN downloads ({DOWNLOADS.search(ins.args).group(0)})"  # type: ignore[union-attr]
+        for ins in parse(text)
+        if ins.keyword == "RUN" and DOWNLOADS.search(ins.args)
+    ]
 
 
 BROKEN = """\
@@ -160,8 +169,7 @@ def test_the_checks_report_a_broken_dockerfile() -> None:
     assert from_problems("ARG BASE\nFROM ${BASE}\n") == ["FROM ${BASE}: an ARG without a default"]
     assert from_problems("FROM nvidia/cuda@sha256:" + "0" * 64 + "\n") == []
     assert user_problems(BROKEN) == ["line 10: CMD runs as root"]
-    assert user_problems("FROM python:3.11\nCMD [\"python\"]\n") == [
-        "line 2: CMD runs as the base image user (root?)"]
+    assert user_problems('FROM python:3.11\nCMD ["python"]\n') == ["line 2: CMD runs as the base image user (root?)"]
     assert secret_problems(BROKEN) == [
         "line 4: ARG HF_TOKEN bakes a secret into the image",
         "line 5: ENV MINIO_SECRET_KEY bakes a secret into the image",
@@ -173,7 +181,10 @@ def test_the_checks_report_a_broken_dockerfile() -> None:
 def test_parse_joins_continuations_and_drops_comments() -> None:
     text = "FROM a:1\nRUN one \\\n    # a comment inside the continuation\n    && two\n\nUSER x\n"
     assert [(i.keyword, i.args, i.line) for i in parse(text)] == [
-        ("FROM", "a:1", 1), ("RUN", "one && two", 2), ("USER", "x", 6)]
+        ("FROM", "a:1", 1),
+        ("RUN", "one && two", 2),
+        ("USER", "x", 6),
+    ]
 
 
 def test_the_three_images_exist() -> None:
@@ -195,15 +206,23 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 
 
 def requirement(extra_or_deps: str, name: str) -> Requirement:
-    deps = PYPROJECT["project"]["dependencies"] if extra_or_deps == "dependencies" \
+    deps = (
+        PYPROJECT["project"]["dependencies"]
+        if extra_or_deps == "dependencies"
         else PYPROJECT["project"]["optional-dependencies"][extra_or_deps]
+    )
     return next(r for r in map(Requirement, deps) if r.name == name)
 
 
 def build_arg(text: str, name: str) -> str:
     """The default of build argument ``name``."""
-    return next(value.strip('"') for ins in parse(text) if ins.keyword == "ARG"
-                for arg, _, value in [ins.args.partition("=")] if arg == name and value)
+    return next(
+        value.strip('"')
+        for ins in parse(text)
+        if ins.keyword == "ARG"
+        for arg, _, value in [ins.args.partition("=")]
+        if arg == name and value
+    )
 
 
 def test_airflow_base_image_matches_pyproject() -> None:
@@ -228,9 +247,14 @@ def test_worker_bases_run_the_projects_python() -> None:
     assert "python3.11 -m venv" in gpu_text and Version("3.11.0") in requires
 
 
-@pytest.mark.parametrize(("dockerfile", "extras"), [("airflow.Dockerfile", "voices,qa"),
-                                                    ("worker-cpu.Dockerfile", "voices,qa"),
-                                                    ("worker-gpu.Dockerfile", "gpu,voices,qa")])
+@pytest.mark.parametrize(
+    ("dockerfile", "extras"),
+    [
+        ("airflow.Dockerfile", "voices,qa"),
+        ("worker-cpu.Dockerfile", "voices,qa"),
+        ("worker-gpu.Dockerfile", "gpu,voices,qa"),
+    ],
+)
 def test_images_install_the_project_as_the_makefile_does(dockerfile: str, extras: str) -> None:
     text = (DOCKER_DIR / dockerfile).read_text()
     runs = " ".join(ins.args for ins in parse(text) if ins.keyword == "RUN")
@@ -278,20 +302,40 @@ def dockerignored(relative: str, patterns: list[str]) -> bool:
         pattern = pattern.lstrip("!").strip("/")
         candidates = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
         variants = {pattern, pattern.replace("**/", "")} if pattern.startswith("**/") else {pattern}
-        hit = any(fnmatch.fnmatchcase(c, v) or (v != pattern and fnmatch.fnmatchcase(c.rsplit("/", 1)[-1], v))
-                  for c in candidates for v in variants)
+        hit = any(
+            fnmatch.fnmatchcase(c, v) or (v != pattern and fnmatch.fnmatchcase(c.rsplit("/", 1)[-1], v))
+            for c in candidates
+            for v in variants
+        )
         if hit:
             excluded = not negate
     return excluded
 
 
 def dockerignore_problems(patterns: list[str]) -> list[str]:
-    must = [".venv/bin/python", ".git/HEAD", "var/s3/credentials.env", "build/demo/x.wav", ".env",
-            "samples/voice.wav", "pipeline/__pycache__/x.pyc", ".pytest_cache/v", "vendor/CosyVoice/README.md"]
-    keep = ["pyproject.toml", "README.md", "pipeline/settings.py", "configs/pipeline.yaml", "dags/dubflow_voicing.py",
-            "plugins/dubflow_plugin.py", "plugins/dubflow_airflow/templates/review.html"]
-    return [f"{path} is not excluded" for path in must if not dockerignored(path, patterns)] + \
-           [f"{path} is excluded but an image needs it" for path in keep if dockerignored(path, patterns)]
+    must = [
+        ".venv/bin/python",
+        ".git/HEAD",
+        "var/s3/credentials.env",
+        "build/demo/x.wav",
+        ".env",
+        "samples/voice.wav",
+        "pipeline/__pycache__/x.pyc",
+        ".pytest_cache/v",
+        "vendor/CosyVoice/README.md",
+    ]
+    keep = [
+        "pyproject.toml",
+        "README.md",
+        "pipeline/settings.py",
+        "configs/pipeline.yaml",
+        "dags/dubflow_voicing.py",
+        "plugins/dubflow_plugin.py",
+        "plugins/dubflow_airflow/templates/review.html",
+    ]
+    return [f"{path} is not excluded" for path in must if not dockerignored(path, patterns)] + [
+        f"{path} is excluded but an image needs it" for path in keep if dockerignored(path, patterns)
+    ]
 
 
 def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
@@ -310,9 +354,12 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
 def test_copied_sources_exist_and_are_in_the_context(dockerfile: Path) -> None:
     patterns = ignore_patterns()
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    named = {name for service in compose["services"].values()
-             if isinstance(service.get("build"), dict) and service["build"].get("dockerfile") == f"docker/{dockerfile.name}"
-             for name in (service["build"].get("additional_contexts") or {})}
+    named = {
+        name
+        for service in compose["services"].values()
+        if isinstance(service.get("build"), dict) and service["build"].get("dockerfile") == f"docker/{dockerfile.name}"
+        for name in (service["build"].get("additional_contexts") or {})
+    }
     for ins in parse(dockerfile.read_text()):
         if ins.keyword not in ("COPY", "ADD"):
             continue

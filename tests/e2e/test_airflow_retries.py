@@ -225,8 +225,18 @@ def _manifest_essence(manifest: dict[str, Any]) -> dict[str, Any]:
     the project they were made for."""
     return {
         "version": manifest["version"],
-        "lines": sorted((line["line_id"], line["lang"], line["name"], line["sha256"], line["bytes"], line["duration"],
-                         line["qa_verdict"]) for line in manifest["lines"]),
+        "lines": sorted(
+            (
+                line["line_id"],
+                line["lang"],
+                line["name"],
+                line["sha256"],
+                line["bytes"],
+                line["duration"],
+                line["qa_verdict"],
+            )
+            for line in manifest["lines"]
+        ),
         "files": sorted((f["name"], None if f["name"].startswith("qa/") else f["sha256"]) for f in manifest["files"]),
         "totals": manifest["totals"],
         "qa": manifest["source"].get("qa"),
@@ -348,8 +358,11 @@ def test_a_task_killed_mid_publish_is_retried_into_the_same_version_without_uplo
     partial: list[str] = []
     while not partial:
         assert time.monotonic() < deadline and runner.is_running(), "voice_script ended before publishing"
-        partial = [o.object_name for o in store.client.list_objects(bucket_name=bucket, prefix=prefix, recursive=True)
-                   if not o.object_name.endswith(keys.CLAIM_NAME)]  # an asset, not the claim before them
+        partial = [
+            o.object_name
+            for o in store.client.list_objects(bucket_name=bucket, prefix=prefix, recursive=True)
+            if not o.object_name.endswith(keys.CLAIM_NAME)
+        ]  # an asset, not the claim before them
         if partial:
             runner.send_signal(signal.SIGKILL)
         else:
@@ -360,8 +373,10 @@ def test_a_task_killed_mid_publish_is_retried_into_the_same_version_without_uplo
     claim_key = prefix + keys.CLAIM_NAME  # the version's claim, written before any asset
     cut = {info.key: info for info in (store.stat("assets", o.key) for o in store.list("assets", prefix))
            if info and info.key != claim_key}  # fmt: skip
-    print(f"killed try {ti['try_number']} (pid {runner.pid}) when {len(partial)} object(s) were seen; "
-          f"{len(cut)} there after the kill")
+    print(
+        f"killed try {ti['try_number']} (pid {runner.pid}) when {len(partial)} object(s) were seen; "
+        f"{len(cut)} there after the kill"
+    )
     assert manifest_key not in cut, f"the kill came after the manifest ({len(cut)} objects): the watch loop is too slow"
     assert cut, "nothing was published before the kill"
 

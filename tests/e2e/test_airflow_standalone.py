@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.storage.catalog import read_catalog
+from pipeline.storage.asset_catalog import read_catalog
 from pipeline.storage.inbox import put_script
 from pipeline.storage.store import ObjectStore
 from tests.conftest import SAMPLES
@@ -65,8 +65,12 @@ def test_a_triggered_run_voices_the_named_script_and_publishes_it(standalone: St
     standalone.wait_for_runs(DAG_ID, [run_id])
 
     states = standalone.task_states(DAG_ID, run_id)
-    assert states == {"discover[-1]": "success", "voice_script[0]": "success", "summarize[-1]": "success",
-                      "all_scripts_voiced[-1]": "success"}, states
+    assert states == {
+        "discover[-1]": "success",
+        "voice_script[0]": "success",
+        "summarize[-1]": "success",
+        "all_scripts_voiced[-1]": "success",
+    }, states
     manifest = json.loads(store.get_bytes("assets", f"{PROJECT}/en_dub_ep01/v1/manifest.json"))
     assert manifest["run_id"] == run_id and manifest["files"]
     catalog = read_catalog(store, PROJECT)

@@ -12,13 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline.engines.base import (
-    EngineError,
-    EngineNotLoadedError,
-    SynthesisRequest,
-    UnsupportedInputError,
-    VoiceRef,
-)
+from pipeline.engines.base import EngineError, EngineNotLoadedError, SynthesisRequest, UnsupportedInputError, VoiceRef
 from pipeline.engines.cosyvoice import CosyVoiceEngine
 from pipeline.text.markup import EVENTS, parse
 from pipeline.text.style import parse_style

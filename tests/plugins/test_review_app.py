@@ -183,7 +183,10 @@ def test_rejecting_lines_queues_one_retake_run_with_takes_notes_and_reviewer(ser
         again = client.post(server.page + "/retake", data=form, headers={"Origin": server.url})  # a double click
         assert again.headers["location"] == answer.headers["location"]
         bad = client.post(server.page + "/retake", data={"script": "0", "reject": "review_ep-9999"})
-        assert "error=" in bad.headers["location"] and "review_ep-9999" in httpx.URL(bad.headers["location"]).params["error"]
+        assert (
+            "error=" in bad.headers["location"]
+            and "review_ep-9999" in httpx.URL(bad.headers["location"]).params["error"]
+        )
     runs = _retake_runs(server)
     assert len(runs) == 1, runs
     run = runs[0]

@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.qa.model import Check, LineQa, ScriptQa
 from pipeline.qa.report import PARQUET_SCHEMA, report_html, report_json, report_parquet, verdict_order
+from pipeline.qa.results import Check, LineQa, ScriptQa
 
 RATE = 22050
 

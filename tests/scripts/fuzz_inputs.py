@@ -147,9 +147,7 @@ json_value = st.recursive(
 )
 line_object = st.dictionaries(st.sampled_from(_COLUMNS), st.one_of(cell, json_value), max_size=5)
 json_doc = st.one_of(
-    st.lists(line_object, max_size=6),
-    st.fixed_dictionaries({"lines": st.lists(line_object, max_size=6)}),
-    json_value,
+    st.lists(line_object, max_size=6), st.fixed_dictionaries({"lines": st.lists(line_object, max_size=6)}), json_value
 ).map(lambda v: json.dumps(v, ensure_ascii=False))
 jsonl_doc = st.lists(st.one_of(line_object.map(json.dumps), phrase), max_size=8).map("\n".join)
 

@@ -33,31 +33,16 @@ class Expect:
 
 EXPECTED: dict[str, Expect] = {
     "aliases.csv": Expect(
-        [
-            ("MAYA", "Where were you?", "en", 1.0, 2.48),
-            ("THEO", "Out.", "en", 3.0, 3.8),
-        ],
-        [(1, "duplicate-column")],
+        [("MAYA", "Where were you?", "en", 1.0, 2.48), ("THEO", "Out.", "en", 3.0, 3.8)], [(1, "duplicate-column")]
     ),
     "aliases_lower.tsv": Expect(
-        [
-            ("Maya", "Bonjour à tous, bienvenue.", "fr", None, None),
-            ("Theo", "Hello everyone.", "en", None, None),
-        ],
-        [],
+        [("Maya", "Bonjour à tous, bienvenue.", "fr", None, None), ("Theo", "Hello everyone.", "en", None, None)], []
     ),
     "bad_style.ass": Expect(
-        [
-            (None, "Chapter one", "en", 1.0, 2.5),
-            ("林晓", "你好，世界", "zh", 3.0, 5.0),
-        ],
-        [(7, "bad-style")],
+        [(None, "Chapter one", "en", 1.0, 2.5), ("林晓", "你好，世界", "zh", 3.0, 5.0)], [(7, "bad-style")]
     ),
     "big5_traditional.srt": Expect(
-        [
-            (None, "你好，今天天氣很好。", "zh", 1.0, 3.0),
-            (None, "我們一起去吃飯吧。", "zh", 3.5, 5.0),
-        ],
+        [(None, "你好，今天天氣很好。", "zh", 1.0, 3.0), (None, "我們一起去吃飯吧。", "zh", 3.5, 5.0)],
         [(None, "encoding-guessed")],
         encoding="big5",
     ),
@@ -94,10 +79,7 @@ EXPECTED: dict[str, Expect] = {
         encoding="cp1250",
     ),
     "cp1251_russian.srt": Expect(
-        [
-            (None, "Добрый день, как дела?", "ru", 1.0, 3.0),
-            (None, "Спасибо, всё хорошо.", "ru", 3.5, 5.0),
-        ],
+        [(None, "Добрый день, как дела?", "ru", 1.0, 3.0), (None, "Спасибо, всё хорошо.", "ru", 3.5, 5.0)],
         [(None, "encoding-guessed")],
         encoding="cp1251",
     ),
@@ -110,22 +92,11 @@ EXPECTED: dict[str, Expect] = {
         encoding="cp1252",
     ),
     "drawings.ass": Expect(
-        [
-            ("Maya", "Look at the sign.", "en", 1.0, 3.0),
-            ("Theo", "It says closed. Sorry.", "en", 3.5, 5.0),
-        ],
-        [],
+        [("Maya", "Look at the sign.", "en", 1.0, 3.0), ("Theo", "It says closed. Sorry.", "en", 3.5, 5.0)], []
     ),
-    "empty.srt": Expect(
-        [],
-        [(None, "no-lines")],
-        encoding=None,
-    ),
+    "empty.srt": Expect([], [(None, "no-lines")], encoding=None),
     "euc_kr_korean.srt": Expect(
-        [
-            (None, "안녕하세요, 잘 지내세요?", "ko", 1.0, 3.0),
-            (None, "감사합니다.", "ko", 3.5, 5.0),
-        ],
+        [(None, "안녕하세요, 잘 지내세요?", "ko", 1.0, 3.0), (None, "감사합니다.", "ko", 3.5, 5.0)],
         [(None, "encoding-guessed")],
         encoding="euc_kr",
     ),
@@ -137,16 +108,9 @@ EXPECTED: dict[str, Expect] = {
         ],
         [],
     ),
-    "garbage.vtt": Expect(
-        [],
-        [(1, "encoding")],
-        encoding=None,
-    ),
+    "garbage.vtt": Expect([], [(1, "encoding")], encoding=None),
     "gbk_simplified.srt": Expect(
-        [
-            (None, "你好，今天天气很好。", "zh", 1.0, 3.0),
-            (None, "我们一起去吃饭吧。", "zh", 3.5, 5.0),
-        ],
+        [(None, "你好，今天天气很好。", "zh", 1.0, 3.0), (None, "我们一起去吃饭吧。", "zh", 3.5, 5.0)],
         [(None, "encoding-guessed")],
         encoding="gb18030",
     ),
@@ -198,11 +162,7 @@ EXPECTED: dict[str, Expect] = {
         [],
     ),
     "latin1_degrees.srt": Expect(
-        [
-            (None, "It is 84°F outside.", "en", 1.0, 3.0),
-        ],
-        [(None, "encoding-guessed")],
-        encoding="cp1252",
+        [(None, "It is 84°F outside.", "en", 1.0, 3.0)], [(None, "encoding-guessed")], encoding="cp1252"
     ),
     "lenient_times.srt": Expect(
         [
@@ -212,10 +172,7 @@ EXPECTED: dict[str, Expect] = {
         ],
         [(2, "lenient-timecode"), (6, "lenient-timecode"), (10, "lenient-timecode")],
     ),
-    "no_text_field.json": Expect(
-        [],
-        [(None, "no-lines"), (None, "unknown-column")],
-    ),
+    "no_text_field.json": Expect([], [(None, "no-lines"), (None, "unknown-column")]),
     "normalizer_crash.srt": Expect(
         [
             (None, "Caption text #3", "en", 1.0, 2.5),
@@ -265,42 +222,16 @@ EXPECTED: dict[str, Expect] = {
         [],
     ),
     "old_placeholder_actor.ssa": Expect(
-        [
-            (None, "Good evening.", "en", 1.0, 3.0),
-            (None, "Welcome back.", "en", 3.5, 5.0),
-        ],
-        [],
+        [(None, "Good evening.", "en", 1.0, 3.0), (None, "Welcome back.", "en", 3.5, 5.0)], []
     ),
-    "prose.srt": Expect(
-        [],
-        [(None, "not-a-subtitle-file")],
-    ),
+    "prose.srt": Expect([], [(None, "not-a-subtitle-file")]),
     "ruby_lang.vtt": Expect(
-        [
-            (None, "漢字を読むのは楽しいです。", "ja", 1.0, 3.0),
-            (None, "Je ne parle pas anglais.", "fr", 3.5, 6.0),
-        ],
-        [],
+        [(None, "漢字を読むのは楽しいです。", "ja", 1.0, 3.0), (None, "Je ne parle pas anglais.", "fr", 3.5, 6.0)], []
     ),
-    "russian.srt": Expect(
-        [
-            (None, "Да.", "ru", 1.0, 2.0),
-            (None, "Куда ты идёшь так поздно?", "ru", 2.5, 5.0),
-        ],
-        [],
-    ),
-    "settings_no_space.vtt": Expect(
-        [
-            (None, "First cue.", "en", 1.0, 2.0),
-            (None, "Second cue.", "en", 2.5, 4.0),
-        ],
-        [],
-    ),
+    "russian.srt": Expect([(None, "Да.", "ru", 1.0, 2.0), (None, "Куда ты идёшь так поздно?", "ru", 2.5, 5.0)], []),
+    "settings_no_space.vtt": Expect([(None, "First cue.", "en", 1.0, 2.0), (None, "Second cue.", "en", 2.5, 4.0)], []),
     "shift_jis_japanese.srt": Expect(
-        [
-            (None, "こんにちは、元気ですか？", "ja", 1.0, 3.0),
-            (None, "ありがとうございます。", "ja", 3.5, 5.0),
-        ],
+        [(None, "こんにちは、元気ですか？", "ja", 1.0, 3.0), (None, "ありがとうございます。", "ja", 3.5, 5.0)],
         [(None, "encoding-guessed")],
         encoding="shift_jis",
     ),
@@ -313,20 +244,10 @@ EXPECTED: dict[str, Expect] = {
         [(3, "shared-slot")],
     ),
     "utf16_no_bom.srt": Expect(
-        [
-            (None, "Hello there.", "en", 1.0, 2.0),
-            (None, "General Kenobi.", "en", 3.0, 4.0),
-        ],
-        [],
-        encoding="utf-16-le",
+        [(None, "Hello there.", "en", 1.0, 2.0), (None, "General Kenobi.", "en", 3.0, 4.0)], [], encoding="utf-16-le"
     ),
     "utf32_no_bom.srt": Expect(
-        [
-            (None, "Hello there.", "en", 1.0, 2.0),
-            (None, "General Kenobi.", "en", 3.0, 4.0),
-        ],
-        [],
-        encoding="utf-32-be",
+        [(None, "Hello there.", "en", 1.0, 2.0), (None, "General Kenobi.", "en", 3.0, 4.0)], [], encoding="utf-32-be"
     ),
     "zh_speakers.srt": Expect(
         [

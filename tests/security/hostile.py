@@ -71,7 +71,7 @@ def xlsx_huge_cell(chars: int = 500_000_000) -> bytes:
     block = "a" * 1_000_000
 
     def shared() -> Iterator[str]:
-        yield '<si><t>'
+        yield "<si><t>"
         for _ in range(chars // len(block)):
             yield block
         yield "</t></si>"

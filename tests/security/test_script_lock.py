@@ -42,8 +42,9 @@ def test_a_second_run_waits_for_the_first_and_is_told_who_it_waits_for(store: Ob
 
 def test_without_a_wait_a_busy_script_is_refused_naming_the_holder(store: ObjectStore) -> None:
     with script_lock(store, "acme", "ep01", "run-1", wait=0):
-        with pytest.raises(ScriptBusyError, match="being voiced by run run-1"), script_lock(
-            store, "acme", "ep01", "run-2", wait=0
+        with (
+            pytest.raises(ScriptBusyError, match="being voiced by run run-1"),
+            script_lock(store, "acme", "ep01", "run-2", wait=0),
         ):
             pass
         with script_lock(store, "acme", "ep02", "run-2", wait=0):  # another script is free

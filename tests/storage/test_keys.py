@@ -13,8 +13,25 @@ from pipeline import ids
 from pipeline.ids import InvalidIdError
 from pipeline.storage import keys
 
-HOSTILE = ["../x", "a/b", "..", "x/../../y", "a\\b", "tab\there", "nul\x00", "new\nline", "ünïcødé", "名字",
-           "x" * 1024, "", " ", ".hidden", "-dash", "a..b", "%2e%2e"]
+HOSTILE = [
+    "../x",
+    "a/b",
+    "..",
+    "x/../../y",
+    "a\\b",
+    "tab\there",
+    "nul\x00",
+    "new\nline",
+    "ünïcødé",
+    "名字",
+    "x" * 1024,
+    "",
+    " ",
+    ".hidden",
+    "-dash",
+    "a..b",
+    "%2e%2e",
+]
 
 
 @pytest.mark.parametrize("bad", HOSTILE)
@@ -40,8 +57,10 @@ def test_layout() -> None:
     assert keys.extra_key("acme", "ep01", 3, keys.QA_REPORT_NAME) == "acme/ep01/v3/qa/report.html"
     digest = "ab" + "0" * 62
     assert keys.cache_key(digest) == f"cache/ab/{digest}.wav"
-    assert keys.catalog_key(date(2026, 11, 23), "acme", "ep01", 3) == \
-        "catalog/date=2026-11-23/project=acme/ep01-v3.parquet"
+    assert (
+        keys.catalog_key(date(2026, 11, 23), "acme", "ep01", 3)
+        == "catalog/date=2026-11-23/project=acme/ep01-v3.parquet"
+    )
     assert keys.parse_version_dir("v12/") == 12
     assert keys.parse_version_dir("v0/") is None
     assert keys.parse_version_dir("v1x/") is None
@@ -56,8 +75,17 @@ def test_bad_versions(bad: object) -> None:
 def test_bad_extensions_and_extra_names() -> None:
     with pytest.raises(InvalidIdError, match="extension"):
         keys.asset_key("p", "s", 1, "en", "l1", "exe")
-    for name in ["manifest.json", "qa/../x.html", "/abs.wav", "a/b/c.wav", "noext", "qa/report.html/", "en/stem.wav",
-                 "stems/en.wav\n", ".claim.json"]:
+    for name in [
+        "manifest.json",
+        "qa/../x.html",
+        "/abs.wav",
+        "a/b/c.wav",
+        "noext",
+        "qa/report.html/",
+        "en/stem.wav",
+        "stems/en.wav\n",
+        ".claim.json",
+    ]:
         with pytest.raises(InvalidIdError):
             keys.extra_key("p", "s", 1, name)
 
@@ -68,8 +96,10 @@ def test_catalog_prefix_is_not_a_project() -> None:
 
 
 def test_inbox_names_are_slugified_inside_their_prefix() -> None:
-    assert keys.inbox_key("acme", date(2026, 1, 2), "../../etc/Episode 01 (FINAL).SRT") == \
-        "acme/2026-01-02/etc-episode-01-final.srt"
+    assert (
+        keys.inbox_key("acme", date(2026, 1, 2), "../../etc/Episode 01 (FINAL).SRT")
+        == "acme/2026-01-02/etc-episode-01-final.srt"
+    )
     assert keys.inbox_key("acme", date(2026, 1, 2), "剧本.csv") == "acme/2026-01-02/ju-ben.csv"
     with pytest.raises(InvalidIdError, match="not a script file"):
         keys.inbox_key("acme", date(2026, 1, 2), "payload.sh")
@@ -84,8 +114,12 @@ def test_any_accepted_id_stays_inside_its_prefix(project: str, script: str, line
     try:
         key = keys.asset_key(project, script, 7, lang, line, "wav")
     except InvalidIdError:
-        assert not all(map(_valid, (project, script, line))) or not re.fullmatch(ids.LANG_PATTERN, lang) \
-            or lang in ids.RESERVED_LANGS or project.lower() == "catalog"
+        assert (
+            not all(map(_valid, (project, script, line)))
+            or not re.fullmatch(ids.LANG_PATTERN, lang)
+            or lang in ids.RESERVED_LANGS
+            or project.lower() == "catalog"
+        )
         return
     parts = key.split("/")
     assert parts[:3] == [project, script, "v7"] and len(parts) == 5
@@ -99,3 +133,14 @@ def _valid(value: str) -> bool:
     except InvalidIdError:
         return False
     return True
+
+
+def test_the_inbox_takes_every_suffix_ingest_reads_and_nothing_else() -> None:
+    from pipeline.scripts.formats import FORMATS
+    from pipeline.scripts.ingest import supported_suffixes
+
+    assert sorted(FORMATS) == supported_suffixes()
+    for suffix in FORMATS:  # .markdown was refused once: the inbox had its own list
+        assert keys.inbox_key("p", date(2026, 1, 2), f"Episode 1{suffix.upper()}").endswith(suffix)
+    with pytest.raises(InvalidIdError, match="not a script file"):
+        keys.inbox_key("p", date(2026, 1, 2), "notes.docx")

@@ -97,6 +97,8 @@ def test_gives_up_with_a_clear_error_when_the_server_stays_down(tmp_path: Path) 
     store = _store(server, RetrySettings(attempts=3, initial_wait=0.05, max_wait=0.1))
     server.stop()
     started = time.monotonic()
-    with pytest.raises(StorageUnavailableError, match=r"cannot reach S3 server http://127\.0\.0\.1:.* after 3 attempts"):
+    with pytest.raises(
+        StorageUnavailableError, match=r"cannot reach S3 server http://127\.0\.0\.1:.* after 3 attempts"
+    ):
         store.put_bytes("assets", "x", b"x")
     assert store.retries == 2 and time.monotonic() - started < 10

@@ -16,7 +16,7 @@ import soundfile as sf
 from pipeline.digest import sha256_file
 from pipeline.ids import InvalidIdError
 from pipeline.storage import keys
-from pipeline.storage.catalog import read_catalog
+from pipeline.storage.asset_catalog import read_catalog
 from pipeline.storage.errors import StorageError, VersionConflictError
 from pipeline.storage.publish import Delivery, DeliveryFile, DeliveryLine, list_versions, publish, read_manifest
 from pipeline.storage.store import ObjectStore, sha256_bytes

@@ -24,8 +24,15 @@ def test_put_get_stat_round_trip(store: ObjectStore, tmp_path: Path) -> None:
     assert store.get_bytes("staging", "work/a.bin") == data
     info = store.stat("staging", "work/a.bin")
     assert info is not None
-    assert (info.size, info.sha256, info.content_type, info.metadata["line-id"]) == (len(data), digest, "audio/wav", "l1")
-    assert store.client.get_object_tags(bucket_name=store.bucket("staging"), object_name="work/a.bin") == {"stage": "raw"}
+    assert (info.size, info.sha256, info.content_type, info.metadata["line-id"]) == (
+        len(data),
+        digest,
+        "audio/wav",
+        "l1",
+    )
+    assert store.client.get_object_tags(bucket_name=store.bucket("staging"), object_name="work/a.bin") == {
+        "stage": "raw"
+    }
     path = tmp_path / "b.bin"
     path.write_bytes(b"file body")
     store.put_file("assets", "p/s/v1/en/l1.wav", path)
@@ -70,7 +77,9 @@ def test_presigned_urls_are_signed_for_the_public_endpoint(store: ObjectStore) -
     store.put_bytes("assets", "p/s/v1/en/l.wav", b"clip", content_type="audio/wav")
     host, port = store.connection.endpoint.rsplit(":", 1)
     assert host == "127.0.0.1", "the suite's server binds 127.0.0.1; 'localhost' stands in for a public name"
-    public = ObjectStore(store.connection, store.settings.model_copy(update={"public_endpoint": f"http://localhost:{port}"}))
+    public = ObjectStore(
+        store.connection, store.settings.model_copy(update={"public_endpoint": f"http://localhost:{port}"})
+    )
     url = public.presigned_get("assets", "p/s/v1/en/l.wav")
     assert url.startswith(f"http://localhost:{port}/")
     with urllib.request.urlopen(url, timeout=10) as response:

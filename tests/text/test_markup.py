@@ -53,11 +53,7 @@ def test_break_forms(source: str) -> None:
 
 def test_events_spans_and_escapes() -> None:
     u = parse(r"[breath]<strong>go [sigh]</strong> \[lit\] a\<b")
-    assert u.segments == (
-        Event("breath"),
-        Span("strong", (Text("go "), Event("sigh"))),
-        Text(" [lit] a<b"),
-    )
+    assert u.segments == (Event("breath"), Span("strong", (Text("go "), Event("sigh"))), Text(" [lit] a<b"))
     assert features(u) == {"event:breath", "event:sigh", "span:strong"}
 
 

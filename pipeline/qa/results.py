@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
+
+from pipeline.scripts.model import Line
 
 Verdict = Literal["pass", "warn", "fail", "not-checked"]
 SEVERITY = {"not-checked": 0, "pass": 1, "warn": 2, "fail": 3}
@@ -47,9 +49,15 @@ class LineQa:
     engine: str | None = None
     voice: str | None = None
     start_s: float | None = None  # placement in the stem (dubbing)
+    line: Line | None = field(default=None, compare=False, repr=False)  # the record's line, on the client only
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) if f.name != "checks" else [asdict(c) for c in self.checks]
+                for f in fields(self) if f.name != "line"}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LineQa:
+        return cls(**{**data, "checks": [Check(**c) for c in data["checks"]]})
 
 
 @dataclass

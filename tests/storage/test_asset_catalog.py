@@ -9,7 +9,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
 
-from pipeline.storage.catalog import iter_manifests, read_catalog, rebuild, summarize
+from pipeline.storage.asset_catalog import iter_manifests, read_catalog, rebuild, summarize
 from pipeline.storage.publish import Delivery, publish
 from pipeline.storage.store import ObjectStore
 from tests.storage.test_publish import _clips
@@ -29,7 +29,8 @@ def test_catalog_rows_equal_the_manifests(store: ObjectStore, tmp_path: Path) ->
     _publish_two(store, tmp_path)
     expected = sorted(
         (m["project"], m["script_id"], m["version"], line["line_id"], line["key"], line["sha256"], m["run_id"])
-        for m in iter_manifests(store) for line in m["lines"]
+        for m in iter_manifests(store)
+        for line in m["lines"]
     )
     assert len(expected) == 5
     assert _rows(read_catalog(store)) == expected

@@ -1,4 +1,5 @@
-"""Lines → synthesis jobs, each with its content-addressed cache key, planned on the client without any engine.
+"""Lines → synthesis jobs: each line's voice, engines, seed, shard and content-addressed cache key, planned on the
+client without loading any engine.
 
 The key hashes everything that changes the audio: the engines that may speak the line (their fingerprints, known
 without loading a model), the voice's content (engine voice, reference clip hash, transcript), the rendered text,
@@ -11,18 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.compute.shards import shard_for
 from pipeline.digest import file_digest
 from pipeline.engines.base import EngineError
 from pipeline.engines.registry import EngineRegistry
 from pipeline.scripts.model import Line
 from pipeline.settings import ShardSettings
-from pipeline.text.markup import parse, render
-from pipeline.text.normalize import normalize
+from pipeline.text.markup import render
 from pipeline.text.style import parse_style
 from pipeline.voices.catalog import Catalog, Voice
 
@@ -61,7 +60,7 @@ def line_seed(base: int, line_id: str, take: int = 0) -> int:
 
 def plan_jobs(
     lines: list[Line], catalog: Catalog, project: str, registry: EngineRegistry, base_seed: int,
-    reference_digest=None,  # (uri) -> str for s3:// references; None treats them as unknown content
+    reference_digest: Callable[[str], str] | None = None,  # s3:// reference → content hash; None: unknown
     takes: Mapping[str, int] | None = None,  # line id → retake number; absent = take 0
     engine: str | None = None,  # an override: this engine only, for every line
     max_chars: int | None = None,  # synthesis.max_line_chars: a longer line never reaches a worker
@@ -130,7 +129,7 @@ def cache_key(line: Line, voice: Voice, reference_sha256: str | None, seed: int,
             "reference_text": voice.reference_text,
             "reference_lang": voice.reference_lang or voice.languages[0],
         },  # what the engine receives
-        "text": render(normalize(parse(line.text), line.lang)),
+        "text": render(line.speech()),
         "lang": line.lang,
         "style": {k: v for k, v in asdict(style).items() if k != "warnings"},
         "seed": seed,
@@ -138,6 +137,18 @@ def cache_key(line: Line, voice: Voice, reference_sha256: str | None, seed: int,
     if take:  # only retakes carry it: take-0 keys are byte-identical to the keys made before takes existed
         identity["take"] = take
     return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def shard_for(shards: Sequence[ShardSettings], project: str, voice: str) -> str | None:
+    """The worker resource a GPU line of ``voice`` in ``project`` needs (``dask.shards``); a voice rule wins over a
+    project rule."""
+    for rule in shards:
+        if voice in rule.voices:
+            return rule.resource
+    for rule in shards:
+        if project in rule.projects:
+            return rule.resource
+    return None
 
 
 def _reference(catalog: Catalog, voice: Voice) -> str | None:

@@ -43,7 +43,6 @@ SCHEMA = pa.schema(
         pa.field("manifest_key", pa.string(), nullable=False),
     ]
 )
-PARTITIONS = ("date", "project")
 _PART = re.compile(r"^catalog/date=(\d{4}-\d{2}-\d{2})/project=([^/]+)/[^/]+\.parquet$")
 _MANIFEST = re.compile(r"^[^/]+/[^/]+/v[1-9][0-9]*/manifest\.json$")
 
@@ -147,24 +146,13 @@ def read_catalog(
     return frame.sort_values(["project", "script_id", "version", "lang", "line_id"], ignore_index=True)
 
 
+SUMMARY_COLUMNS = "project script_id version langs lines seconds pass warn fail not-checked published_at".split()
+
+
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per published version: what `dubflow catalog list` prints."""
     if frame.empty:
-        return pd.DataFrame(
-            columns=[
-                "project",
-                "script_id",
-                "version",
-                "langs",
-                "lines",
-                "seconds",
-                "pass",
-                "warn",
-                "fail",
-                "not-checked",
-                "published_at",
-            ]
-        )
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
     grouped = frame.groupby(["project", "script_id", "version"], sort=True)
     summary = grouped.agg(
         langs=("lang", lambda s: ",".join(sorted(set(s)))),
@@ -177,18 +165,4 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     )
     for verdict in ("pass", "warn", "fail", "not-checked"):
         summary[verdict] = verdicts.get(verdict, 0)
-    return summary.reset_index()[
-        [
-            "project",
-            "script_id",
-            "version",
-            "langs",
-            "lines",
-            "seconds",
-            "pass",
-            "warn",
-            "fail",
-            "not-checked",
-            "published_at",
-        ]
-    ]
+    return summary.reset_index()[SUMMARY_COLUMNS]

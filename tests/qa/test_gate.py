@@ -1,0 +1,55 @@
+"""The QA gate alone: real engines, real audio, the real S3 server, and no Dask cluster."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import soundfile as sf
+
+from pipeline.audio.profiles import resolve_profile
+from pipeline.engines.registry import EngineRegistry
+from pipeline.qa.gate import Slot, finish_line, slots
+from pipeline.scripts.ingest import ingest_text
+from pipeline.settings import Settings
+from pipeline.storage import keys
+from pipeline.storage.store import ObjectStore
+from pipeline.voices.catalog import load_catalog
+from pipeline.voices.plan import plan_jobs
+from pipeline.voices.speak import reference_file, speak
+from tests.conftest import REPO
+
+SHEET = "line_id,text,start,end\nq-1,Good evening and welcome back to the harbour.,1.0,4.5\nq-2,Stay close.,5.0,7.0\n"
+
+
+def _wav(samples: np.ndarray, rate: int) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format="WAV", subtype="FLOAT")
+    return buffer.getvalue()
+
+
+def test_the_gate_checks_and_renews_a_take_without_a_cluster(store: ObjectStore) -> None:
+    settings = Settings()
+    qa = settings.qa.model_copy(update={"asr": False, "similarity": False})
+    catalog = load_catalog(REPO / "configs/voices.yaml")
+    lines = ingest_text(SHEET, "q.csv", settings.ingest, voice_map=catalog.voice_map("demo")).lines
+    registry = EngineRegistry(settings.engines)
+    jobs, failures = plan_jobs(lines, catalog, "demo", registry, 0)
+    assert not failures and len(jobs) == 2
+    assert slots(jobs)["q-1"] == Slot(3.5, 0.5) and slots(jobs)["q-2"] == Slot(2.0, None)
+    profile = resolve_profile(REPO / "configs/profiles.yaml", "broadcast")
+    job = jobs[0]
+    spoken = speak(registry, job, reference_file(job.reference))
+    raw = keys.cache_key(job.cache_key)
+    store.put_bytes("staging", raw, _wav(spoken.result.samples, spoken.result.sample_rate))
+    checked = finish_line(registry, store, job, raw, spoken.engine.name, Slot(3.5, 0.5), profile, qa)
+    assert not checked.quarantined and checked.attempts == 1, checked.checks
+    assert {c.name: c.verdict for c in checked.checks}["loudness"] == "pass"
+    assert checked.key is not None and store.exists("staging", checked.key)
+
+    # A silent raw clip fails the audio check, which another take can fix: the gate speaks the line again.
+    silent = keys.cache_key("0" * 64)
+    store.put_bytes("staging", silent, _wav(np.zeros(22050, dtype=np.float32), 22050))
+    renewed = finish_line(registry, store, job, silent, spoken.engine.name, Slot(3.5, 0.5), profile, qa)
+    assert renewed.attempts == 2 and not renewed.quarantined, renewed.checks
+    assert renewed.engine == spoken.engine.name
