@@ -21,7 +21,7 @@ from pipeline.compute.fanout import LineResult, RunReport, ensure_engines
 from pipeline.compute.plugin import current_plugin
 from pipeline.compute.shards import task_resources
 from pipeline.events import RunTag, line_event
-from pipeline.qa.gate import Slot, finish_line, result_key, slots
+from pipeline.qa.gate import Slot, finish_lines, result_key, slots
 from pipeline.qa.results import Check, LineQa
 from pipeline.settings import QaSettings, Settings
 from pipeline.storage.store import ObjectStore
@@ -53,20 +53,21 @@ class ToCheck:
 
 def finish_batch(plugin_name: str, items: list[ToCheck], profile: Profile, qa: QaSettings,
                  tag: RunTag | None = None) -> list[LineQa]:  # fmt: skip
-    """Dask task: post-process and check each line; an error is a failed, quarantined line, never a lost one."""
+    """Dask task: post-process and check the batch's lines (their ASR packed); an error is a failed, quarantined
+    line, never a lost one."""
     plugin = current_plugin(plugin_name)
     assert plugin.store is not None and plugin.registry is not None
+    lines = [(item.job, item.result.key or "", item.result.engine, item.slot) for item in items]
+    with metrics.IN_PROGRESS.track_inprogress():
+        outcomes = finish_lines(plugin.registry, plugin.store, lines, profile, qa, tag, plugin.address)
     results = []
-    for item in items:
+    for item, outcome in zip(items, outcomes, strict=True):
         failure = "qa_quarantine"
-        try:
-            with metrics.IN_PROGRESS.track_inprogress():
-                line_qa = finish_line(plugin.registry, plugin.store, item.job, item.result.key or "",
-                                      item.result.engine, item.slot, profile, qa, tag, plugin.address)  # fmt: skip
-        except Exception as exc:
+        if isinstance(outcome, Exception):
             failure = "post_processing"
-            line_qa = item.failed(f"post-processing failed: {type(exc).__name__}: {exc}")
+            line_qa = item.failed(f"post-processing failed: {type(outcome).__name__}: {outcome}")
         else:
+            line_qa = outcome
             if not any(c.name == "resynthesis" for c in line_qa.checks):  # a new take that could not run: not final
                 plugin.store.put_bytes("staging", item.result_key, json.dumps(line_qa.to_dict()).encode(),
                                        content_type="application/json")  # fmt: skip
@@ -89,7 +90,7 @@ def account_qa(job: Job, line_qa: LineQa, worker: str, tag: RunTag | None, failu
 
 
 def finish(report: RunReport, settings: Settings, profile: Profile, store: ObjectStore, client: Any,
-           batch_size: int = 4, force: bool = False,
+           batch_size: int = 8, force: bool = False,
            progress: Callable[[LineQa], None] | None = None) -> list[LineQa]:  # fmt: skip
     """Post-process and QA every synthesized line of ``report``; returns results in script order. ``force`` (with a
     forced re-synthesis) ignores cached results: they are keyed by the raw clip's key, whose content just changed."""
@@ -131,7 +132,8 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
         name = ensure_engines(active, settings, store, sorted({item.job.engines[0] for item in pending})).name
         batches: dict[Any, list[ToCheck]] = {}  # future → its lines
         # New takes of GPU-engine lines must run where that engine is (and its shard).
-        on_gpu = sorted(pending, key=lambda item: (item.job.gpu, item.job.shard or ""))
+        # One language per batch where possible: its lines share Whisper windows (qa.asr_pack).
+        on_gpu = sorted(pending, key=lambda item: (item.job.gpu, item.job.shard or "", item.job.line.lang))
         for (gpu, shard), same in groupby(on_gpu, key=lambda item: (item.job.gpu, item.job.shard)):
             group = list(same)
             for batch in (group[i : i + batch_size] for i in range(0, len(group), batch_size)):

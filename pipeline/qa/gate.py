@@ -24,7 +24,8 @@ from pipeline.engines.base import EngineError
 from pipeline.engines.registry import EngineRegistry
 from pipeline.events import RunTag, line_event
 from pipeline.qa import models
-from pipeline.qa.checks import line_checks
+from pipeline.qa.asr_pack import transcribe_packed
+from pipeline.qa.checks import line_checks, validity
 from pipeline.qa.results import Check, LineQa, overall
 from pipeline.settings import QaSettings
 from pipeline.storage import keys
@@ -65,16 +66,20 @@ def result_key(raw_key: str, job: Job, profile: Profile, qa: QaSettings, slot: S
     return keys.qa_result_key(hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest())
 
 
-def run_checks(p: Processed, job: Job, profile: Profile, qa: QaSettings, reference: Path | None) -> list[Check]:
+def _dialect(job: Job) -> str | None:
+    return parse_style(job.line.style or job.voice.default_style).dialect
+
+
+def run_checks(p: Processed, job: Job, profile: Profile, qa: QaSettings, reference: Path | None,
+               heard: str | None = None) -> list[Check]:  # fmt: skip
     line = job.line
     checks = line_checks(p.samples, p.rate, p.fit, line.spoken_text, line.lang, profile)
     if checks[0].verdict == "fail":
         return checks
     if qa.asr:
         asr_models = {**models.default_asr_models(qa.model_cache), **qa.asr_models}
-        dialect = parse_style(line.style or job.voice.default_style).dialect
         checks.append(models.intelligibility(p.samples, p.rate, line.spoken_text, line.lang, asr_models, profile,
-                                             dialect))  # fmt: skip
+                                             _dialect(job), heard))  # fmt: skip
     else:
         checks.append(Check("intelligibility", "not-checked", detail="qa.asr is off"))
     if qa.similarity:
@@ -84,15 +89,81 @@ def run_checks(p: Processed, job: Job, profile: Profile, qa: QaSettings, referen
     return checks
 
 
+Item = tuple[Job, str, str | None, Slot]  # a line, its raw clip's staging key, the engine that made it, its slot
+
+
+def finish_lines(registry: EngineRegistry, store: ObjectStore, items: list[Item], profile: Profile, qa: QaSettings,
+                 tag: RunTag | None = None, worker: str = "") -> list[LineQa | Exception]:  # fmt: skip
+    """The gate for several lines: every first take post-processed, their ASR packed into shared Whisper windows
+    (``asr_pack``), then each line settled on its own (new takes are heard alone). An error is that line's, as an
+    exception in its place; the others complete."""
+    takes: list[tuple[np.ndarray, int, Processed] | Exception] = []
+    for _, raw_key, _, slot in items:
+        try:
+            samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", raw_key)), dtype="float32", always_2d=False)
+            takes.append((samples, rate, process_clip(samples, rate, profile, slot.cue_s, slot.gap_after_s)))
+        except Exception as exc:
+            takes.append(exc)
+    ready = [(item[0], take[2]) for item, take in zip(items, takes, strict=True) if not isinstance(take, Exception)]
+    heard = _hear_packed(ready, profile, qa)
+    results: list[LineQa | Exception] = []
+    for (job, raw_key, engine, slot), take in zip(items, takes, strict=True):
+        try:
+            if isinstance(take, Exception):
+                raise take
+            results.append(_settle(registry, store, job, raw_key, engine, slot, profile, qa, tag, worker, take,
+                                   heard.get(job.line.line_id)))  # fmt: skip
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
 def finish_line(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str, engine: str | None, slot: Slot,
                 profile: Profile, qa: QaSettings, tag: RunTag | None = None, worker: str = "") -> LineQa:  # fmt: skip
-    samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", raw_key)), dtype="float32", always_2d=False)
+    """The gate for one line (raises what went wrong)."""
+    (result,) = finish_lines(registry, store, [(job, raw_key, engine, slot)], profile, qa, tag, worker)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def _hear_packed(takes: list[tuple[Job, Processed]], profile: Profile, qa: QaSettings) -> dict[str, str]:
+    """Line id → what Whisper heard in its first take, transcribed packed with the batch's other lines of the same
+    language and model. Lines that are not heard (no model, a dialect, audio that fails validity) are left out, as
+    is everything when packing fails: those lines are then heard alone."""
+    if not qa.asr or len(takes) < 2:
+        return {}
+    asr_models = {**models.default_asr_models(qa.model_cache), **qa.asr_models}
+    groups: dict[tuple[str, str], list[tuple[Job, np.ndarray]]] = {}
+    for job, p in takes:
+        model, _ = models.asr_model(job.line.lang, asr_models, _dialect(job))
+        if model and validity(p.samples, p.rate, profile.trim.threshold_db).verdict != "fail":
+            groups.setdefault((model, job.line.lang.split("-", 1)[0]), []).append(
+                (job, models.at_16k(p.samples, p.rate))
+            )
+    heard: dict[str, str] = {}
+    for (model, lang), members in groups.items():
+        try:
+            budget = sum(models.token_budget(job.line.spoken_text) for job, _ in members)
+            texts = transcribe_packed(
+                models.whisper_model(model), [clip for _, clip in members], lang, min(440, budget)
+            )
+        except Exception as exc:  # heard alone instead
+            log.warning("packed ASR of %d %s lines failed, hearing them one by one: %s", len(members), lang, exc)
+            continue
+        heard.update((job.line.line_id, text) for (job, _), text in zip(members, texts, strict=True))
+    return heard
+
+
+def _settle(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str, engine: str | None, slot: Slot,
+            profile: Profile, qa: QaSettings, tag: RunTag | None, worker: str,
+            take: tuple[np.ndarray, int, Processed], heard: str | None) -> LineQa:  # fmt: skip
+    samples, rate, processed = take
     reference = reference_file(job.reference, store)
     engine_used = engine
     attempts = 1
     while True:
-        processed = process_clip(samples, rate, profile, slot.cue_s, slot.gap_after_s)
-        checks = run_checks(processed, job, profile, qa, reference)
+        checks = run_checks(processed, job, profile, qa, reference, heard)
         verdict = overall(checks)
         failed = [c for c in checks if c.verdict == "fail"]
         if verdict != "fail" or attempts > qa.max_resynth or not any(c.name in RETRYABLE for c in failed):
@@ -102,6 +173,7 @@ def finish_line(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key:
             checks.append(Check("resynthesis", "not-checked", detail=again))
             break
         samples, rate, engine_used = again
+        processed, heard = process_clip(samples, rate, profile, slot.cue_s, slot.gap_after_s), None
         attempts += 1
     quarantined = verdict == "fail"
     digest = hashlib.sha256(json.dumps([raw_key, profile.model_dump(mode="json"), slot.cue_s, slot.gap_after_s,

@@ -81,7 +81,7 @@ def join_model(parts: list[Path], extras: Path, target: Path, sha256: str) -> Pa
     return target
 
 
-def _whisper(path: str) -> Any:
+def whisper_model(path: str) -> Any:
     with _lock:
         if path not in _asr:
             from faster_whisper import WhisperModel
@@ -138,28 +138,42 @@ def _whisper_languages() -> frozenset[str]:
     return frozenset(_LANGUAGE_CODES)
 
 
+def spelled(spoken_text: str) -> str:
+    """The script text ASR is held to. A word given as phonemes ([K][AE1][P]…) has no spelling to compare: it is
+    left out (the ASR word it became then counts as one insertion, not as a wrong word per phoneme)."""
+    return re.sub(r"(?:\[[A-Z]{1,3}[0-2]?\])+|/[A-Z]{1,3}[0-2]?(?: [A-Z]{1,3}[0-2]?)*/", " ", spoken_text)
+
+
+def token_budget(spoken_text: str) -> int:
+    """Tokens Whisper may write for a line: a garbled clip makes it loop, and a loop is not worth waiting for."""
+    return min(440, 2 * len(spoken_text) + 16)
+
+
+def at_16k(x: np.ndarray, rate: int) -> np.ndarray:
+    return soxr.resample(x.astype(np.float32), rate, 16000) if rate != 16000 else x.astype(np.float32)
+
+
 def intelligibility(x: np.ndarray, rate: int, spoken_text: str, lang: str, models: dict[str, str],
-                    profile: Profile, dialect: str | None = None) -> Check:  # fmt: skip
-    """ASR the clip and compare with the script (``error_rate``), against the profile's band for the language."""
+                    profile: Profile, dialect: str | None = None, heard: str | None = None) -> Check:  # fmt: skip
+    """ASR the clip (or take ``heard``, from a packed transcription) and compare with the script (``error_rate``),
+    against the profile's band for the language."""
     model, why = asr_model(lang, models, dialect)
     if model is None:
         return Check("intelligibility", "not-checked", detail=why)
-    try:
-        whisper = _whisper(model)
-    except Exception as exc:  # missing package or unreadable model: say so, do not pass
-        return Check("intelligibility", "not-checked", detail=f"ASR unavailable: {exc}")
-    # A word given as phonemes ([K][AE1][P]…) has no spelling to compare: it is left out of the reference (the ASR
-    # word it became then counts as one insertion, not as a wrong word per phoneme).
-    spoken_text = re.sub(r"(?:\[[A-Z]{1,3}[0-2]?\])+|/[A-Z]{1,3}[0-2]?(?: [A-Z]{1,3}[0-2]?)*/", " ", spoken_text)
+    spoken_text = spelled(spoken_text)
     if not re.sub(r"\W", "", spoken_text):
         return Check("intelligibility", "not-checked", detail="no spelled-out words to compare (phonemes only)")
-    audio = soxr.resample(x.astype(np.float32), rate, 16000) if rate != 16000 else x.astype(np.float32)
-    # One greedy pass, no temperature fallback, tokens bounded by the script: a garbled clip makes Whisper loop,
-    # and retrying it at higher temperatures cost 10-20 s a line for a verdict that is "fail" either way.
-    segments, _ = whisper.transcribe(audio, language=lang.split("-", 1)[0], beam_size=1, temperature=0.0,
-                                     vad_filter=False, condition_on_previous_text=False, without_timestamps=True,
-                                     max_new_tokens=min(440, 2 * len(spoken_text) + 16))  # fmt: skip
-    heard = " ".join(segment.text for segment in segments)
+    if heard is None:
+        try:
+            whisper = whisper_model(model)
+        except Exception as exc:  # missing package or unreadable model: say so, do not pass
+            return Check("intelligibility", "not-checked", detail=f"ASR unavailable: {exc}")
+        # One greedy pass, no temperature fallback: retrying a garbled clip at higher temperatures cost 10-20 s a
+        # line for a verdict that is "fail" either way.
+        segments, _ = whisper.transcribe(at_16k(x, rate), language=lang.split("-", 1)[0], beam_size=1,
+                                         temperature=0.0, vad_filter=False, condition_on_previous_text=False,
+                                         without_timestamps=True, max_new_tokens=token_budget(spoken_text))  # fmt: skip
+        heard = " ".join(segment.text for segment in segments)
     value, unit = error_rate(spoken_text, heard, lang)
     warn, fail = profile.qa.asr_band(lang)
     verdict = "pass" if value <= warn else "warn" if value <= fail else "fail"

@@ -9,7 +9,7 @@ import soundfile as sf
 
 from pipeline.audio.profiles import resolve_profile
 from pipeline.engines.registry import EngineRegistry
-from pipeline.qa.gate import Slot, finish_line, slots
+from pipeline.qa.gate import Slot, finish_line, finish_lines, slots
 from pipeline.scripts.ingest import ingest_text
 from pipeline.settings import Settings
 from pipeline.storage import keys
@@ -53,3 +53,26 @@ def test_the_gate_checks_and_renews_a_take_without_a_cluster(store: ObjectStore)
     renewed = finish_line(registry, store, job, silent, spoken.engine.name, Slot(3.5, 0.5), profile, qa)
     assert renewed.attempts == 2 and not renewed.quarantined, renewed.checks
     assert renewed.engine == spoken.engine.name
+
+
+def test_a_wrong_take_among_packed_lines_is_heard_and_taken_again(store: ObjectStore) -> None:
+    settings = Settings()
+    qa = settings.qa.model_copy(update={"similarity": False})
+    catalog = load_catalog(REPO / "configs/voices.yaml")
+    sheet = "line_id,text\nz-1,我们在码头等了很久。\nz-2,渡船终于来了。\nz-3,灯塔的光照在海面上。\n"
+    lines = ingest_text(sheet, "z.csv", settings.ingest, voice_map=catalog.voice_map("demo")).lines
+    registry = EngineRegistry(settings.engines)
+    jobs, failures = plan_jobs(lines, catalog, "demo", registry, 0)
+    assert not failures and {job.engines[0] for job in jobs} == {"mandarin"}
+    profile = resolve_profile(REPO / "configs/profiles.yaml", "broadcast")
+    raw = []
+    for job in jobs:
+        result = speak(registry, job, None).result
+        raw.append(keys.cache_key(job.cache_key))
+        store.put_bytes("staging", raw[-1], _wav(result.samples, result.sample_rate))
+    items = [(job, raw[2] if n == 1 else raw[n], "mandarin", Slot(None, None)) for n, job in enumerate(jobs)]
+    checked = finish_lines(registry, store, items, profile, qa)  # z-2's raw clip says z-3's text
+    by_id = {q.line_id: q for q in checked if not isinstance(q, Exception)}
+    assert [q.attempts for q in by_id.values()] == [1, 2, 1], checked
+    assert all(not q.quarantined and q.verdict != "fail" for q in by_id.values()), checked
+    assert {c.name: c.unit for c in by_id["z-1"].checks}["intelligibility"] == "PER"
