@@ -45,9 +45,10 @@ def true_peak_db(x: np.ndarray, rate: int) -> float:
     return float(20 * np.log10(max(float(np.max(np.abs(up))), float(np.max(np.abs(x)))) + _EPS))
 
 
-def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
+def limit(x: np.ndarray, rate: int, ceiling_db: float) -> tuple[np.ndarray, float | None]:
     """A look-ahead true-peak limiter: the gain each oversampled peak needs, held over ±5 ms (so it starts before
-    the peak arrives) and smoothed over 5 ms (no clicks); a final static trim guarantees the ceiling."""
+    the peak arrives) and smoothed over 5 ms (no clicks); a final static trim guarantees the ceiling. Returns the
+    audio and, when nothing needed limiting, its true peak (the audio is then ``x`` itself)."""
     ceiling = 10 ** (ceiling_db / 20)
     n = x.shape[0]
     up = np.abs(soxr.resample(x.astype(np.float64), rate, rate * OVERSAMPLE, quality="HQ"))
@@ -58,7 +59,7 @@ def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     )
     need = np.minimum(1.0, ceiling / np.maximum(env, _EPS))
     if np.all(need >= 1.0):
-        return x
+        return x, float(20 * np.log10(max(float(up.max(initial=0.0)), float(env.max(initial=0.0))) + _EPS))
     look = max(1, int(0.005 * rate))
     held = minimum_filter1d(need, size=2 * look + 1, mode="nearest")
     # Averaging over half the hold window stays under every peak's need (each averaged value saw that peak).
@@ -67,21 +68,22 @@ def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     peak = true_peak_db(out, rate)
     if peak > ceiling_db:
         out = out * 10 ** ((ceiling_db - peak - 0.01) / 20)
-    return out
+    return out, None
 
 
 def normalize(x: np.ndarray, rate: int, target: float, ceiling_db: float, measure: str = "lufs"
               ) -> tuple[np.ndarray, float | None, float]:  # fmt: skip
-    """Gain to ``target`` (LUFS or RMS dB), then the true-peak ceiling. Returns (audio, gain dB, true peak)."""
+    """Gain to ``target`` (LUFS or RMS dB), then the true-peak ceiling. Returns (audio, gain dB, true peak).
+    A clip the limiter did not touch is on target by construction (gain is linear): it is not measured again."""
     current = level(x, rate, measure)
     if current is None:  # silence: nothing to normalize
         return x, None, true_peak_db(x, rate)
     gain_db = target - current
-    out = limit(x * 10 ** (gain_db / 20), rate, ceiling_db)
+    out, peak = limit(x * 10 ** (gain_db / 20), rate, ceiling_db)
     for _ in range(3):  # limiting lowers loudness: make up the difference and limit again, a few rounds
-        after = level(out, rate, measure)
+        after = None if peak is not None else level(out, rate, measure)
         if after is None or abs(after - target) < 0.05:
             break
         gain_db += target - after
-        out = limit(x * 10 ** (gain_db / 20), rate, ceiling_db)
-    return out, gain_db, true_peak_db(out, rate)
+        out, peak = limit(x * 10 ** (gain_db / 20), rate, ceiling_db)
+    return out, gain_db, peak if peak is not None else true_peak_db(out, rate)
