@@ -19,10 +19,10 @@ from typing import Any
 from pipeline.audio.profiles import Profile, resolve_profile
 from pipeline.compute.fanout import LineResult, RunReport, synthesize
 from pipeline.compute.finish import finish
-from pipeline.deliver import Package, package, publish_package
+from pipeline.deliver import Package, inputs_digest, package, publish_package, published_inputs
 from pipeline.events import RunTag, script_event
 from pipeline.ids import MAX_TAKE
-from pipeline.qa.results import LineQa
+from pipeline.qa.results import LineQa, ScriptQa
 from pipeline.scripts.ingest import ingest_bytes
 from pipeline.scripts.model import IngestResult
 from pipeline.settings import Settings
@@ -182,6 +182,12 @@ def voice(
         outcome.checked = finish(outcome.report, settings, profile, store, client, force=options.force,
                                  progress=watch.checked)  # fmt: skip
         kept = options.delivery_dir / ingested.script_id if options.delivery_dir else None
+        inputs = inputs_digest(ingested.lines, outcome.checked, profile, outcome.takes)
+        if options.publish and kept is None and (prior := published_inputs(store, project, ingested.script_id, inputs)):
+            # Everything the package is made of is what the latest version was made of: it is that version.
+            outcome.package = Package(ScriptQa(project, ingested.script_id, profile.name, outcome.checked), [])
+            outcome.published, outcome.status = prior, "published"
+            return _voiced(outcome, tag)
         if kept is not None:
             kept.mkdir(parents=True, exist_ok=True)
         with nullcontext(str(kept)) if kept else TemporaryDirectory(prefix="dubflow-package-") as name:
@@ -193,13 +199,19 @@ def voice(
                 outcome.status = "packaged"
             else:
                 watch.stage("publish")
-                source = {"name": script.name, **script.source, "review": dict(sorted(outcome.review.items()))}
+                source = {"name": script.name, **script.source, "review": dict(sorted(outcome.review.items())),
+                          "inputs": inputs}  # fmt: skip
                 if overrides:
                     source["overrides"] = overrides
                 outcome.published = publish_package(store, outcome.package, options.run_id, source)
                 outcome.status = "published" if outcome.published else "nothing passed QA"
-    script_event(log, "script voiced", tag, ingested.script_id, status=outcome.status,
-                 version=outcome.published.version if outcome.published else None, lines=len(ingested.lines),
+    return _voiced(outcome, tag)
+
+
+def _voiced(outcome: Outcome, tag: RunTag) -> Outcome:
+    assert outcome.report is not None and outcome.package is not None
+    script_event(log, "script voiced", tag, outcome.ingested.script_id, status=outcome.status,
+                 version=outcome.published.version if outcome.published else None, lines=len(outcome.ingested.lines),
                  failed=[r.line.line_id for r in outcome.report.failed] or None,
                  qa=" ".join(f"{k}:{v}" for k, v in outcome.package.qa.counts().items()))  # fmt: skip
     return outcome

@@ -4,8 +4,11 @@ the QA report, and the publish of everything that passed (quarantined lines are 
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,16 +16,27 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from pipeline import __version__
 from pipeline.audio.assemble import Placed, dialogue_stem, narration, subtitles
 from pipeline.audio.encode import encode
 from pipeline.audio.profiles import Profile
 from pipeline.ids import slugify
 from pipeline.qa.delivery_checks import file_checks, stem_checks
-from pipeline.qa.report import report_html, report_json, report_parquet
+from pipeline.qa.report import Media, card_media, report_html, report_json, report_parquet
 from pipeline.qa.results import LineQa, ScriptQa
 from pipeline.scripts.model import Line
+from pipeline.scripts.table import SCHEMA
 from pipeline.storage import keys
-from pipeline.storage.publish import Delivery, DeliveryFile, DeliveryLine, PublishResult, publish
+from pipeline.storage.asset_catalog import write_catalog_part
+from pipeline.storage.publish import (
+    Delivery,
+    DeliveryFile,
+    DeliveryLine,
+    PublishResult,
+    list_versions,
+    publish,
+    read_manifest,
+)
 from pipeline.storage.store import ObjectStore
 
 
@@ -60,7 +74,8 @@ def package(lines: list[Line], results: list[LineQa], profile: Profile, store: O
         ))  # fmt: skip
     qa = ScriptQa(project, script_id, profile.name, results)
     extras = _assemble(lines, results, audio, profile, folder, qa)
-    reports = {"qa/report.html": report_html(qa, audio).encode(), "qa/report.json": report_json(qa),
+    reports = {"qa/report.html": report_html(qa, media=_media(store, results, audio)).encode(),
+               "qa/report.json": report_json(qa),
                "qa/report.parquet": report_parquet(qa)}  # fmt: skip
     for name, data in reports.items():
         path = folder / name
@@ -68,6 +83,31 @@ def package(lines: list[Line], results: list[LineQa], profile: Profile, store: O
         path.write_bytes(data)
         extras.append(DeliveryFile(name, path))
     return Package(qa, delivered, extras)
+
+
+def inputs_digest(lines: list[Line], results: list[LineQa], profile: Profile, takes: Mapping[str, int]) -> str:
+    """Everything a package is made of: the code, the profile, the script's lines as written and timed, each
+    checked line (its processed clip is content-addressed) and each take. The same digest makes the same files."""
+    rows = [[getattr(line, name) for name in SCHEMA.names] for line in lines]
+    material = [
+        __version__,
+        profile.model_dump(mode="json"),
+        rows,
+        [q.to_dict() for q in results],
+        sorted(takes.items()),
+    ]
+    return hashlib.sha256(json.dumps(material, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def published_inputs(store: ObjectStore, project: str, script_id: str, inputs: str) -> PublishResult | None:
+    """The latest published version, when it was made from ``inputs`` (no need to package it again)."""
+    versions = list_versions(store, project, script_id)
+    manifest = read_manifest(store, project, script_id, versions[-1]) if versions else None
+    if manifest is None or manifest.get("source", {}).get("inputs") != inputs:
+        return None
+    return PublishResult(project, script_id, versions[-1], keys.manifest_key(project, script_id, versions[-1]),
+                         write_catalog_part(store, manifest), skipped=len(manifest["lines"]) + len(manifest["files"]),
+                         already_published=True)  # fmt: skip
 
 
 def publish_package(store: ObjectStore, pkg: Package, run_id: str, source: dict[str, Any]) -> PublishResult | None:
@@ -79,6 +119,24 @@ def publish_package(store: ObjectStore, pkg: Package, run_id: str, source: dict[
     return publish(store, Delivery(pkg.qa.project, pkg.qa.script_id, pkg.lines, run_id, pkg.extras,
                                    source={**source, "profile": pkg.qa.profile, "qa": counts,
                                            "quarantined": quarantined}))  # fmt: skip
+
+
+def _media(store: ObjectStore, results: list[LineQa], audio: dict[str, tuple[np.ndarray, int]]) -> dict[str, Media]:
+    """Each line's report plot and player, kept in staging by its processed clip: a script with one line edited
+    makes one again, not all of them."""
+
+    def one(result: LineQa) -> Media:
+        key = keys.report_media_key(hashlib.sha256(f"{result.key}:64".encode()).hexdigest())
+        if store.exists("staging", key):
+            png, mp3 = json.loads(store.get_bytes("staging", key))
+            return png, mp3
+        made = card_media(*audio[result.line_id])
+        store.put_bytes("staging", key, json.dumps(made).encode(), content_type="application/json")
+        return made
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        usable = [r for r in results if r.key and r.line_id in audio]
+        return dict(zip([r.line_id for r in usable], pool.map(one, usable), strict=True))
 
 
 def _layout(samples: np.ndarray, profile: Profile) -> np.ndarray:

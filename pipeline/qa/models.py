@@ -98,7 +98,7 @@ def _normalize(text: str) -> str:
 def error_rate(spoken_text: str, heard: str, lang: str) -> tuple[float, str]:
     """How far the transcript is from the script, per language: Mandarin in toneless pinyin syllables (after
     traditional → simplified and number normalization: 他/她 or 报导/报道 is a transcription choice, not a
-    mishearing), Japanese and Cantonese in characters, others in words."""
+    mishearing), Japanese and Cantonese in characters, others in words (English in one spelling)."""
     import jiwer
 
     primary = lang.split("-", 1)[0]
@@ -115,6 +115,10 @@ def error_rate(spoken_text: str, heard: str, lang: str) -> tuple[float, str]:
         ref, hyp = re.sub(r"\W", "", spoken_text), re.sub(r"\W", "", heard)
         return (jiwer.cer(ref, hyp) if ref else 1.0), "CER"
     ref, hyp = _normalize(spoken_text), _normalize(normalize_text(heard, primary) if primary == "en" else heard)
+    if primary == "en":  # Whisper writes American spelling: "harbour" heard as "harbor" is no mishearing
+        from whisper_normalizer.english import EnglishSpellingNormalizer
+
+        ref, hyp = EnglishSpellingNormalizer()(ref), EnglishSpellingNormalizer()(hyp)
     return (jiwer.wer(ref, hyp) if ref else 1.0), "WER"
 
 

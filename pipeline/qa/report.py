@@ -75,9 +75,15 @@ def report_parquet(qa: ScriptQa) -> bytes:
     return buffer.getvalue()
 
 
-def report_html(qa: ScriptQa, audio: dict[str, tuple[np.ndarray, int]] | None = None, preview_kbps: int = 64) -> str:
-    """``audio`` maps line_id to (float mono samples, sample rate); lines found there get a plot and a player."""
-    audio = audio or {}
+Media = tuple[str, str]  # a line's waveform PNG and MP3 preview, base64
+
+
+def report_html(qa: ScriptQa, audio: dict[str, tuple[np.ndarray, int]] | None = None, preview_kbps: int = 64,
+                media: dict[str, Media] | None = None) -> str:  # fmt: skip
+    """``audio`` maps line_id to (float mono samples, sample rate); lines found there get a plot and a player.
+    ``media`` holds lines' plots and players made before (``card_media``), which are not made again."""
+    media = {**{lid: card_media(x, rate, preview_kbps) for lid, (x, rate) in (audio or {}).items()
+                if lid not in (media or {})}, **(media or {})}  # fmt: skip
     counts = qa.counts()
     counts_fail, n_issues = counts["fail"], counts["fail"] + counts["warn"]
     title = f"QA · {qa.project} / {qa.script_id} · {qa.profile}"
@@ -88,9 +94,7 @@ def report_html(qa: ScriptQa, audio: dict[str, tuple[np.ndarray, int]] | None = 
         if qa.script_checks
         else ""
     )
-    cards = "\n".join(
-        _card(line, audio.get(line.line_id), preview_kbps) for line in sorted(qa.lines, key=verdict_order)
-    )
+    cards = "\n".join(_card(line, media.get(line.line_id)) for line in sorted(qa.lines, key=verdict_order))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -149,7 +153,17 @@ def _checks_table(checks: list[Check]) -> str:
     )
 
 
-def _card(line: LineQa, samples: tuple[np.ndarray, int] | None, preview_kbps: int) -> str:
+def card_media(x: np.ndarray, rate: int, preview_kbps: int = 64) -> Media:
+    """The plot and the player of one line's card: most of a report's cost, so callers cache them by clip."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x.mean(axis=1) if x.ndim == 2 else x
+    if not x.size:
+        return "", ""
+    png, mp3 = _plot_png(x, rate), _mp3_preview(x, rate, preview_kbps)
+    return base64.b64encode(png).decode("ascii"), base64.b64encode(mp3).decode("ascii")
+
+
+def _card(line: LineQa, media: Media | None) -> str:
     facts = [
         ("engine", _e(line.engine or "—")),
         ("voice", _e(line.voice or "—")),
@@ -168,26 +182,20 @@ def _card(line: LineQa, samples: tuple[np.ndarray, int] | None, preview_kbps: in
     if line.attempts > 1:
         flags += '<span class="flag retried">retried</span>'
     reasons = f'<p class="reasons">Reasons: {_e(", ".join(line.reasons))}</p>' if line.reasons else ""
-    media = ""
-    if samples is not None:
-        x, rate = samples
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim == 2:
-            x = x.mean(axis=1)
-        if x.size:
-            png = base64.b64encode(_plot_png(x, rate)).decode("ascii")
-            mp3 = base64.b64encode(_mp3_preview(x, rate, preview_kbps)).decode("ascii")
-            media = (
-                f'<div class="media"><img alt="waveform and short-term level of {_e(line.line_id)}" '
-                f'src="data:image/png;base64,{png}">'
-                f'<audio controls preload="none" src="data:audio/mpeg;base64,{mp3}"></audio></div>'
-            )
+    player = ""
+    if media is not None and media[0]:
+        png, mp3 = media
+        player = (
+            f'<div class="media"><img alt="waveform and short-term level of {_e(line.line_id)}" '
+            f'src="data:image/png;base64,{png}">'
+            f'<audio controls preload="none" src="data:audio/mpeg;base64,{mp3}"></audio></div>'
+        )
     verdict, lid, lang = _e(line.verdict), _e(line.line_id), _e(line.lang)
     return f"""<section class="card v-{verdict}" data-verdict="{verdict}" id="line-{lid}">
 <div class="head"><code class="lid">{lid}</code>{_badge(line.verdict)}<span class="lang">{lang}</span>{flags}</div>
 <p class="text" lang="{lang}">{_e(line.text)}</p>
 <div class="facts">{facts_html}</div>
-{reasons}{media}
+{reasons}{player}
 {_checks_table(line.checks)}
 </section>"""
 

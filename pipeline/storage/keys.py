@@ -108,6 +108,12 @@ def qa_result_key(digest: str) -> str:
     return f"post/{digest[:2]}/{digest}.qa.json"
 
 
+def report_media_key(digest: str) -> str:
+    """``post/{hash[:2]}/{hash}.media.json`` in the staging bucket: a line's QA-report plot and player."""
+    content_hash(digest)
+    return f"post/{digest[:2]}/{digest}.media.json"
+
+
 def prompt_key(digest: str) -> str:
     """``prompts/{hash[:2]}/{hash}.pt`` in the staging bucket: an engine's extracted speaker prompt."""
     content_hash(digest)

@@ -104,3 +104,7 @@ def test_words_given_as_phonemes_are_not_counted_as_misheard(speech, models) -> 
     spoken = TEXT.replace("harbour", "/HH AA1 R B ER0/")  # how the lines table renders ARPAbet markup
     result = intelligibility(clean.samples, clean.rate, spoken, "en", models, profile())
     assert result.verdict == "pass", result
+
+
+def test_english_spelling_variants_are_not_mishearings() -> None:
+    assert error_rate("Good evening, harbour.", " Good evening, harbor.", "en") == (0.0, "WER")
