@@ -37,6 +37,11 @@ def _demo(tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.timeout(1800)  # both DAGs on all samples (ASR included), then again: minutes on a loaded 2-core box
+def _intelligibility(report: Path) -> list[tuple[str, dict]]:
+    lines = json.loads(report.read_text())["lines"]
+    return [(line["lang"], c) for line in lines for c in line["checks"] if c["name"] == "intelligibility"]
+
+
 def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path: Path) -> None:
     try:
         first = _demo(tmp_path)
@@ -56,6 +61,14 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
                 for entry in [*manifest["lines"], *manifest["files"]]:
                     assert sha256_file(local / entry["name"]) == entry["sha256"], (dag_id, entry["name"])
                 assert (local / "qa" / "report.html").is_file()
+                heard = _intelligibility(local / "qa" / "report.json")
+                # Mandarin is heard too (Whisper base), dialect lines are not-checked with their reason.
+                assert all(
+                    c["unit"] == ("PER" if lang == "zh" else "WER") for lang, c in heard if c["value"] is not None
+                )
+                assert {lang for lang, c in heard if c["verdict"] in ("pass", "warn", "fail")} >= (
+                    {"zh"} if script != "en_dub_ep01" else {"en"}
+                ), heard
         catalog = read_catalog(store, "demo")
         langs = catalog.groupby("script_id")["lang"].agg(set).to_dict()
         assert langs["en_dub_ep01"] == {"en"} and langs["zh_linesheet"] == {"zh"}, langs
