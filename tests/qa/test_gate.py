@@ -18,6 +18,7 @@ from pipeline.voices.catalog import load_catalog
 from pipeline.voices.plan import plan_jobs
 from pipeline.voices.speak import reference_file, speak
 from tests.conftest import REPO
+from tests.engines.conftest import request
 
 SHEET = "line_id,text,start,end\nq-1,Good evening and welcome back to the harbour.,1.0,4.5\nq-2,Stay close.,5.0,7.0\n"
 
@@ -76,3 +77,24 @@ def test_a_wrong_take_among_packed_lines_is_heard_and_taken_again(store: ObjectS
     assert [q.attempts for q in by_id.values()] == [1, 2, 1], checked
     assert all(not q.quarantined and q.verdict != "fail" for q in by_id.values()), checked
     assert {c.name: c.unit for c in by_id["z-1"].checks}["intelligibility"] == "PER"
+
+
+def test_a_garbled_neighbour_does_not_fail_a_good_line(store: ObjectStore) -> None:
+    """Packed, Whisper gave the good second line's first words to the garbled first one (espeak's "Good evening,
+    harbour" heard as nothing): a packed failure is confirmed by hearing the line alone."""
+    settings = Settings()
+    qa = settings.qa.model_copy(update={"similarity": False, "max_resynth": 0})
+    catalog = load_catalog(REPO / "configs/voices.yaml")
+    sheet = 'line_id,text\ng-1,"Good evening, harbour."\ng-2,The tide is turning.\n'
+    lines = ingest_text(sheet, "g.csv", settings.ingest, voice_map=catalog.voice_map("demo")).lines
+    registry = EngineRegistry(settings.engines)
+    jobs, _ = plan_jobs(lines, catalog, "demo", registry, 0)
+    profile = resolve_profile(REPO / "configs/profiles.yaml", "broadcast")
+    garbled = registry.get("espeak").synthesize(request("Good evening, harbour.", "en", seed=1))
+    good = speak(registry, jobs[1], None).result
+    raw = [keys.cache_key("1" * 64), keys.cache_key(jobs[1].cache_key)]
+    for key, clip in zip(raw, (garbled, good), strict=True):
+        store.put_bytes("staging", key, _wav(clip.samples, clip.sample_rate))
+    items = [(job, key, "piper", Slot(None, None)) for job, key in zip(jobs, raw, strict=True)]
+    second = finish_lines(registry, store, items, profile, qa)[1]
+    assert not isinstance(second, Exception) and second.verdict != "fail", second
