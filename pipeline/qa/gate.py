@@ -164,10 +164,6 @@ def _settle(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str
     attempts = 1
     while True:
         checks = run_checks(processed, job, profile, qa, reference, heard)
-        if heard is not None and any(c.name == "intelligibility" and c.verdict == "fail" for c in checks):
-            # Packed, a garbled neighbour can shift Whisper's word times: a failure is confirmed by hearing the
-            # line alone, so packing decides passes and warnings only.
-            checks = run_checks(processed, job, profile, qa, reference)
         verdict = overall(checks)
         failed = [c for c in checks if c.verdict == "fail"]
         if verdict != "fail" or attempts > qa.max_resynth or not any(c.name in RETRYABLE for c in failed):
