@@ -86,20 +86,9 @@ def write_catalog_part(store: ObjectStore, manifest: dict[str, Any], force: bool
     pq.write_table(manifest_rows(manifest), buffer, compression="zstd")
     data = buffer.getvalue()
     # Parquet bytes embed the writer version, so compare what the part says rather than the bytes.
-    info = store.stat("assets", key)
-    current = (
-        info is not None
-        and info.metadata.get("content-sha256") == manifest["content_sha256"]
-        and info.metadata.get("schema") == CATALOG_SCHEMA
-    )
-    if force or not current:
-        store.put_bytes(
-            "assets",
-            key,
-            data,
-            content_type="application/vnd.apache.parquet",
-            metadata={"content-sha256": manifest["content_sha256"], "schema": CATALOG_SCHEMA},
-        )
+    info, says = store.stat("assets", key), {"content-sha256": manifest["content_sha256"], "schema": CATALOG_SCHEMA}
+    if force or info is None or any(info.metadata.get(name) != value for name, value in says.items()):
+        store.put_bytes("assets", key, data, content_type="application/vnd.apache.parquet", metadata=says)
     return key
 
 
@@ -115,13 +104,9 @@ def rebuild(
     store: ObjectStore, project: str | None = None, since: date | None = None, until: date | None = None
 ) -> list[str]:
     """Rewrite the catalog part of every manifest published in [since, until]; returns the part keys."""
-    written = []
-    for manifest in iter_manifests(store, project):
-        day = datetime.fromisoformat(manifest["published_at"]).date()
-        if (since and day < since) or (until and day > until):
-            continue
-        written.append(write_catalog_part(store, manifest, force=True))
-    return written
+    manifests = iter_manifests(store, project)
+    chosen = (m for m in manifests if _within(datetime.fromisoformat(m["published_at"]).date(), since, until))
+    return [write_catalog_part(store, manifest, force=True) for manifest in chosen]
 
 
 def read_catalog(
@@ -134,7 +119,7 @@ def read_catalog(
         if not match:
             continue
         day, part_project = date.fromisoformat(match.group(1)), match.group(2)
-        if (project and part_project != project) or (since and day < since) or (until and day > until):
+        if (project and part_project != project) or not _within(day, since, until):
             continue
         table = pq.read_table(io.BytesIO(store.get_bytes("assets", obj.key)), schema=SCHEMA)
         table = table.append_column("date", pa.array([day] * table.num_rows, pa.date32()))
@@ -144,6 +129,10 @@ def read_catalog(
         return empty.empty_table().to_pandas()
     frame = pa.concat_tables(tables).to_pandas()
     return frame.sort_values(["project", "script_id", "version", "lang", "line_id"], ignore_index=True)
+
+
+def _within(day: date, since: date | None, until: date | None) -> bool:
+    return (since is None or day >= since) and (until is None or day <= until)
 
 
 SUMMARY_COLUMNS = "project script_id version langs lines seconds pass warn fail not-checked published_at".split()

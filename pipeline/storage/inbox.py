@@ -60,14 +60,7 @@ def put_script(store: ObjectStore, path: Path, project: str, day: date | None = 
         )
     # The same file name again with new content is a corrected script: it replaces the first (bucket versioning
     # keeps the old one), and the day's run picks up the correction.
-    store.put_file(
-        "inbox",
-        key,
-        path,
-        content_type="application/octet-stream",
-        sha256=digest,
-        metadata={"original-name": quote(path.name), "project": project},
-    )
+    store.put_file("inbox", key, path, metadata={"original-name": quote(path.name), "project": project}, sha256=digest)
     return Upload(key, digest, uploaded=True)
 
 

@@ -36,10 +36,6 @@ def project_id(value: str) -> str:
     return value
 
 
-def lang_id(value: str) -> str:
-    return check_lang(value)
-
-
 def version_id(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 1_000_000:
         raise InvalidIdError(f"version {shown(value)} must be a whole number from 1")
@@ -62,9 +58,8 @@ def version_prefix(project: str, script_id: str, version: int) -> str:
 
 def asset_key(project: str, script_id: str, version: int, lang: str, line_id: str, ext: str) -> str:
     """``{project}/{script_id}/v{version}/{lang}/{line_id}.{ext}`` in the assets bucket."""
-    if ext not in AUDIO_EXTENSIONS:
-        raise InvalidIdError(f"audio extension {shown(ext)} is not one of {sorted(AUDIO_EXTENSIONS)}")
-    return f"{version_prefix(project, script_id, version)}{lang_id(lang)}/{check_id(line_id, 'line id')}.{ext}"
+    _audio(ext)
+    return f"{version_prefix(project, script_id, version)}{check_lang(lang)}/{check_id(line_id, 'line id')}.{ext}"
 
 
 def extra_key(project: str, script_id: str, version: int, name: str) -> str:
@@ -88,36 +83,39 @@ def claim_key(project: str, script_id: str, version: int) -> str:
     return f"{version_prefix(project, script_id, version)}{CLAIM_NAME}"
 
 
+def _hashed(folder: str, digest: str, suffix: str) -> str:
+    return f"{folder}/{content_hash(digest)[:2]}/{digest}{suffix}"
+
+
 def cache_key(digest: str) -> str:
     """``cache/{hash[:2]}/{hash}.wav`` in the staging bucket: a synthesized clip, addressed by its inputs."""
-    content_hash(digest)
-    return f"cache/{digest[:2]}/{digest}.wav"
+    return _hashed("cache", digest, ".wav")
 
 
 def post_key(digest: str, ext: str) -> str:
     """``post/{hash[:2]}/{hash}.{ext}`` in the staging bucket: a post-processed clip, addressed by its inputs."""
-    content_hash(digest)
-    if ext not in AUDIO_EXTENSIONS:
-        raise InvalidIdError(f"audio extension {shown(ext)} is not one of {sorted(AUDIO_EXTENSIONS)}")
-    return f"post/{digest[:2]}/{digest}.{ext}"
+    return _hashed("post", digest, f".{_audio(ext)}")
 
 
 def qa_result_key(digest: str) -> str:
     """``post/{hash[:2]}/{hash}.qa.json`` in the staging bucket: one line's QA result, addressed by its inputs."""
-    content_hash(digest)
-    return f"post/{digest[:2]}/{digest}.qa.json"
+    return _hashed("post", digest, ".qa.json")
 
 
 def report_media_key(digest: str) -> str:
     """``post/{hash[:2]}/{hash}.media.json`` in the staging bucket: a line's QA-report plot and player."""
-    content_hash(digest)
-    return f"post/{digest[:2]}/{digest}.media.json"
+    return _hashed("post", digest, ".media.json")
 
 
 def prompt_key(digest: str) -> str:
     """``prompts/{hash[:2]}/{hash}.pt`` in the staging bucket: an engine's extracted speaker prompt."""
-    content_hash(digest)
-    return f"prompts/{digest[:2]}/{digest}.pt"
+    return _hashed("prompts", digest, ".pt")
+
+
+def _audio(ext: str) -> str:
+    if ext not in AUDIO_EXTENSIONS:
+        raise InvalidIdError(f"audio extension {shown(ext)} is not one of {sorted(AUDIO_EXTENSIONS)}")
+    return ext
 
 
 def lock_key(project: str, script_id: str) -> str:

@@ -19,7 +19,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,17 @@ from pipeline.storage.errors import StorageError
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
+OPEN_PORTS = f"SeaweedFS's master, volume and filer ports on {HOST} answer any local process without credentials"
+# What every `weed mini` gets besides its paths and ports.
+WEED_FLAGS = (
+    "-admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 -s3.iam=false"
+    " -s3.autoCreateBucket=false"  # like MinIO: a missing bucket is an error, not a silent new bucket
+    # Every bucket is a SeaweedFS collection with volumes of its own; with 1 GiB volumes the default limit
+    # (free disk / volume size) ran out after a few hundred test buckets. Volumes are sparse files.
+    " -master.volumeSizeLimitMB=64 -volume.max=4000"
+    " -master.telemetry=false"  # weed reports cluster statistics to seaweedfs.com unless told not to
+    " -volume.preStopSeconds=0"  # else the volume server waits 10 s before it stops
+).split()
 # weed mini listens on all of these; every one is pinned to loopback and to a port we chose.
 PORT_FLAGS = tuple(
     f"{server}.port{grpc}" for server in ("s3", "master", "volume", "filer", "admin") for grpc in ("", ".grpc")
@@ -97,39 +108,18 @@ class LocalS3Server:
         self.s3_port = s3_port
         self.start_timeout = start_timeout
         self.isolation = isolation
+        # Files in the data directory.
+        self.objects_dir = self.data_dir / "objects"
+        self.credentials_file = self.data_dir / "credentials.env"
+        self.identities_file = self.data_dir / "s3-identities.json"
+        self.pid_file = self.data_dir / "weed.pid"
+        self.ports_file = self.data_dir / "ports.json"
+        self.log_file = self.data_dir / "weed.log"
+        self.isolation_file = self.data_dir / "isolation.json"
 
     @classmethod
     def from_settings(cls, local: LocalServerSettings) -> LocalS3Server:
         return cls(local.data_dir, local.s3_port, local.start_timeout, local.isolation)
-
-    # Files in the data directory.
-    @property
-    def objects_dir(self) -> Path:
-        return self.data_dir / "objects"
-
-    @property
-    def credentials_file(self) -> Path:
-        return self.data_dir / "credentials.env"
-
-    @property
-    def identities_file(self) -> Path:
-        return self.data_dir / "s3-identities.json"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.data_dir / "weed.pid"
-
-    @property
-    def ports_file(self) -> Path:
-        return self.data_dir / "ports.json"
-
-    @property
-    def log_file(self) -> Path:
-        return self.data_dir / "weed.log"
-
-    @property
-    def isolation_file(self) -> Path:
-        return self.data_dir / "isolation.json"
 
     def isolation_status(self) -> dict[str, object]:
         """What the gateway recorded: ``{"isolated": bool, "detail": str, "weed_pid": int}``."""
@@ -172,42 +162,13 @@ class LocalS3Server:
         access_key, secret_key = self._credentials()
         ports = self._ports()
         run_dir = self._socket_dir()
-        weed = [
-            find_weed(),
-            "mini",
-            f"-dir={self.objects_dir}",
-            f"-ip={HOST}",
-            f"-ip.bind={HOST}",
-            f"-s3.config={self.identities_file}",
-            "-admin.ui=false",
-            "-webdav=false",
-            "-s3.port.iceberg=0",
-            "-s3.port.lance=0",
-            "-s3.iam=false",
-            "-s3.autoCreateBucket=false",  # like MinIO: a missing bucket is an error, not a silent new bucket
-            # Every bucket is a SeaweedFS collection with volumes of its own; with 1 GiB volumes the default limit
-            # (free disk / volume size) ran out after a few hundred test buckets. Volumes are sparse files.
-            "-master.volumeSizeLimitMB=64",
-            "-volume.max=4000",
-            "-master.telemetry=false",  # weed reports cluster statistics to seaweedfs.com unless told not to
-            "-volume.preStopSeconds=0",  # else the volume server waits 10 s before it stops
-            f"-filer.localSocket={run_dir / 'filer.sock'}",
-            f"-s3.localSocket={run_dir / 's3.sock'}",
-            *(f"-{flag}={port}" for flag, port in ports.items()),
-        ]
-        endpoint = f"{HOST}:{ports['s3.port']}"
-        command = [
-            sys.executable,
-            "-m",
-            "pipeline.storage.s3_gateway",
-            f"--listen={endpoint}",
-            f"--socket={run_dir / 's3.sock'}",
-            f"--status={self.isolation_file}",
-            f"--log={self.log_file}",
-            f"--isolation={self.isolation}",
-            "--",
-            *weed,
-        ]
+        s3_socket, endpoint = run_dir / "s3.sock", f"{HOST}:{ports['s3.port']}"
+        flags = {"dir": self.objects_dir, "ip": HOST, "ip.bind": HOST, "s3.config": self.identities_file}
+        flags |= {"filer.localSocket": run_dir / "filer.sock", "s3.localSocket": s3_socket, **ports}
+        weed = [find_weed(), "mini", *WEED_FLAGS, *(f"-{flag}={value}" for flag, value in flags.items())]
+        gateway = {"listen": endpoint, "socket": s3_socket, "status": self.isolation_file, "log": self.log_file}
+        command = [sys.executable, "-m", "pipeline.storage.s3_gateway", *(f"--{k}={v}" for k, v in gateway.items())]
+        command += [f"--isolation={self.isolation}", "--", *weed]
         self.isolation_file.unlink(missing_ok=True)
         with self.log_file.open("ab") as log_handle:
             process = subprocess.Popen(  # fixed argv, no shell
@@ -223,36 +184,30 @@ class LocalS3Server:
         try:
             self._wait_ready(process, endpoint, access_key, secret_key)
         except BaseException:
-            self._terminate(process.pid)
+            terminate(process.pid)
             if self.pid_file.read_text().strip() == str(process.pid):
                 self.pid_file.unlink(missing_ok=True)
             raise
         isolation = self.isolation_status()
+        detail = str(isolation["detail"])
         if not isolation["isolated"]:
-            log.warning("the local S3 server runs %s: SeaweedFS's master, volume and filer ports on %s answer any "
-                        "local process without credentials (user namespaces are not available here)",
-                        isolation["detail"], HOST)  # fmt: skip
+            log.warning("the local S3 server runs %s: %s (user namespaces are not available here)", detail, OPEN_PORTS)
         _write_private(
             self.credentials_file,
             "# written by `dubflow s3 start`; removed by `dubflow s3 stop`. Local only: never commit.\n"
             f"DUBFLOW_S3_ENDPOINT={endpoint}\nDUBFLOW_S3_ACCESS_KEY={access_key}\nDUBFLOW_S3_SECRET_KEY={secret_key}\n",
         )
-        return ServerStatus(True, process.pid, endpoint, self.data_dir, str(isolation["detail"]))
+        return ServerStatus(True, process.pid, endpoint, self.data_dir, detail)
 
     def stop(self, timeout: float = 20.0) -> bool:
         """Stop the server by its recorded PID. Returns False when it was not running."""
         with self._locked():
-            return self._stop(timeout)
-
-    def _stop(self, timeout: float) -> bool:
-        pid = self._live_pid()
-        self.credentials_file.unlink(missing_ok=True)
-        if pid is None:
+            pid = self._live_pid()
+            self.credentials_file.unlink(missing_ok=True)
+            if pid is not None:
+                terminate(pid, timeout, still_ours=lambda: self._live_pid() == pid)
             self.pid_file.unlink(missing_ok=True)
-            return False
-        self._terminate(pid, timeout, still_ours=lambda: self._live_pid() == pid)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+            return pid is not None
 
     # -- internals -------------------------------------------------------------------------------------------
 
@@ -261,18 +216,11 @@ class LocalS3Server:
         if self.identities_file.is_file():
             identity = json.loads(self.identities_file.read_text())["identities"][0]["credentials"][0]
             return identity["accessKey"], identity["secretKey"]
-        access_key = "DF" + secrets.token_hex(9).upper()
-        secret_key = secrets.token_urlsafe(30)
-        config = {
-            "identities": [
-                {
-                    "name": "dubflow",
-                    "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                }
-            ]
-        }
-        _write_private(self.identities_file, json.dumps(config, indent=2))
+        access_key, secret_key = "DF" + secrets.token_hex(9).upper(), secrets.token_urlsafe(30)
+        credentials = [{"accessKey": access_key, "secretKey": secret_key}]
+        actions = ["Admin", "Read", "Write", "List", "Tagging"]
+        identities = [{"name": "dubflow", "credentials": credentials, "actions": actions}]
+        _write_private(self.identities_file, json.dumps({"identities": identities}, indent=2))
         return access_key, secret_key
 
     def _ports(self) -> dict[str, int]:
@@ -281,10 +229,10 @@ class LocalS3Server:
             previous = json.loads(self.ports_file.read_text())
             if set(previous) == set(PORT_FLAGS) and all(_port_free(p) for p in previous.values()):
                 return previous
-        s3_port = self.s3_port if self.s3_port and _port_free(self.s3_port) else 0
-        if self.s3_port and not s3_port:
-            log.warning("port %d is in use; the local S3 server takes a free port (see `dubflow s3 status`)",
-                        self.s3_port)  # fmt: skip
+        wanted = self.s3_port
+        s3_port = wanted if wanted and _port_free(wanted) else 0
+        if wanted and not s3_port:
+            log.warning("port %d is in use; the local S3 server takes a free port (see `dubflow s3 status`)", wanted)
         others = _free_ports(len(PORT_FLAGS) - (1 if s3_port else 0), {s3_port})
         ports = dict(zip(PORT_FLAGS, ([s3_port] if s3_port else []) + others, strict=True))
         self.ports_file.write_text(json.dumps(ports, indent=2))
@@ -330,15 +278,8 @@ class LocalS3Server:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        args = _command_line(pid)
-        if args is None:
-            return None
-        ours = "pipeline.storage.s3_gateway" in args and f"-dir={self.objects_dir}" in args
-        return pid if ours else None
-
-    @staticmethod
-    def _terminate(pid: int, timeout: float = 20.0, still_ours: Callable[[], bool] = lambda: True) -> None:
-        terminate(pid, timeout, still_ours)
+        args = _command_line(pid) or []
+        return pid if "pipeline.storage.s3_gateway" in args and f"-dir={self.objects_dir}" in args else None
 
 
 def _package_root() -> str:

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from pipeline.storage import keys
@@ -46,8 +46,8 @@ class Holder:
 
 
 def _body(run_id: str, since: str, ttl: float) -> bytes:
-    return json.dumps({"schema": LOCK_SCHEMA, "run_id": run_id, "host": socket.gethostname(), "pid": os.getpid(),
-                       "since": since, "expires": time.time() + ttl}).encode()  # fmt: skip
+    holder = Holder(run_id, socket.gethostname(), os.getpid(), since, time.time() + ttl)
+    return json.dumps({"schema": LOCK_SCHEMA, **asdict(holder)}).encode()
 
 
 def _holder(store: ObjectStore, key: str) -> tuple[Holder, str] | None:
@@ -57,8 +57,8 @@ def _holder(store: ObjectStore, key: str) -> tuple[Holder, str] | None:
         return None
     try:
         data = json.loads(store.get_bytes("staging", key))
-        holder = Holder(str(data["run_id"]), str(data["host"]), int(data["pid"]), str(data["since"]),
-                        float(data["expires"]))  # fmt: skip
+        run_id, host, pid, since, expires = (data[name] for name in ("run_id", "host", "pid", "since", "expires"))
+        holder = Holder(str(run_id), str(host), int(pid), str(since), float(expires))
     except StorageError:
         return None
     except (ValueError, KeyError, TypeError):  # not ours, or torn: treat as expired so it can be replaced
@@ -79,11 +79,11 @@ def script_lock(
     on_wait: Callable[[Holder], None] | None = None,
 ) -> Iterator[None]:
     """Hold the script's lock for the block; wait up to ``wait`` seconds for another run's (0: refuse at once)."""
-    key = keys.lock_key(project, script_id)
+    key, name = keys.lock_key(project, script_id), f"{project}/{script_id}"
     since = datetime.now(UTC).isoformat(timespec="seconds")
     deadline = time.monotonic() + wait
     told: str | None = None
-    while not store.put_bytes_if_absent("staging", key, _body(run_id, since, ttl), content_type="application/json"):
+    while not store.put_json_if("staging", key, _body(run_id, since, ttl)):
         current = _holder(store, key)
         if current is None:
             continue  # released between our PUT and our read: try again at once
@@ -91,21 +91,32 @@ def script_lock(
         if holder.run_id == run_id:
             break  # our own run, retried (an Airflow retry of the task that took it)
         if holder.expires < time.time():
-            if store.put_bytes_if_match("staging", key, _body(run_id, since, ttl), etag):
-                log.warning("took over the lock of %s/%s from %s, which stopped refreshing it", project, script_id,
-                            holder.describe())  # fmt: skip
+            if store.put_json_if("staging", key, _body(run_id, since, ttl), etag=etag):
+                log.warning("took over the lock of %s from %s, which stopped refreshing it", name, holder.describe())
                 break
             continue  # another waiter took it over first
         if time.monotonic() >= deadline:
-            raise ScriptBusyError(f"{project}/{script_id} is being voiced by {holder.describe()}; this run "
-                                  f"waited {wait:.0f} s for it (synthesis.script_lock_wait)")  # fmt: skip
+            waited = f"waited {wait:.0f} s for it (synthesis.script_lock_wait)"
+            raise ScriptBusyError(f"{name} is being voiced by {holder.describe()}; this run {waited}")
         if on_wait is not None and told != holder.run_id:
             on_wait(holder)
             told = holder.run_id
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
     stop = threading.Event()
-    refresher = threading.Thread(target=_refresh, args=(store, key, run_id, since, ttl, stop), daemon=True,
-                                 name=f"lock-{script_id}")  # fmt: skip
+
+    def refresh() -> None:
+        """Push the expiry forward while the holder works; a lock lost to a takeover is logged, never stolen back."""
+        while not stop.wait(ttl / 3):
+            try:
+                current = _holder(store, key)
+                if current is None or current[0].run_id != run_id:
+                    log.error("lost the lock %s: another run took it over", key)
+                    return
+                store.put_json_if("staging", key, _body(run_id, since, ttl), etag=current[1])
+            except StorageError as exc:  # the store is down: the next round tries again
+                log.warning("could not refresh the lock %s: %s", key, exc)
+
+    refresher = threading.Thread(target=refresh, daemon=True, name=f"lock-{script_id}")
     refresher.start()
     try:
         yield
@@ -115,16 +126,3 @@ def script_lock(
         current = _holder(store, key)
         if current is not None and current[0].run_id == run_id:
             store.delete_staging([key])
-
-
-def _refresh(store: ObjectStore, key: str, run_id: str, since: str, ttl: float, stop: threading.Event) -> None:
-    """Push the expiry forward while the holder works; a lock lost to a takeover is logged, never stolen back."""
-    while not stop.wait(ttl / 3):
-        try:
-            current = _holder(store, key)
-            if current is None or current[0].run_id != run_id:
-                log.error("lost the lock %s: another run took it over", key)
-                return
-            store.put_bytes_if_match("staging", key, _body(run_id, since, ttl), current[1])
-        except StorageError as exc:  # the store is down: the next round tries again
-            log.warning("could not refresh the lock %s: %s", key, exc)

@@ -17,9 +17,7 @@ class StagingPromptStore:
 
     def get(self, digest: str) -> bytes | None:
         key = keys.prompt_key(digest)
-        if self.store.stat("staging", key) is None:
-            return None
-        return self.store.get_bytes("staging", key)
+        return self.store.get_bytes("staging", key) if self.store.exists("staging", key) else None
 
     def put(self, digest: str, data: bytes) -> None:
         self.store.put_bytes("staging", keys.prompt_key(digest), data)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from pipeline.ids import check_id
 from pipeline.storage import keys
 from pipeline.storage.asset_catalog import write_catalog_part
 from pipeline.storage.errors import StorageError, VersionConflictError
-from pipeline.storage.store import SHA256_META, ObjectStore
+from pipeline.storage.store import BINARY, SHA256_META, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +126,15 @@ class _Planned:
 
 
 Progress = Callable[[str, bool], None]  # (key, uploaded?) after each object
+Manifest = dict[str, Any]
+Entry = dict[str, Any]  # a file's record in the manifest
+_Choice = tuple[int, Manifest | None, Manifest | None]
 
 
 def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = None) -> PublishResult:
     """Publish ``delivery`` as an immutable version of its script (see the module docstring for the protocol)."""
     files = _plan(delivery)
+    script = delivery.project, delivery.script_id
     if not store.supports_conditional_writes():
         raise StorageError(
             f"{store.connection.url} does not honour conditional writes (If-None-Match): two publishers could mix "
@@ -137,7 +142,6 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
         )
     lines_meta, extras_meta = _content(files)
     digest = _digest(lines_meta, extras_meta)
-    planned = {item.name: item.sha256 for item in files}
     version, existing, previous = _choose_version(store, delivery, digest)
     while existing is None and not _claim(store, delivery, version, digest):
         if delivery.version is not None:
@@ -146,25 +150,15 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
                 "publish without a version to create the next one."
             )
         version, existing, previous = _choose_version(store, delivery, digest, after=version)
-    manifest_key = keys.manifest_key(delivery.project, delivery.script_id, version)
+    result = PublishResult(*script, version, keys.manifest_key(*script, version), "")
     if existing is not None:
-        part = write_catalog_part(store, existing)  # a crash after the manifest may have skipped it
-        return PublishResult(
-            delivery.project,
-            delivery.script_id,
-            version,
-            manifest_key,
-            part,
-            skipped=len(files),
-            already_published=True,
-        )
+        result.catalog_key = write_catalog_part(store, existing)  # a crash after the manifest may have skipped it
+        result.skipped, result.already_published = len(files), True
+        return result
 
-    result = PublishResult(delivery.project, delivery.script_id, version, manifest_key, "")
-    prefix = keys.version_prefix(delivery.project, delivery.script_id, version)
+    prefix = keys.version_prefix(*script, version)
     tags = {"project": delivery.project, "script": delivery.script_id, "version": str(version)}
-    reusable = {
-        entry["sha256"]: entry["key"] for entry in (previous or {}).get("lines", []) + (previous or {}).get("files", [])
-    }
+    reusable = {e["sha256"]: e["key"] for e in (previous or {}).get("lines", []) + (previous or {}).get("files", [])}
     for item in files:
         key = prefix + item.name
         meta = {"run-id": delivery.run_id, SHA256_META: item.sha256}
@@ -173,40 +167,28 @@ def publish(store: ObjectStore, delivery: Delivery, progress: Progress | None = 
         there = store.stat("assets", key)
         if there is not None and there.sha256 == item.sha256:
             result.skipped += 1
-            uploaded = False
         elif there is not None:  # impossible under the claim; never overwrite, whatever happened
             raise _busy(store, key, version, delivery)
         elif item.sha256 in reusable:
-            store.copy("assets", reusable[item.sha256], key, metadata=meta, content_type=item.content_type, tags=tags)
+            store.copy("assets", reusable[item.sha256], key, meta, item.content_type, tags)
             result.copied += 1
-            uploaded = True
         else:
-            store.put_file(
-                "assets", key, item.path, content_type=item.content_type, metadata=meta, tags=tags, sha256=item.sha256
-            )
+            store.put_file("assets", key, item.path, item.content_type, meta, tags, sha256=item.sha256)
             result.uploaded += 1
             result.bytes_uploaded += item.size
-            uploaded = True
         if progress is not None:
-            progress(key, uploaded)
+            progress(key, there is None)
 
-    strangers = _unplanned(store, prefix, planned)
+    strangers = _unplanned(store, prefix, {item.name for item in files})
     if strangers:
         raise _busy(store, prefix + strangers[0], version, delivery)
-    manifest = _manifest(delivery, version, prefix, digest, lines_meta, extras_meta)
+    manifest = _manifest(delivery, version, digest, lines_meta, extras_meta)
     body = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
-    if not store.put_bytes_if_absent(
-        "assets",
-        manifest_key,
-        body,
-        content_type=CONTENT_TYPES["json"],
-        metadata={"run-id": delivery.run_id},
-        tags=tags,
-    ):
+    if not store.put_json_if("assets", result.manifest_key, body, metadata={"run-id": delivery.run_id}, tags=tags):
         raced = _read_raced_manifest(store, delivery, version)
         if raced is None or raced["content_sha256"] != digest:  # the claim makes this impossible: say so loudly
             raise VersionConflictError(
-                f"s3://{store.bucket('assets')}/{manifest_key} was written by another run "
+                f"s3://{store.bucket('assets')}/{result.manifest_key} was written by another run "
                 "with other content although this run had claimed the version"
             )
         if raced.get("run_id") != delivery.run_id:  # a twin run finished first (else: our own retried PUT)
@@ -223,10 +205,9 @@ def _claim(store: ObjectStore, delivery: Delivery, version: int, digest: str) ->
     content. A server may refuse the create while the other claim is still being written and not yet readable:
     then the claim is read again, and tried again, for a moment."""
     key = keys.claim_key(delivery.project, delivery.script_id, version)
-    claim = {"schema": CLAIM_SCHEMA, "content_sha256": digest, "run_id": delivery.run_id,
-             "claimed_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+    claim = {"schema": CLAIM_SCHEMA, "content_sha256": digest, "run_id": delivery.run_id, "claimed_at": _now()}
     for attempt in range(CLAIM_ATTEMPTS):
-        if store.put_bytes_if_absent("assets", key, json.dumps(claim).encode(), content_type=CONTENT_TYPES["json"]):
+        if store.put_json_if("assets", key, json.dumps(claim).encode()):
             return True
         if (content := _claimed_content(store, delivery.project, delivery.script_id, version)) is not None:
             return content == digest
@@ -254,7 +235,7 @@ def _claimed_content(store: ObjectStore, project: str, script_id: str, version: 
         return None
 
 
-def read_manifest(store: ObjectStore, project: str, script_id: str, version: int) -> dict[str, Any] | None:
+def read_manifest(store: ObjectStore, project: str, script_id: str, version: int) -> Manifest | None:
     key = keys.manifest_key(project, script_id, version)
     if not store.exists("assets", key):
         return None
@@ -267,9 +248,7 @@ def read_manifest(store: ObjectStore, project: str, script_id: str, version: int
 def list_versions(store: ObjectStore, project: str, script_id: str) -> list[int]:
     """Version numbers that have any object (published or not), ascending."""
     prefix = keys.script_prefix(project, script_id)
-    found = (
-        keys.parse_version_dir(obj.key.removeprefix(prefix)) for obj in store.list("assets", prefix, recursive=False)
-    )
+    found = (keys.parse_version_dir(o.key.removeprefix(prefix)) for o in store.list("assets", prefix, recursive=False))
     return sorted(v for v in found if v is not None)
 
 
@@ -282,16 +261,11 @@ def _plan(delivery: Delivery) -> list[_Planned]:
     check_id(delivery.script_id, "script id")
     if not delivery.lines:
         raise StorageError(f"{delivery.project}/{delivery.script_id}: nothing to publish (no lines)")
-    planned: list[_Planned] = []
+    script = delivery.project, delivery.script_id, 1
+    root = keys.version_prefix(*script)
+    planned = [_file(keys.asset_key(*script, x.lang, x.line_id, x.ext).removeprefix(root), x) for x in delivery.lines]
+    planned += [_file(keys.extra_key(*script, x.name).removeprefix(root), x) for x in delivery.extras]
     seen: dict[str, str] = {}
-    for line in delivery.lines:
-        name = keys.asset_key(delivery.project, delivery.script_id, 1, line.lang, line.line_id, line.ext)
-        name = name.removeprefix(keys.version_prefix(delivery.project, delivery.script_id, 1))
-        planned.append(_file(name, line.path, line))
-    for extra in delivery.extras:
-        name = keys.extra_key(delivery.project, delivery.script_id, 1, extra.name)
-        name = name.removeprefix(keys.version_prefix(delivery.project, delivery.script_id, 1))
-        planned.append(_file(name, extra.path, None))
     for item in planned:
         if item.name in seen:
             raise StorageError(f"two delivery files map to key '{item.name}': {seen[item.name]} and {item.path}")
@@ -299,16 +273,15 @@ def _plan(delivery: Delivery) -> list[_Planned]:
     return planned
 
 
-def _file(name: str, path: Path, line: DeliveryLine | None) -> _Planned:
+def _file(name: str, source: DeliveryLine | DeliveryFile) -> _Planned:
+    path, line = source.path, source if isinstance(source, DeliveryLine) else None
     if not path.is_file():
         raise StorageError(f"delivery file {path} does not exist")
-    ext = name.rsplit(".", 1)[-1]
-    return _Planned(
-        name, path, sha256_file(path), path.stat().st_size, CONTENT_TYPES.get(ext, "application/octet-stream"), line
-    )
+    content_type = CONTENT_TYPES.get(name.rsplit(".", 1)[-1], BINARY)
+    return _Planned(name, path, sha256_file(path), path.stat().st_size, content_type, line)
 
 
-def _content(files: list[_Planned]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _content(files: list[_Planned]) -> tuple[list[Entry], list[Entry]]:
     lines, extras = [], []
     for item in files:
         entry = {"name": item.name, "sha256": item.sha256, "bytes": item.size, "content_type": item.content_type}
@@ -321,15 +294,12 @@ def _content(files: list[_Planned]) -> tuple[list[dict[str, Any]], list[dict[str
     return lines, extras
 
 
-def _digest(lines: list[dict[str, Any]], extras: list[dict[str, Any]]) -> str:
+def _digest(lines: list[Entry], extras: list[Entry]) -> str:
     """What makes two publishes "the same content": every file's bytes and every line's metadata. ``take`` 0 is
     left out, so content published before takes existed keeps its digest (a re-run stays "already published")."""
     lines = [{k: v for k, v in line.items() if k != "take" or v} for line in lines]
     canonical = json.dumps({"lines": lines, "extras": extras}, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-Manifest = dict[str, Any]
 
 
 def _busy(store: ObjectStore, key: str, version: int, delivery: Delivery) -> VersionConflictError:
@@ -340,20 +310,13 @@ def _busy(store: ObjectStore, key: str, version: int, delivery: Delivery) -> Ver
     )
 
 
-def _unplanned(store: ObjectStore, prefix: str, planned: dict[str, str]) -> list[str]:
-    """Names under an unpublished version's prefix that this delivery would not write (or writes differently)."""
-    strangers = []
-    for obj in store.list("assets", prefix):
-        name = obj.key.removeprefix(prefix)
-        if name in (keys.MANIFEST_NAME, keys.CLAIM_NAME):
-            continue
-        if name not in planned:
-            strangers.append(name)
-    return sorted(strangers)
+def _unplanned(store: ObjectStore, prefix: str, planned: set[str]) -> list[str]:
+    """Names under an unpublished version's prefix that this delivery would not write."""
+    names = (obj.key.removeprefix(prefix) for obj in store.list("assets", prefix))
+    return sorted(name for name in names if name not in planned and name not in (keys.MANIFEST_NAME, keys.CLAIM_NAME))
 
 
-def _choose_version(store: ObjectStore, delivery: Delivery, digest: str, after: int = 0
-                    ) -> tuple[int, Manifest | None, Manifest | None]:  # fmt: skip
+def _choose_version(store: ObjectStore, delivery: Delivery, digest: str, after: int = 0) -> _Choice:
     """(version to claim, its manifest if this exact content is published there, the latest earlier manifest).
 
     The newest published version decides: the same content published there is "already published"; an unfinished
@@ -367,7 +330,7 @@ def _choose_version(store: ObjectStore, delivery: Delivery, digest: str, after: 
         manifest = read_manifest(store, project, script_id, delivery.version)
         if manifest is None:
             earlier = [v for v in list_versions(store, project, script_id) if v < delivery.version]
-            return delivery.version, None, _latest_manifest(store, project, script_id, earlier)
+            return delivery.version, None, _latest(store, project, script_id, earlier)[1]
         if manifest["content_sha256"] == digest:
             return delivery.version, manifest, None
         raise VersionConflictError(
@@ -375,15 +338,13 @@ def _choose_version(store: ObjectStore, delivery: Delivery, digest: str, after: 
             f"(run {manifest.get('run_id')}); a published version is never rewritten. "
             "Publish without a version to create the next one."
         )
+    # The listing is a hint (listings may lag behind writes); the walk from the newest published version up to the
+    # first number nobody has claimed reads every version itself.
     listed = list_versions(store, project, script_id)
-    published_at, previous = 0, None
-    for version in reversed(listed):  # a hint: listings may lag behind writes, the walk below does not
-        if (manifest := read_manifest(store, project, script_id, version)) is not None:
-            published_at, previous = version, manifest
-            break
+    published_at, previous = _latest(store, project, script_id, listed)
     joinable: int | None = None
     version = max(published_at, 1)
-    while True:  # from the newest published version up to the first number nobody has claimed
+    while True:
         manifest = previous if version == published_at else read_manifest(store, project, script_id, version)
         if manifest is not None:
             published_at, previous, joinable = version, manifest, None  # unfinished ones below it are abandoned
@@ -401,39 +362,34 @@ def _choose_version(store: ObjectStore, delivery: Delivery, digest: str, after: 
     return version, None, previous
 
 
-def _latest_manifest(store: ObjectStore, project: str, script_id: str, versions: list[int]) -> Manifest | None:
+def _latest(store: ObjectStore, project: str, script_id: str, versions: list[int]) -> tuple[int, Manifest | None]:
+    """The newest of ``versions`` that is published and its manifest; (0, None) when none is."""
     for version in reversed(versions):
         if (manifest := read_manifest(store, project, script_id, version)) is not None:
-            return manifest
-    return None
+            return version, manifest
+    return 0, None
 
 
-def _manifest(
-    delivery: Delivery,
-    version: int,
-    prefix: str,
-    digest: str,
-    lines: list[dict[str, Any]],
-    extras: list[dict[str, Any]],
-) -> dict[str, Any]:
-    with_keys = [{"key": prefix + entry["name"], **entry} for entry in lines]
-    extra_keys = [{"key": prefix + entry["name"], **entry} for entry in extras]
+def _manifest(delivery: Delivery, version: int, digest: str, lines: list[Entry], extras: list[Entry]) -> Manifest:
+    prefix = keys.version_prefix(delivery.project, delivery.script_id, version)
     durations = [entry["duration"] for entry in lines if entry["duration"] is not None]
-    verdicts: dict[str, int] = {}
-    for entry in lines:
-        verdicts[entry["qa_verdict"]] = verdicts.get(entry["qa_verdict"], 0) + 1
+    verdicts = dict(Counter(entry["qa_verdict"] for entry in lines))
     return {
         "schema": MANIFEST_SCHEMA,
         "project": delivery.project,
         "script_id": delivery.script_id,
         "version": version,
         "run_id": delivery.run_id,
-        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "published_at": _now(),
         "code_version": {"dubflow": __version__},
         "content_sha256": digest,
         "source": delivery.source,
         "languages": sorted({entry["lang"] for entry in lines}),
         "totals": {"lines": len(lines), "seconds": round(sum(durations), 3), "qa": verdicts},
-        "lines": with_keys,
-        "files": extra_keys,
+        "lines": [{"key": prefix + entry["name"], **entry} for entry in lines],
+        "files": [{"key": prefix + entry["name"], **entry} for entry in extras],
     }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

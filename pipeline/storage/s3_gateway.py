@@ -138,10 +138,6 @@ def _watch_child(pid: int, loop: asyncio.AbstractEventLoop, stopping: asyncio.Ev
         loop.call_soon_threadsafe(stopping.set)
 
 
-def _stop_weed(pid: int) -> None:
-    terminate(pid, STOP_SECONDS)
-
-
 def _remove_stale_sockets(command: list[str]) -> None:
     """weed leaves /tmp/seaweedfs-<component>-grpc-<port>.sock behind: remove the ones for this server's ports."""
     ports = {arg.split("=", 1)[1] for arg in command if arg.startswith("-") and ".port" in arg and "=" in arg}
@@ -172,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         if isolated:
             asyncio.run(_relay((host, int(port)), str(args.socket), weed))
         else:  # weed serves S3 on the port itself: only wait for it, or for our own stop signal
-            signal.signal(signal.SIGTERM, lambda *_: _stop_weed(weed))
+            signal.signal(signal.SIGTERM, lambda *_: terminate(weed, STOP_SECONDS))
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(weed, 0)
     finally:
         started = time.monotonic()
-        _stop_weed(weed)
+        terminate(weed, STOP_SECONDS)
         _remove_stale_sockets(command)
         print(f"s3 gateway: weed stopped in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
     return 0

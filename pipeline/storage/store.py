@@ -22,6 +22,7 @@ import certifi
 import urllib3
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource, Tags
+from minio.datatypes import Object
 from minio.deleteobjects import DeleteObject
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.helpers import genheaders
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 BucketRole = Literal["inbox", "staging", "assets"]
 ROLES: tuple[BucketRole, ...] = ("inbox", "staging", "assets")
 SHA256_META = "sha256"
-_CHUNK = 1024 * 1024
+BINARY = "application/octet-stream"
+Meta = Mapping[str, str] | None  # user metadata or tags of an object
 _T = TypeVar("_T")
 
 # S3 error codes that mean "the server is busy or briefly broken", worth another try.
@@ -59,17 +61,11 @@ class Connection:
     region: str = "us-east-1"
 
     def __repr__(self) -> str:
-        scheme = "https" if self.secure else "http"
-        return f"Connection({scheme}://{self.endpoint}, access_key={self.access_key!r})"
+        return f"Connection({self.url}, access_key={self.access_key!r})"
 
     @property
     def url(self) -> str:
         return f"{'https' if self.secure else 'http'}://{self.endpoint}"
-
-
-def credentials_file(storage: StorageSettings) -> Path:
-    """Where the embedded server writes the endpoint and the credentials it generated."""
-    return storage.local.data_dir / "credentials.env"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -91,35 +87,23 @@ def resolve_connection(storage: StorageSettings) -> Connection:
                 f"S3 endpoint {storage.endpoint} is configured without credentials: "
                 "set DUBFLOW_S3_ACCESS_KEY and DUBFLOW_S3_SECRET_KEY (or the Airflow connection)"
             )
-        return Connection(
-            endpoint,
-            storage.access_key,
-            storage.secret_key.get_secret_value(),
-            secure,
-            storage.cert_check,
-            storage.region,
-        )
-    path = credentials_file(storage)
-    if not path.is_file():
-        raise NotConfiguredError(
-            f"no S3 endpoint configured and no local server credentials at {path}: "
-            "run `dubflow s3 start`, or set DUBFLOW_S3_ENDPOINT / storage.endpoint"
-        )
-    env = read_env_file(path)
-    try:
-        endpoint, secure = _split_endpoint(env["DUBFLOW_S3_ENDPOINT"], False)
-        return Connection(
-            endpoint,
-            env["DUBFLOW_S3_ACCESS_KEY"],
-            env["DUBFLOW_S3_SECRET_KEY"],
-            secure,
-            storage.cert_check,
-            storage.region,
-        )
-    except KeyError as missing:
-        raise NotConfiguredError(
-            f"{path}: missing {missing.args[0]}; restart the server with `dubflow s3 start`"
-        ) from None
+        credentials = storage.access_key, storage.secret_key.get_secret_value()
+    else:
+        path = storage.local.data_dir / "credentials.env"  # written by the embedded server (local_server)
+        if not path.is_file():
+            raise NotConfiguredError(
+                f"no S3 endpoint configured and no local server credentials at {path}: "
+                "run `dubflow s3 start`, or set DUBFLOW_S3_ENDPOINT / storage.endpoint"
+            )
+        env = read_env_file(path)
+        try:
+            endpoint, secure = _split_endpoint(env["DUBFLOW_S3_ENDPOINT"], False)
+            credentials = env["DUBFLOW_S3_ACCESS_KEY"], env["DUBFLOW_S3_SECRET_KEY"]
+        except KeyError as missing:
+            raise NotConfiguredError(
+                f"{path}: missing {missing.args[0]}; restart the server with `dubflow s3 start`"
+            ) from None
+    return Connection(endpoint, *credentials, secure, storage.cert_check, storage.region)
 
 
 def _split_endpoint(value: str, secure: bool) -> tuple[str, bool]:
@@ -145,11 +129,22 @@ class ObjectInfo:
     key: str
     size: int
     etag: str
-    sha256: str | None  # from our own metadata; None for objects dubflow did not write
     content_type: str | None
     last_modified: datetime | None
     version_id: str | None
-    metadata: Mapping[str, str]
+    metadata: Mapping[str, str]  # the x-amz-meta-* headers, without that prefix
+
+    @property
+    def sha256(self) -> str | None:
+        """From our own metadata; None for objects dubflow did not write."""
+        return self.metadata.get(SHA256_META)
+
+    @classmethod
+    def of(cls, obj: Object) -> ObjectInfo:
+        prefix = "x-amz-meta-"
+        meta = {k.lower()[len(prefix) :]: v for k, v in (obj.metadata or {}).items() if k.lower().startswith(prefix)}
+        name, size, etag = obj.object_name or "", obj.size or 0, (obj.etag or "").strip('"')
+        return cls(obj.bucket_name, name, size, etag, obj.content_type, obj.last_modified, obj.version_id, meta)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -186,15 +181,7 @@ class ObjectStore:
             ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
             retries=False,  # one retry policy, ours, not urllib3's stacked under it
         )
-        self.client = Minio(
-            endpoint=connection.endpoint,
-            access_key=connection.access_key,
-            secret_key=connection.secret_key,
-            secure=connection.secure,
-            region=connection.region,
-            http_client=http,
-            cert_check=connection.cert_check,
-        )
+        self.client = self._minio(connection.endpoint, connection.secure, http)
         self.retries = 0  # transient failures absorbed since construction (reported by benchmarks and tests)
         self._known_buckets: set[str] = set()
         self._conditional: bool | None = None
@@ -209,6 +196,10 @@ class ObjectStore:
 
     def __repr__(self) -> str:
         return f"ObjectStore({self.connection.url}, prefix={self.settings.bucket_prefix!r})"
+
+    def _minio(self, endpoint: str, secure: bool, http: urllib3.PoolManager | None = None) -> Minio:
+        c = self.connection  # (None: no session token)
+        return Minio(endpoint, c.access_key, c.secret_key, None, secure, c.region, http, cert_check=c.cert_check)
 
     # -- retries ---------------------------------------------------------------------------------------------
 
@@ -234,11 +225,10 @@ class ObjectStore:
                 raise StorageUnavailableError(f"{what}: {self.connection.url} kept failing ({exc.code})") from exc
             raise StorageError(f"{what}: {_explain(exc, self.connection)}") from exc
         except (ServerError, InvalidResponseError) as exc:
+            answered = f"{what}: {self.connection.url} answered HTTP {_status(exc)}"
             if _is_transient(exc):
-                raise StorageUnavailableError(
-                    f"{what}: {self.connection.url} answered HTTP {_status(exc)} {retry.attempts} times"
-                ) from exc
-            raise StorageError(f"{what}: {self.connection.url} answered HTTP {_status(exc)}: {exc}") from exc
+                raise StorageUnavailableError(f"{answered} {retry.attempts} times") from exc
+            raise StorageError(f"{answered}: {exc}") from exc
         except MinioException as exc:
             raise StorageError(f"{what}: {exc}") from exc
         except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
@@ -277,11 +267,9 @@ class ObjectStore:
         return True
 
     def _enable_versioning(self, name: str) -> None:
+        config = VersioningConfig(ENABLED)
         try:
-            self._call(
-                f"enable versioning on {name}",
-                lambda: self.client.set_bucket_versioning(bucket_name=name, config=VersioningConfig(ENABLED)),
-            )
+            self._call(f"enable versioning on {name}", lambda: self.client.set_bucket_versioning(name, config))
         except StorageError as exc:
             # Versioning is defence in depth (the publish protocol never overwrites); a server without it still works.
             log.warning("bucket versioning not available on %s: %s", name, exc)
@@ -293,57 +281,55 @@ class ObjectStore:
         role: BucketRole,
         key: str,
         data: bytes,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | None = None,
+        content_type: str = BINARY,
+        metadata: Meta = None,
+        tags: Meta = None,
     ) -> str:
         """Upload ``data`` with its sha256 in the metadata; returns the sha256."""
-        digest = sha256_bytes(data)
-        bucket = self.bucket(role)
-        meta = {**(metadata or {}), SHA256_META: digest}
-        self._call(
-            f"put s3://{bucket}/{key}",
-            lambda: self.client.put_object(
-                bucket_name=bucket,
-                object_name=key,
-                data=io.BytesIO(data),
-                length=len(data),
-                content_type=content_type,
-                metadata=meta,
-                tags=_tags(tags),
-            ),
-        )
-        return digest
+        return self._put(role, key, data, sha256_bytes(data), content_type, metadata, tags)
 
-    def put_bytes_if_absent(
+    def put_file(
         self,
         role: BucketRole,
         key: str,
-        data: bytes,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> bool:
-        """Create ``key`` only if it does not exist (S3 ``If-None-Match: *``): True when this call created it,
-        False when an object was already there (412). The one write two runs can race on without either being
-        able to replace the other's object."""
-        return self._put_if(role, key, data, {"If-None-Match": "*"}, content_type, metadata, tags)
+        path: Path,
+        content_type: str = BINARY,
+        metadata: Meta = None,
+        tags: Meta = None,
+        sha256: str | None = None,
+    ) -> str:
+        """Like :meth:`put_bytes`, streamed from ``path``; ``sha256`` when the caller has hashed it already."""
+        return self._put(role, key, path, sha256 or sha256_file(path), content_type, metadata, tags)
 
-    def put_bytes_if_match(
-        self, role: BucketRole, key: str, data: bytes, etag: str, content_type: str = "application/json"
-    ) -> bool:
-        """Replace ``key`` only while it still has ``etag`` (S3 ``If-Match``): False when someone else changed it
-        first (or it is gone). How a lock is refreshed by its holder, or taken over from a dead one by one taker."""
-        return self._put_if(role, key, data, {"If-Match": f'"{etag}"'}, content_type, None, None)
+    def _put(
+        self, role: BucketRole, key: str, body: bytes | Path, digest: str, content_type: str, metadata: Meta, tags: Meta
+    ) -> str:
+        bucket, meta, tagging = self.bucket(role), {**(metadata or {}), SHA256_META: digest}, _tags(tags)
 
-    def _put_if(self, role: BucketRole, key: str, data: bytes, condition: dict[str, str], content_type: str,
-                metadata: Mapping[str, str] | None, tags: Mapping[str, str] | None) -> bool:  # fmt: skip
-        """A conditional PUT. minio-py has no parameter for these headers, so the request goes through its own
-        signed ``_put_object`` (pinned minio<8; every publish and lock test goes through here)."""
+        def put() -> object:
+            if isinstance(body, Path):
+                return self.client.fput_object(bucket, key, str(body), content_type, meta, tags=tagging)
+            return self.client.put_object(bucket, key, io.BytesIO(body), len(body), content_type, meta, tags=tagging)
+
+        self._call(f"put s3://{bucket}/{key}", put)
+        return digest
+
+    def put_json_if(
+        self, role: BucketRole, key: str, data: bytes, etag: str | None = None, metadata: Meta = None, tags: Meta = None
+    ) -> bool:
+        """A conditional PUT of one of the publish and lock protocols' small JSON objects; True when it was made.
+
+        Without ``etag``, create ``key`` only if it does not exist (S3 ``If-None-Match: *``; False when an object
+        was there): the one write two runs can race on without either being able to replace the other's object.
+        With ``etag``, replace ``key`` only while it still has that ETag (``If-Match``; False when someone else
+        changed it first, or it is gone): how a lock is refreshed by its holder, or taken over by one taker.
+
+        minio-py has no parameter for these headers, so the request goes through its own signed ``_put_object``
+        (pinned minio<8; every publish and lock test goes through here)."""
         bucket = self.bucket(role)
         headers = genheaders({**(metadata or {}), SHA256_META: sha256_bytes(data)}, None, _tags(tags), None, False)
-        headers["Content-Type"] = content_type
-        headers.update(condition)
+        headers["Content-Type"] = "application/json"
+        headers.update({"If-None-Match": "*"} if etag is None else {"If-Match": f'"{etag}"'})
 
         def put() -> bool:
             try:
@@ -362,37 +348,10 @@ class ObjectStore:
         that silently overwrites would let two publishers mix their versions, so publishing refuses it."""
         if self._conditional is None:
             key = f"probes/if-none-match/{uuid.uuid4().hex}"
-            first = self.put_bytes_if_absent("staging", key, b"1")
-            second = self.put_bytes_if_absent("staging", key, b"2")
+            first, second = self.put_json_if("staging", key, b"1"), self.put_json_if("staging", key, b"2")
             self.delete_staging([key])
             self._conditional = first and not second
         return self._conditional
-
-    def put_file(
-        self,
-        role: BucketRole,
-        key: str,
-        path: Path,
-        content_type: str = "application/octet-stream",
-        metadata: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | None = None,
-        sha256: str | None = None,
-    ) -> str:
-        digest = sha256 or sha256_file(path)
-        bucket = self.bucket(role)
-        meta = {**(metadata or {}), SHA256_META: digest}
-        self._call(
-            f"put s3://{bucket}/{key}",
-            lambda: self.client.fput_object(
-                bucket_name=bucket,
-                object_name=key,
-                file_path=str(path),
-                content_type=content_type,
-                metadata=meta,
-                tags=_tags(tags),
-            ),
-        )
-        return digest
 
     def copy(
         self,
@@ -400,36 +359,30 @@ class ObjectStore:
         source: str,
         key: str,
         metadata: Mapping[str, str],
-        content_type: str = "application/octet-stream",
-        tags: Mapping[str, str] | None = None,
+        content_type: str = BINARY,
+        tags: Meta = None,
     ) -> None:
         """Server-side copy within a bucket: a new version reuses an unchanged clip without sending its bytes."""
-        bucket = self.bucket(role)
-        src_sha = metadata.get(SHA256_META)
+        bucket, sha256 = self.bucket(role), metadata.get(SHA256_META)
         original = self.stat(role, source)
-        if original is None or original.sha256 != src_sha:
-            raise StorageError(f"cannot reuse s3://{bucket}/{source}: it is gone or no longer has sha256 {src_sha}")
+        if original is None or original.sha256 != sha256:
+            raise StorageError(f"cannot reuse s3://{bucket}/{source}: it is gone or no longer has sha256 {sha256}")
+        src = CopySource(bucket, source, match_etag=original.etag)
+        meta = {**metadata, "Content-Type": content_type}
+        tagging = {"tags": _tags(tags), "tagging_directive": REPLACE} if tags else {}
         self._call(
             f"copy s3://{bucket}/{source} to {key}",
-            lambda: self.client.copy_object(
-                bucket_name=bucket,
-                object_name=key,
-                source=CopySource(bucket_name=bucket, object_name=source, match_etag=original.etag),
-                metadata={**metadata, "Content-Type": content_type},
-                metadata_directive=REPLACE,
-                tags=_tags(tags),
-                tagging_directive=REPLACE if tags else None,
-            ),
+            lambda: self.client.copy_object(bucket, key, src, metadata=meta, metadata_directive=REPLACE, **tagging),
         )
         copied = self.stat(role, key)
-        if copied is None or copied.sha256 != src_sha or copied.content_type != content_type:
+        if copied is None or copied.sha256 != sha256 or copied.content_type != content_type:
             raise StorageError(f"copy of s3://{bucket}/{source} to {key} did not keep its sha256 metadata")
 
     def get_bytes(self, role: BucketRole, key: str) -> bytes:
         bucket = self.bucket(role)
 
         def read() -> bytes:
-            response = self.client.get_object(bucket_name=bucket, object_name=key)
+            response = self.client.get_object(bucket, key)
             try:
                 return response.read()
             finally:
@@ -439,12 +392,11 @@ class ObjectStore:
         return self._call(f"get s3://{bucket}/{key}", read)
 
     def get_file(self, role: BucketRole, key: str, path: Path) -> Path:
-        bucket = self.bucket(role)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._call(
-            f"get s3://{bucket}/{key}",
-            lambda: self.client.fget_object(bucket_name=bucket, object_name=key, file_path=str(path)),
-        )
+        return self._download(self.bucket(role), key, path)
+
+    def _download(self, bucket: str, key: str, path: Path) -> Path:
+        self._call(f"get s3://{bucket}/{key}", lambda: self.client.fget_object(bucket, key, str(path)))
         return path
 
     def stat(self, role: BucketRole, key: str) -> ObjectInfo | None:
@@ -461,14 +413,11 @@ class ObjectStore:
         info = self._stat(bucket, key)
         if info is None:
             raise StorageError(f"{uri} does not exist")
-        identity = info.sha256 or info.etag
-        path = cache_dir / f"{identity}{Path(key).suffix}"
+        path = cache_dir / f"{info.sha256 or info.etag}{Path(key).suffix}"
         if path.is_file():
             return path
         cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + f".{os.getpid()}.part")
-        self._call(f"get {uri}", lambda: self.client.fget_object(bucket_name=bucket, object_name=key,
-                                                                 file_path=str(partial)))  # fmt: skip
+        partial = self._download(bucket, key, path.with_name(path.name + f".{os.getpid()}.part"))
         if info.sha256 and sha256_file(partial) != info.sha256:
             partial.unlink(missing_ok=True)
             raise StorageError(f"{uri}: downloaded content does not match its sha256 metadata")
@@ -478,33 +427,15 @@ class ObjectStore:
     def _stat(self, bucket: str, key: str) -> ObjectInfo | None:
         def head() -> ObjectInfo | None:
             try:
-                obj = self.client.stat_object(bucket_name=bucket, object_name=key)
+                return ObjectInfo.of(self.client.stat_object(bucket, key))
             except S3Error as exc:
                 if exc.code not in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
                     raise
                 # A HEAD cannot tell a missing bucket from a missing key: ask once per bucket.
-                if bucket not in self._known_buckets:
-                    if not self.client.bucket_exists(bucket_name=bucket):
-                        raise S3Error(None, "NoSuchBucket", "bucket does not exist", None, None, None,
-                                      bucket_name=bucket) from exc  # fmt: skip
-                    self._known_buckets.add(bucket)
+                if bucket not in self._known_buckets and not self.client.bucket_exists(bucket):
+                    raise S3Error(None, "NoSuchBucket", "bucket does not exist", None, None, None, bucket) from exc
+                self._known_buckets.add(bucket)
                 return None
-            meta = {
-                k.lower().removeprefix("x-amz-meta-"): v
-                for k, v in (obj.metadata or {}).items()
-                if k.lower().startswith("x-amz-meta-")
-            }
-            return ObjectInfo(
-                bucket,
-                key,
-                obj.size or 0,
-                (obj.etag or "").strip('"'),
-                meta.get(SHA256_META),
-                obj.content_type,
-                obj.last_modified,
-                obj.version_id,
-                meta,
-            )
 
         return self._call(f"stat s3://{bucket}/{key}", head)
 
@@ -519,22 +450,10 @@ class ObjectStore:
     def list(self, role: BucketRole, prefix: str = "", recursive: bool = True) -> Iterator[ObjectInfo]:
         """Objects (and, when not recursive, ``dir/`` prefixes as size-0 entries) under ``prefix``."""
         bucket = self.bucket(role)
-        items = self._call(
-            f"list s3://{bucket}/{prefix}",
-            lambda: list(self.client.list_objects(bucket_name=bucket, prefix=prefix, recursive=recursive)),
+        listed = self._call(
+            f"list s3://{bucket}/{prefix}", lambda: [*self.client.list_objects(bucket, prefix, recursive)]
         )
-        for obj in items:
-            yield ObjectInfo(
-                bucket,
-                obj.object_name or "",
-                obj.size or 0,
-                (obj.etag or "").strip('"'),
-                None,
-                None,
-                obj.last_modified,
-                obj.version_id,
-                {},
-            )
+        yield from map(ObjectInfo.of, listed)
 
     def presigned_get(self, role: BucketRole, key: str, expires: timedelta | None = None) -> str:
         """A URL anyone holding it can GET until it expires: for players in the review page and editors.
@@ -543,29 +462,24 @@ class ObjectStore:
         compose-internal name would not work from a browser. Signing is local (the region is configured)."""
         bucket = self.bucket(role)
         lifetime = expires or timedelta(seconds=self.settings.presign_expiry)
-        return self._call(
-            f"presign s3://{bucket}/{key}",
-            lambda: self._signer().presigned_get_object(bucket_name=bucket, object_name=key, expires=lifetime),
-        )
+        sign = self._signer().presigned_get_object
+        return self._call(f"presign s3://{bucket}/{key}", lambda: sign(bucket, key, lifetime))
 
     def _signer(self) -> Minio:
         if not self.settings.public_endpoint:
             return self.client
         if self._public_client is None:
-            endpoint, secure = _split_endpoint(self.settings.public_endpoint, self.connection.secure)
-            self._public_client = Minio(endpoint=endpoint, access_key=self.connection.access_key,
-                                        secret_key=self.connection.secret_key, secure=secure,
-                                        region=self.connection.region)  # fmt: skip
+            self._public_client = self._minio(*_split_endpoint(self.settings.public_endpoint, self.connection.secure))
         return self._public_client
 
     def delete_staging(self, keys: list[str]) -> int:
         """Delete work-in-progress objects. Only the staging bucket: published assets are never deleted by code."""
-        bucket = self.bucket("staging")
         if not keys:
             return 0
+        bucket = self.bucket("staging")
 
         def remove() -> list[str]:
-            errors = self.client.remove_objects(bucket_name=bucket, delete_object_list=[DeleteObject(k) for k in keys])
+            errors = self.client.remove_objects(bucket, [DeleteObject(k) for k in keys])
             return [f"{e.name}: {e.message}" for e in errors]
 
         failed = self._call(f"delete {len(keys)} objects from s3://{bucket}", remove)
@@ -574,12 +488,12 @@ class ObjectStore:
         return len(keys)
 
 
-def _tags(values: Mapping[str, str] | None) -> Tags | None:
+def _tags(values: Meta) -> Tags | None:
     if not values:
         return None
     tags = Tags.new_object_tags()
     for key, value in values.items():
-        tags[key] = value
+        tags[key] = value  # item by item: Tags checks each
     return tags
 
 

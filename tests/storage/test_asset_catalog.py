@@ -21,8 +21,8 @@ def _publish_two(store: ObjectStore, tmp_path: Path) -> None:
 
 
 def _rows(frame) -> list[tuple]:  # type: ignore[no-untyped-def]
-    return sorted(frame[["project", "script_id", "version", "line_id", "key", "sha256", "run_id"]]
-                  .itertuples(index=False, name=None))  # fmt: skip
+    columns = ["project", "script_id", "version", "line_id", "key", "sha256", "run_id"]
+    return sorted(frame[columns].itertuples(index=False, name=None))
 
 
 def test_catalog_rows_equal_the_manifests(store: ObjectStore, tmp_path: Path) -> None:
@@ -55,9 +55,8 @@ def test_rebuild_restores_lost_parts(store: ObjectStore, tmp_path: Path) -> None
 
 def test_any_hive_aware_parquet_reader_reads_the_catalog(store: ObjectStore, tmp_path: Path) -> None:
     _publish_two(store, tmp_path)
-    connection = store.connection
-    s3 = pafs.S3FileSystem(access_key=connection.access_key, secret_key=connection.secret_key,
-                           endpoint_override=connection.url, region=connection.region)  # fmt: skip
+    c = store.connection
+    s3 = pafs.S3FileSystem(access_key=c.access_key, secret_key=c.secret_key, endpoint_override=c.url, region=c.region)
     dataset = ds.dataset(f"{store.bucket('assets')}/catalog", filesystem=s3, format="parquet", partitioning="hive")
     table = dataset.to_table(filter=ds.field("project") == "acme")
     assert table.num_rows == 3

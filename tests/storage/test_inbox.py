@@ -29,8 +29,8 @@ def test_discover_returns_one_interval(store: ObjectStore) -> None:
     put_script(store, SAMPLES / "zh_linesheet.csv", "other", date(2026, 3, 2))
     assert [i.name for i in discover(store, "acme", date(2026, 3, 2), date(2026, 3, 3))] == ["zh_linesheet.csv"]
     window = discover(store, "acme", date(2026, 3, 1), date(2026, 3, 3))
-    assert [(i.day, i.name) for i in window] == [(date(2026, 3, 1), "en_dub_ep01.srt"),
-                                                 (date(2026, 3, 2), "zh_linesheet.csv")]  # fmt: skip
+    expected = [(date(2026, 3, 1), "en_dub_ep01.srt"), (date(2026, 3, 2), "zh_linesheet.csv")]
+    assert [(i.day, i.name) for i in window] == expected
     backfill = discover(store, "acme", date(2025, 1, 1), date(2026, 3, 3))  # long window: one listing
     assert [i.key for i in backfill] == [i.key for i in window]
     assert discover(store, "acme", date(2026, 4, 1), date(2026, 4, 2)) == []

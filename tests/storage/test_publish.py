@@ -33,8 +33,8 @@ def _clips(folder: Path, count: int, lang: str = "en", seed: int = 0) -> list[De
         tone = 0.2 * np.sin(2 * np.pi * rng.uniform(150, 400) * t)
         path = folder / f"{lang}-{n:03d}.wav"
         sf.write(path, tone, 16000, subtype="PCM_16")
-        lines.append(DeliveryLine(line_id=f"{lang}-{n:03d}", lang=lang, path=path, duration=seconds,
-                                  sample_rate=16000, voice="en-joe", engine="piper", text=f"line {n}"))  # fmt: skip
+        spoken = {"duration": seconds, "sample_rate": 16000, "voice": "en-joe", "engine": "piper", "text": f"line {n}"}
+        lines.append(DeliveryLine(line_id=f"{lang}-{n:03d}", lang=lang, path=path, **spoken))
     return lines
 
 
@@ -51,8 +51,8 @@ def test_publish_writes_objects_manifest_and_catalog(store: ObjectStore, tmp_pat
     lines = _clips(tmp_path / "a", 4) + _clips(tmp_path / "b", 2, lang="zh")
     report = tmp_path / "report.html"
     report.write_text("<html>qa</html>")
-    result = publish(store, _delivery(lines, extras=[DeliveryFile(keys.QA_REPORT_NAME, report)],
-                                      source={"name": "ep01.srt"}))  # fmt: skip
+    extras = [DeliveryFile(keys.QA_REPORT_NAME, report)]
+    result = publish(store, _delivery(lines, extras=extras, source={"name": "ep01.srt"}))
     assert (result.version, result.uploaded, result.skipped) == (1, 7, 0)
     manifest = read_manifest(store, "acme", "ep01", 1)
     assert manifest is not None
@@ -63,8 +63,8 @@ def test_publish_writes_objects_manifest_and_catalog(store: ObjectStore, tmp_pat
         assert entry["sha256"] == sha256_file(line.path)
         info = store.stat("assets", entry["key"])
         assert info is not None and info.sha256 == entry["sha256"] and info.content_type == "audio/wav"
-    assert _objects(store) == sorted([e["key"] for e in manifest["lines"]] + [result.manifest_key,
-                                     "acme/ep01/v1/qa/report.html", keys.claim_key("acme", "ep01", 1)])  # fmt: skip
+    written = [result.manifest_key, "acme/ep01/v1/qa/report.html", keys.claim_key("acme", "ep01", 1)]
+    assert _objects(store) == sorted([e["key"] for e in manifest["lines"]] + written)
     catalog = read_catalog(store)
     assert len(catalog) == 6
     by_line = catalog.set_index("line_id")
@@ -148,8 +148,8 @@ def test_a_publish_killed_half_way_leaves_no_manifest_and_resumes(
 ) -> None:
     lines = _clips(tmp_path / "clips", 10)
     env = {**os.environ, **s3_env, "DUBFLOW_S3_BUCKET_PREFIX": store.settings.bucket_prefix}
-    child = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path / "clips")], env=env,
-                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])  # fmt: skip
+    command = [sys.executable, "-c", DRIVER, str(tmp_path / "clips")]
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
     assert child.stdout is not None
     seen = [child.stdout.readline() for _ in range(3)]
     child.send_signal(signal.SIGKILL)

@@ -18,8 +18,8 @@ from pipeline.storage.store import ObjectStore, resolve_connection, sha256_bytes
 
 def test_put_get_stat_round_trip(store: ObjectStore, tmp_path: Path) -> None:
     data = b"RIFF" + bytes(range(256)) * 40
-    digest = store.put_bytes("staging", "work/a.bin", data, content_type="audio/wav", metadata={"line-id": "l1"},
-                             tags={"stage": "raw"})  # fmt: skip
+    meta, tags = {"line-id": "l1"}, {"stage": "raw"}
+    digest = store.put_bytes("staging", "work/a.bin", data, content_type="audio/wav", metadata=meta, tags=tags)
     assert digest == sha256_bytes(data)
     assert store.get_bytes("staging", "work/a.bin") == data
     info = store.stat("staging", "work/a.bin")
@@ -90,9 +90,9 @@ def test_presigned_urls_are_signed_for_the_public_endpoint(store: ObjectStore) -
 
 
 def test_wrong_secret_is_permanent_and_not_retried(store: ObjectStore) -> None:
-    bad = store.settings.model_copy(update={"endpoint": store.connection.url, "access_key": store.connection.access_key,
-                                            "secret_key": SecretStr("wrong-secret")})  # fmt: skip
-    wrong = ObjectStore.from_settings(bad)
+    c = store.connection
+    bad = {"endpoint": c.url, "access_key": c.access_key, "secret_key": SecretStr("wrong-secret")}
+    wrong = ObjectStore.from_settings(store.settings.model_copy(update=bad))
     started = time.monotonic()
     with pytest.raises(StorageError, match=r"SignatureDoesNotMatch.*secret key") as caught:
         wrong.put_bytes("staging", "x", b"x")
