@@ -166,8 +166,9 @@ def voice(
     if options.dry_run:
         outcome.status = "validated (dry run)"
         return outcome
-    profile = resolve_profile(settings.audio.profiles_file, options.profile or settings.audio.profile,
-                              settings.audio.overrides)  # fmt: skip
+    profile = resolve_profile(
+        settings.audio.profiles_file, options.profile or settings.audio.profile, settings.audio.overrides
+    )
     outcome.profile = profile
     with script_lock(store, project, ingested.script_id, options.run_id, wait=settings.synthesis.script_lock_wait,
                      on_wait=watch.waiting):  # fmt: skip
@@ -179,8 +180,9 @@ def voice(
                                     force=options.force, progress=watch.synthesized, takes=outcome.takes,
                                     engine=options.engine, run_id=options.run_id)  # fmt: skip
         watch.stage("finish")
-        outcome.checked = finish(outcome.report, settings, profile, store, client, force=options.force,
-                                 progress=watch.checked)  # fmt: skip
+        outcome.checked = finish(
+            outcome.report, settings, profile, store, client, force=options.force, progress=watch.checked
+        )
         kept = options.delivery_dir / ingested.script_id if options.delivery_dir else None
         inputs = inputs_digest(ingested.lines, outcome.checked, profile, outcome.takes)
         if options.publish and kept is None and (prior := published_inputs(store, project, ingested.script_id, inputs)):
@@ -193,8 +195,9 @@ def voice(
         with nullcontext(str(kept)) if kept else TemporaryDirectory(prefix="dubflow-package-") as name:
             folder = Path(name)
             watch.stage("package")
-            outcome.package = package(ingested.lines, outcome.checked, profile, store, folder, project,
-                                      ingested.script_id, outcome.takes)  # fmt: skip
+            outcome.package = package(
+                ingested.lines, outcome.checked, profile, store, folder, project, ingested.script_id, outcome.takes
+            )
             if not options.publish:
                 outcome.status = "packaged"
             else:
@@ -217,8 +220,9 @@ def _voiced(outcome: Outcome, tag: RunTag) -> Outcome:
     return outcome
 
 
-def check_overrides(catalog: Catalog, voices: Mapping[str, str], engine: str | None,
-                    settings: Settings) -> dict[str, Any]:  # fmt: skip
+def check_overrides(
+    catalog: Catalog, voices: Mapping[str, str], engine: str | None, settings: Settings
+) -> dict[str, Any]:
     """The trigger form's voice and engine overrides, checked against the catalog and the enabled engines before
     anything runs (a typo must not silently fall back to the default voice)."""
     unknown = sorted({voice for voice in voices.values() if voice not in catalog.voices})
@@ -226,8 +230,9 @@ def check_overrides(catalog: Catalog, voices: Mapping[str, str], engine: str | N
         raise InputError(f"voice override(s) name voices not in {catalog.path}: {', '.join(unknown)} "
                          f"(known: {', '.join(sorted(catalog.voices))})")  # fmt: skip
     if engine is not None and engine not in settings.engines.enabled:
-        raise InputError(f"engine override {engine!r} is not enabled (engines.enabled: "
-                         f"{', '.join(settings.engines.enabled)})")  # fmt: skip
+        raise InputError(
+            f"engine override {engine!r} is not enabled (engines.enabled: {', '.join(settings.engines.enabled)})"
+        )
     overrides: dict[str, Any] = {}
     if voices:
         overrides["voices"] = dict(sorted(voices.items()))
@@ -236,8 +241,9 @@ def check_overrides(catalog: Catalog, voices: Mapping[str, str], engine: str | N
     return overrides
 
 
-def check_retake(retake: Mapping[str, Mapping[str, Any]], line_ids: Collection[str],
-                 script_key: str) -> dict[str, dict[str, Any]]:  # fmt: skip
+def check_retake(
+    retake: Mapping[str, Mapping[str, Any]], line_ids: Collection[str], script_key: str
+) -> dict[str, dict[str, Any]]:
     """The retake request as the manifest records it. Checked here too (not only by the DAG's param schema):
     other callers exist, and a bad request must fail before any synthesis."""
     unknown = sorted(set(retake) - set(line_ids))
@@ -247,8 +253,9 @@ def check_retake(retake: Mapping[str, Mapping[str, Any]], line_ids: Collection[s
     for line_id, entry in retake.items():
         take = entry.get("take") if isinstance(entry, Mapping) else None
         if isinstance(take, bool) or not isinstance(take, int) or not 1 <= take <= MAX_TAKE:
-            raise InputError(f"retake of line {line_id} in {script_key}: take must be an integer 1..{MAX_TAKE}, "
-                             f"not {take!r}")  # fmt: skip
+            raise InputError(
+                f"retake of line {line_id} in {script_key}: take must be an integer 1..{MAX_TAKE}, not {take!r}"
+            )
         from_version = entry.get("from_version")
         if from_version is not None and (isinstance(from_version, bool) or not isinstance(from_version, int)):
             raise InputError(f"retake of line {line_id} in {script_key}: from_version must be an integer or null")
@@ -257,8 +264,9 @@ def check_retake(retake: Mapping[str, Mapping[str, Any]], line_ids: Collection[s
     return review
 
 
-def published_takes(store: ObjectStore, project: str, script_id: str, line_ids: Collection[str]
-                    ) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:  # fmt: skip
+def published_takes(
+    store: ObjectStore, project: str, script_id: str, line_ids: Collection[str]
+) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
     """The retakes of the latest published version (line id → take, and their reviews), for lines still in the
     script. A quarantined retake is not among the version's lines but is in its reviews: it keeps its take too."""
     for version in reversed(list_versions(store, project, script_id)):

@@ -63,8 +63,9 @@ def fields_of(tag: RunTag | None, script_id: str | None, line_id: str | None = N
     return {**ids, **{key: value for key, value in more.items() if value is not None}}
 
 
-def emit(logger: logging.Logger, event: str, fields: dict[str, Any], level: int = logging.INFO,
-         stacklevel: int = 2) -> None:  # fmt: skip
+def emit(
+    logger: logging.Logger, event: str, fields: dict[str, Any], level: int = logging.INFO, stacklevel: int = 2
+) -> None:
     """Log ``event`` with ``fields``; the record's file, line and function are the caller's (``stacklevel``)."""
     if not logger.isEnabledFor(level):
         return
@@ -72,14 +73,16 @@ def emit(logger: logging.Logger, event: str, fields: dict[str, Any], level: int 
     logger.log(level, "%s %s", event, logfmt(fields), extra={"dubflow_event": event, **extra}, stacklevel=stacklevel)
 
 
-def line_event(logger: logging.Logger, event: str, tag: RunTag | None, line: Any, level: int = logging.INFO,
-               **more: Any) -> None:  # fmt: skip
+def line_event(
+    logger: logging.Logger, event: str, tag: RunTag | None, line: Any, level: int = logging.INFO, **more: Any
+) -> None:
     """An event about one line (a ``Line``: its ``script_id`` and ``line_id``)."""
     emit(logger, event, fields_of(tag, line.script_id, line.line_id, **more), level, stacklevel=3)
 
 
-def script_event(logger: logging.Logger, event: str, tag: RunTag | None, script_id: str, level: int = logging.INFO,
-                 **more: Any) -> None:  # fmt: skip
+def script_event(
+    logger: logging.Logger, event: str, tag: RunTag | None, script_id: str, level: int = logging.INFO, **more: Any
+) -> None:
     emit(logger, event, fields_of(tag, script_id, **more), level, stacklevel=3)
 
 

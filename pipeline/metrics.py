@@ -38,16 +38,18 @@ REASONS = frozenset({
 })  # fmt: skip
 VERDICTS = frozenset({"pass", "warn", "fail", "quarantined"})
 
-LINES = Counter("dubflow_lines_synthesized", "Lines synthesized on this worker, by engine and outcome",
-                ["engine", "status"])  # fmt: skip
+LINES = Counter(
+    "dubflow_lines_synthesized", "Lines synthesized on this worker, by engine and outcome", ["engine", "status"]
+)
 SYNTHESIS_SECONDS = Histogram(
     "dubflow_synthesis_seconds", "Engine wall time per kept clip (seconds)", ["engine"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, float("inf")),
 )  # fmt: skip
 AUDIO_SECONDS = Counter("dubflow_audio_seconds", "Seconds of audio synthesized on this worker", ["engine"])
 QA_VERDICTS = Counter("dubflow_qa_verdicts", "Lines through the QA gate on this worker, by final verdict", ["verdict"])
-LINE_FAILURES = Counter("dubflow_line_failures", "Failed line attempts on this worker, by engine and reason",
-                        ["engine", "reason"])  # fmt: skip
+LINE_FAILURES = Counter(
+    "dubflow_line_failures", "Failed line attempts on this worker, by engine and reason", ["engine", "reason"]
+)
 IN_PROGRESS = Gauge("dubflow_worker_lines_in_progress", "Lines being synthesized or checked on this worker now")
 
 

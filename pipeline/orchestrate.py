@@ -55,8 +55,9 @@ def discover_scripts(settings: Settings, project: str, start: date | None, end: 
     if script_key:
         match = _INBOX_KEY.fullmatch(script_key)
         if not match or match.group(1) != keys.project_id(project) or not store.exists("inbox", script_key):
-            raise InputError(f"script {script_key!r} is not in the inbox of project {project!r} "
-                             "(expected project/YYYY-MM-DD/file)")  # fmt: skip
+            raise InputError(
+                f"script {script_key!r} is not in the inbox of project {project!r} (expected project/YYYY-MM-DD/file)"
+            )
         # A script named explicitly is voiced whatever its kind: someone asked for exactly this file (the review
         # page re-triggers a retake on the DAG it picked), and refusing would only make them trigger the other DAG.
         # The kind filter exists so that the scheduled discovery of two DAGs over one inbox never voices a script
@@ -89,10 +90,12 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
     store, _ = connect_store(settings)
     catalog = load_catalog(settings.voices_file)
     project = item["project"]
-    script = Script(item["name"], store.get_bytes("inbox", item["script_key"]), project,
-                    {"inbox_key": item["script_key"]})  # fmt: skip
-    options = Options(run_id, profile=profile, force=force, dry_run=dry_run, retake=retake, voices=voices,
-                      engine=engine)  # fmt: skip
+    script = Script(
+        item["name"], store.get_bytes("inbox", item["script_key"]), project, {"inbox_key": item["script_key"]}
+    )
+    options = Options(
+        run_id, profile=profile, force=force, dry_run=dry_run, retake=retake, voices=voices, engine=engine
+    )
 
     class Logged(chain.Watcher):
         def waiting(self, holder: Holder) -> None:

@@ -59,8 +59,9 @@ class ScriptView:
     problem: str | None = None  # why there is nothing to review
 
 
-def script_view(store: ObjectStore, label: str, state: str, map_index: int,
-                result: dict[str, Any] | None) -> ScriptView:  # fmt: skip
+def script_view(
+    store: ObjectStore, label: str, state: str, map_index: int, result: dict[str, Any] | None
+) -> ScriptView:
     """One mapped voicing task's script: its published version's lines, verdicts and players."""
     view = ScriptView(label, state, map_index)
     if not result:
@@ -109,8 +110,9 @@ def load_manifest(store: ObjectStore, uri: str) -> dict[str, Any]:
     return json.loads(store.get_bytes("assets", key))
 
 
-def retake_conf(manifest: dict[str, Any], script_key: str | None, rejected: dict[str, str],
-                reviewer: str) -> dict[str, Any]:  # fmt: skip
+def retake_conf(
+    manifest: dict[str, Any], script_key: str | None, rejected: dict[str, str], reviewer: str
+) -> dict[str, Any]:
     """The DAG-run conf that re-voices ``rejected`` (line_id → note) of this version as each line's next take.
 
     Takes count from the reviewed version, so the same rejection queued twice asks for the same take, which

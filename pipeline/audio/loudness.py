@@ -71,8 +71,9 @@ def limit(x: np.ndarray, rate: int, ceiling_db: float) -> tuple[np.ndarray, floa
     return out, None
 
 
-def normalize(x: np.ndarray, rate: int, target: float, ceiling_db: float, measure: str = "lufs"
-              ) -> tuple[np.ndarray, float | None, float]:  # fmt: skip
+def normalize(
+    x: np.ndarray, rate: int, target: float, ceiling_db: float, measure: str = "lufs"
+) -> tuple[np.ndarray, float | None, float]:
     """Gain to ``target`` (LUFS or RMS dB), then the true-peak ceiling. Returns (audio, gain dB, true peak).
     A clip the limiter did not touch is on target by construction (gain is linear): it is not measured again."""
     current = level(x, rate, measure)

@@ -21,8 +21,9 @@ class Processed:
     true_peak: float
 
 
-def process_clip(x: np.ndarray, rate: int, profile: Profile, cue_s: float | None = None,
-                 gap_after_s: float | None = None) -> Processed:  # fmt: skip
+def process_clip(
+    x: np.ndarray, rate: int, profile: Profile, cue_s: float | None = None, gap_after_s: float | None = None
+) -> Processed:
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     trim = profile.trim
     # Silence thresholds are absolute (dBFS): bring the clip near its target level first, so a quiet take is not

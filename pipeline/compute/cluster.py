@@ -101,8 +101,9 @@ def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: i
         }
         if settings.cuda.rmm_pool_size:
             kwargs["rmm_pool_size"] = settings.cuda.rmm_pool_size
-        return ClusterSpec("cuda", "dask_cuda.LocalCUDACluster", kwargs, workers=len(devices),
-                           engine_threads=threads, gpu=True)  # fmt: skip
+        return ClusterSpec(
+            "cuda", "dask_cuda.LocalCUDACluster", kwargs, workers=len(devices), engine_threads=threads, gpu=True
+        )
     workers = settings.workers or cores
     threads = settings.engine_threads or max(1, cores // workers)
     kwargs = {

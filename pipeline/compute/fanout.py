@@ -140,22 +140,17 @@ def synthesize(
     missing = [line.line_id for line in lines if line.line_id not in results]
     if missing:  # every line ends synthesized, cached or failed: anything else is a bug, never a silent drop
         raise RuntimeError(f"fan-out lost track of lines {missing[:5]}")
-    return RunReport([results[line.line_id] for line in lines], time.perf_counter() - started, workers, tag.run_id,
-                     project)  # fmt: skip
+    return RunReport(
+        [results[line.line_id] for line in lines], time.perf_counter() - started, workers, tag.run_id, project
+    )
 
 
 def _client_event(tag: RunTag, result: LineResult, reason: str | None = None) -> None:
     """The orchestrator's side of a line: grep its id in the task log, find the worker, grep it there too."""
-    clip = result.clip
-    if result.status == "failed":
-        line_event(log, "line failed", tag, result.line, logging.WARNING, engine=clip.engine if clip else None,
-                   worker=clip.worker if clip else None, attempts=result.attempts,
-                   reason=reason or (clip.reason if clip else None),
-                   error=result.error)  # fmt: skip
-    else:
-        line_event(log, f"line {result.status}", tag, result.line, engine=clip.engine if clip else None,
-                   worker=(clip.worker or None) if clip else None, attempts=result.attempts or None,
-                   audio_seconds=clip.duration if clip else None, key=result.key)  # fmt: skip
+    clip, failed = result.clip or ClipMeta(result.line.line_id, False), result.status == "failed"
+    more = {"reason": reason or clip.reason, "error": result.error} if failed else {"audio_seconds": clip.duration}
+    more.update(engine=clip.engine, worker=clip.worker or None, attempts=result.attempts or None, key=result.key)
+    line_event(log, f"line {result.status}", tag, result.line, logging.WARNING if failed else logging.INFO, **more)
 
 
 @contextmanager
@@ -235,8 +230,9 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
 _registered: dict[str, set[str]] = {}  # scheduler address → plugin names this process registered
 
 
-def ensure_engines(client: Any, settings: Settings, store: ObjectStore, preload: list[str],
-                   spec: ClusterSpec | None = None) -> EnginePlugin:  # fmt: skip
+def ensure_engines(
+    client: Any, settings: Settings, store: ObjectStore, preload: list[str], spec: ClusterSpec | None = None
+) -> EnginePlugin:
     """This run's engine plugin on every worker (already there when the settings are the same)."""
     spec = spec or cluster_spec(settings.dask)
     plugin = EnginePlugin(_engine_settings(settings, spec.engine_threads), preload, store.settings, store.connection,

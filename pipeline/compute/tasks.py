@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import logging
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -63,8 +63,9 @@ def synthesize_batch(plugin_name: str, jobs: list[Job], reseed_attempts: int, si
         plugin = current_plugin(plugin_name)
     except RuntimeError as exc:  # set-up failed on this worker: every line fails here and is retried elsewhere
         address = get_worker().address
-        results = [ClipMeta(job.line.line_id, False, worker=address, error=str(exc), reason="worker_setup")
-                   for job in jobs]  # fmt: skip
+        results = [
+            ClipMeta(job.line.line_id, False, worker=address, error=str(exc), reason="worker_setup") for job in jobs
+        ]
         for job, meta in zip(jobs, results, strict=True):
             account(job, meta, tag)
         return results
@@ -76,8 +77,9 @@ def synthesize_batch(plugin_name: str, jobs: list[Job], reseed_attempts: int, si
             try:
                 upload.result()
             except Exception as exc:  # the clip exists only if its upload succeeded
-                meta = ClipMeta(meta.line_id, False, worker=plugin.address, error=f"upload: {exc}",
-                                reason="upload_error")  # fmt: skip
+                meta = ClipMeta(
+                    meta.line_id, False, worker=plugin.address, error=f"upload: {exc}", reason="upload_error"
+                )
         account(job, meta, tag)
         results.append(meta)
     return results
@@ -87,8 +89,9 @@ def account(job: Job, meta: ClipMeta, tag: RunTag | None) -> None:
     """One line's outcome on this worker: its metrics and its log event (after its upload: a clip that did not
     land is a failure)."""
     if meta.ok:
-        metrics.synthesized(meta.engine, meta.synth_seconds, meta.duration or 0.0,
-                            "fallback" if meta.fell_back_from else "synthesized")  # fmt: skip
+        metrics.synthesized(
+            meta.engine, meta.synth_seconds, meta.duration or 0.0, "fallback" if meta.fell_back_from else "synthesized"
+        )
         line_event(log, "line synthesized", tag, job.line, engine=meta.engine, fell_back_from=meta.fell_back_from,
                    worker=meta.worker, seconds=meta.synth_seconds, audio_seconds=meta.duration, seed=meta.seed_used,
                    take=job.take, key=meta.key)  # fmt: skip
@@ -103,21 +106,15 @@ class TooLongError(EngineError):
     """The engine made more audio than one line may have (a model repeating itself, or text nobody split)."""
 
 
-def synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float,
-                   max_seconds: float | None = None) -> tuple[ClipMeta, Future[str] | None]:  # fmt: skip
-    with metrics.IN_PROGRESS.track_inprogress():
-        return _synthesize_one(plugin, job, reseed_attempts, silence_rms, max_seconds)
-
-
-def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float,
-                    max_seconds: float | None = None) -> tuple[ClipMeta, Future[str] | None]:  # fmt: skip
+@metrics.IN_PROGRESS.track_inprogress()
+def synthesize_one(
+    plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float, max_seconds: float | None = None
+) -> tuple[ClipMeta, Future[str] | None]:
     assert plugin.registry is not None and plugin.store is not None and plugin.uploads is not None
-    line = job.line
     engine_name: str | None = None
-    exhausted = False  # every seed gave unusable audio
+    problems: list[str] = []  # the seeds that gave unusable audio
     try:
         reference = reference_file(job.reference, plugin.store)
-        problems: list[str] = []
         for attempt in range(reseed_attempts + 1):
             seed = (job.seed + attempt) % 2**32
             try:
@@ -126,36 +123,30 @@ def _synthesize_one(plugin: EnginePlugin, job: Job, reseed_attempts: int, silenc
                 problems.append(f"seed {seed}: {exc}")
                 continue
             result, engine_name = spoken.result, spoken.engine.name
-            problem = unusable(result.samples, silence_rms)
-            if problem is None:
+            if (problem := unusable(result.samples, silence_rms)) is None:
                 break
             problems.append(f"seed {seed}: {problem}")
         else:
-            exhausted = True
-            raise EngineError(f"{engine_name or job.engines[0]}: no usable audio after {reseed_attempts + 1} seeds "
-                              f"({'; '.join(problems)})")  # fmt: skip
+            tried = f"{reseed_attempts + 1} seeds ({'; '.join(problems)})"
+            raise BadAudioError(f"{engine_name or job.engines[0]}: no usable audio after {tried}")
         if max_seconds is not None and result.duration > max_seconds:
-            raise TooLongError(f"{engine_name} made {result.duration:.0f} s of audio for one line; "
-                               f"synthesis.max_line_seconds is {max_seconds:g}")  # fmt: skip
+            made = f"{engine_name} made {result.duration:.0f} s of audio for one line"
+            raise TooLongError(f"{made}; synthesis.max_line_seconds is {max_seconds:g}")
         key = keys.cache_key(job.cache_key)
+        metadata = _metadata(job, result.engine, result.model_version, result.duration, result.sample_rate, seed)
+        wav = encode_wav(result.samples, result.sample_rate)
         upload = plugin.uploads.submit(
-            plugin.store.put_bytes,
-            "staging",
-            key,
-            encode_wav(result.samples, result.sample_rate),
-            content_type="audio/wav",
-            metadata=_metadata(job, result.engine, result.model_version, result.duration, result.sample_rate, seed),
+            plugin.store.put_bytes, "staging", key, wav, content_type="audio/wav", metadata=metadata
         )
-        warnings = tuple(problems) + result.warnings
         fell_back_from = job.engines[0] if engine_name != job.engines[0] else None
         duration = float(f"{result.duration:.6f}")  # what the cache metadata says, so cached and fresh runs agree
-        meta = ClipMeta(line.line_id, True, key, duration, result.sample_rate, result.engine, result.model_version,
-                        fell_back_from, seed, result.synth_seconds, plugin.address, warnings)  # fmt: skip
-        return meta, upload
+        meta = ClipMeta(job.line.line_id, True, key, duration, result.sample_rate, result.engine, result.model_version)
+        return replace(meta, fell_back_from=fell_back_from, seed_used=seed, synth_seconds=result.synth_seconds,
+                       worker=plugin.address, warnings=(*problems, *result.warnings)), upload  # fmt: skip
     except Exception as exc:  # one line's failure is reported, never the batch's
-        return ClipMeta(line.line_id, False, engine=engine_name, worker=plugin.address,
-                        error=f"{type(exc).__name__}: {exc}",
-                        reason="bad_audio" if exhausted else failure_reason(exc)), None  # fmt: skip
+        error = f"{type(exc).__name__}: {exc}"
+        return ClipMeta(job.line.line_id, False, engine=engine_name, worker=plugin.address, error=error,
+                        reason=failure_reason(exc)), None  # fmt: skip
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -179,13 +170,6 @@ def _metadata(job: Job, engine: str, model_version: str, duration: float, rate: 
 
 
 def cached_meta(line_id: str, key: str, metadata: dict[str, Any]) -> ClipMeta:
-    return ClipMeta(
-        line_id,
-        True,
-        key,
-        float(metadata.get("duration", "nan")),
-        int(metadata.get("sample-rate", 0)),
-        metadata.get("engine"),
-        metadata.get("model-version"),
-        seed_used=int(metadata.get("seed", 0)),
-    )
+    duration, rate = float(metadata.get("duration", "nan")), int(metadata.get("sample-rate", 0))
+    engine, model_version, seed = metadata.get("engine"), metadata.get("model-version"), int(metadata.get("seed", 0))
+    return ClipMeta(line_id, True, key, duration, rate, engine, model_version, seed_used=seed)

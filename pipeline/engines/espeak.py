@@ -87,8 +87,9 @@ class EspeakEngine(Engine):
         lib.espeak_Info.restype = ctypes.c_char_p
         lib.espeak_Info.argtypes = [ctypes.c_void_p]
         with _global_lock:
-            rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(),
-                                         INITIALIZE_DONT_EXIT)  # fmt: skip
+            rate = lib.espeak_Initialize(
+                AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), INITIALIZE_DONT_EXIT
+            )
             if rate <= 0:
                 raise EngineError(f"espeak: espeak_Initialize failed ({rate})")
             lib.espeak_SetSynthCallback(self._callback)

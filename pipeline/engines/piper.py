@@ -67,8 +67,9 @@ def _session(model: Path, threads: int):  # -> onnxruntime.InferenceSession
 class PiperEngine(Engine):
     name = "piper"
 
-    def __init__(self, voices_dir: Path | None = None, default_voice: str = DEFAULT_VOICE,
-                 num_threads: int | None = None):  # fmt: skip
+    def __init__(
+        self, voices_dir: Path | None = None, default_voice: str = DEFAULT_VOICE, num_threads: int | None = None
+    ):
         super().__init__()
         self.voices_dir = voices_dir
         self.default_voice = default_voice

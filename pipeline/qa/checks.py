@@ -71,8 +71,9 @@ def edges(x: np.ndarray, rate: int, profile: Profile) -> list[Check]:
     bounds = speech_bounds(x, rate, profile.trim.threshold_db)
     qa = profile.qa
     if bounds is None:
-        return [Check(n, "not-checked", detail="silent audio") for n in ("lead_silence", "trail_silence",
-                                                                        "longest_pause")]  # fmt: skip
+        return [
+            Check(n, "not-checked", detail="silent audio") for n in ("lead_silence", "trail_silence", "longest_pause")
+        ]
     lead, trail = bounds[0] / rate * 1000, (x.shape[0] - bounds[1]) / rate * 1000
     levels = frame_db(x[bounds[0] : bounds[1]], rate)
     longest = run = 0

@@ -14,8 +14,9 @@ from pipeline.qa.results import Check
 from pipeline.scripts.model import Line
 
 
-def stem_checks(lang: str, stem: np.ndarray, placed: list[Placed], lines: list[Line], rate: int,
-                 profile: Profile) -> list[Check]:  # fmt: skip
+def stem_checks(
+    lang: str, stem: np.ndarray, placed: list[Placed], lines: list[Line], rate: int, profile: Profile
+) -> list[Check]:
     script_end = max((line.end or 0.0) for line in lines if line.lang == lang)
     stem_end = max(p.end_s(rate) for p in placed)
     over = stem_end - script_end

@@ -70,8 +70,9 @@ def _dialect(job: Job) -> str | None:
     return parse_style(job.line.style or job.voice.default_style).dialect
 
 
-def run_checks(p: Processed, job: Job, profile: Profile, qa: QaSettings, reference: Path | None,
-               heard: str | None = None) -> list[Check]:  # fmt: skip
+def run_checks(
+    p: Processed, job: Job, profile: Profile, qa: QaSettings, reference: Path | None, heard: str | None = None
+) -> list[Check]:
     line = job.line
     checks = line_checks(p.samples, p.rate, p.fit, line.spoken_text, line.lang, profile)
     if checks[0].verdict == "fail":
@@ -207,8 +208,9 @@ def _settle(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str
     )
 
 
-def _resynthesize(registry: EngineRegistry, job: Job, attempt: int, reference: Path | None, tag: RunTag | None,
-                  worker: str) -> tuple[np.ndarray, int, str] | str:  # fmt: skip
+def _resynthesize(
+    registry: EngineRegistry, job: Job, attempt: int, reference: Path | None, tag: RunTag | None, worker: str
+) -> tuple[np.ndarray, int, str] | str:
     """QA's new take: a new seed with the planned engine, and from the second one the next planned engine. (Not a
     reviewer's retake, which is a new take number and cache key planned before synthesis.)"""
     fallback = attempt >= 2 and len(job.engines) > 1
@@ -216,8 +218,9 @@ def _resynthesize(registry: EngineRegistry, job: Job, attempt: int, reference: P
     # take > 0 also tells engines without a usable seed (Piper) to sample their noise: a new seed alone would
     # give Piper's seeded, noise-free output again, the very audio that just failed.
     try:
-        spoken = speak(registry, job, reference, seed=(job.seed + 7919 * attempt) % 2**32, take=job.take + attempt,
-                       engines=engines)  # fmt: skip
+        spoken = speak(
+            registry, job, reference, seed=(job.seed + 7919 * attempt) % 2**32, take=job.take + attempt, engines=engines
+        )
     except EngineError as exc:
         metrics.line_failed(engines[0], "resynthesis_error")
         line_event(log, "line resynthesis failed", tag, job.line, logging.WARNING, engine=engines[0], worker=worker,

@@ -229,5 +229,6 @@ def similarity(x: np.ndarray, rate: int, reference: Path | None, profile: Profil
     value = float(np.dot(clip, voice) / (np.linalg.norm(clip) * np.linalg.norm(voice) + 1e-12))
     qa = profile.qa
     verdict = "pass" if value >= qa.warn_similarity else "warn" if value >= qa.min_similarity else "fail"
-    return Check("speaker_similarity", verdict, round(value, 3), "cosine",
-                 f"≥ {qa.warn_similarity} (fail < {qa.min_similarity})")  # fmt: skip
+    return Check(
+        "speaker_similarity", verdict, round(value, 3), "cosine", f"≥ {qa.warn_similarity} (fail < {qa.min_similarity})"
+    )

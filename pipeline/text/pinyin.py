@@ -55,10 +55,6 @@ def is_initial(token: str) -> bool:
     return token in INITIALS
 
 
-def tone_of(syllable: str) -> int:
-    return int(syllable[-1])
-
-
 def to_tone_marks(syllable: str) -> str:
     """``hao4`` → ``hào`` (neutral tone unmarked)."""
     return to_tone(syllable.replace("v", "ü"))

@@ -116,8 +116,9 @@ def plan_jobs(
     return jobs, failures
 
 
-def cache_key(line: Line, voice: Voice, reference_sha256: str | None, seed: int,
-              engines: list[tuple[str, str]], take: int = 0) -> str:  # fmt: skip
+def cache_key(
+    line: Line, voice: Voice, reference_sha256: str | None, seed: int, engines: list[tuple[str, str]], take: int = 0
+) -> str:
     style = parse_style(line.style or voice.default_style)
     identity = {
         "schema": CACHE_SCHEMA,

@@ -34,16 +34,18 @@ def reference_file(reference: str | None, store: Fetcher | None = None) -> Path 
     return store.fetch_uri(reference, REFERENCE_CACHE)
 
 
-def build_request(job: Job, reference: Path | None, seed: int | None = None, take: int | None = None
-                  ) -> SynthesisRequest:  # fmt: skip
+def build_request(
+    job: Job, reference: Path | None, seed: int | None = None, take: int | None = None
+) -> SynthesisRequest:
     line, voice = job.line, job.voice
     return SynthesisRequest(line.speech(), line.lang, voice.ref(str(reference) if reference else None),
                             parse_style(line.style or voice.default_style), seed=job.seed if seed is None else seed,
                             line_id=line.line_id, take=job.take if take is None else take)  # fmt: skip
 
 
-def choose(registry: EngineRegistry, request: SynthesisRequest, engines: tuple[str, ...],
-           voice_engine: str | None = None) -> tuple[Engine, str | None, SynthesisRequest]:  # fmt: skip
+def choose(
+    registry: EngineRegistry, request: SynthesisRequest, engines: tuple[str, ...], voice_engine: str | None = None
+) -> tuple[Engine, str | None, SynthesisRequest]:
     """The first planned engine that can speak the request, and the request as that engine must get it. Only
     "cannot speak this" moves on to the next one: an engine that fails to load fails the line (it is retried on
     another worker), so a clip is never made by an engine the plan did not expect in that position. An engine other
