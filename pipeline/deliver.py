@@ -22,7 +22,7 @@ from pipeline.audio.encode import encode
 from pipeline.audio.profiles import Profile
 from pipeline.ids import slugify
 from pipeline.qa.delivery_checks import file_checks, stem_checks
-from pipeline.qa.report import Media, card_media, report_html, report_json, report_parquet
+from pipeline.qa.report import Media, report_html, report_json, report_parquet, stored_media
 from pipeline.qa.results import LineQa, ScriptQa
 from pipeline.scripts.model import Line
 from pipeline.scripts.table import SCHEMA
@@ -53,25 +53,26 @@ def package(lines: list[Line], results: list[LineQa], profile: Profile, store: O
     reviewer retake number, recorded per line in the manifest)."""
     takes = takes or {}
     audio: dict[str, tuple[np.ndarray, int]] = {}
-    delivered: list[DeliveryLine] = []
-    for result in results:
-        if result.key is None:
-            continue
-        samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", result.key)), dtype="float32")
+
+    def deliver(result: LineQa) -> DeliveryLine | None:
+        samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", result.key or "")), dtype="float32")
         audio[result.line_id] = (samples, rate)
         if result.quarantined:
-            continue
+            return None
         line = result.line
         assert line is not None, f"{result.line_id}: a checked line carries its line"
         path = folder / line.lang / f"{line.line_id}.{profile.encoding.format}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(encode(_layout(samples, profile), rate, profile.encoding))
-        delivered.append(DeliveryLine(
+        return DeliveryLine(
             line_id=line.line_id, lang=line.lang, path=path, duration=result.duration_s, sample_rate=rate,
             voice=result.voice, engine=result.engine, text=line.text, start=result.start_s, end=None if
             result.start_s is None else result.start_s + (result.duration_s or 0), loudness_lufs=result.loudness,
             qa_verdict=result.verdict, take=takes.get(line.line_id, 0),
-        ))  # fmt: skip
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # fetches overlap; decoding and encoding release the GIL
+        delivered = [d for d in pool.map(deliver, [r for r in results if r.key]) if d is not None]
     qa = ScriptQa(project, script_id, profile.name, results)
     extras = _assemble(lines, results, audio, profile, folder, qa)
     reports = {"qa/report.html": report_html(qa, media=_media(store, results, audio)).encode(),
@@ -122,21 +123,11 @@ def publish_package(store: ObjectStore, pkg: Package, run_id: str, source: dict[
 
 
 def _media(store: ObjectStore, results: list[LineQa], audio: dict[str, tuple[np.ndarray, int]]) -> dict[str, Media]:
-    """Each line's report plot and player, kept in staging by its processed clip: a script with one line edited
-    makes one again, not all of them."""
-
-    def one(result: LineQa) -> Media:
-        key = keys.report_media_key(hashlib.sha256(f"{result.key}:64".encode()).hexdigest())
-        if store.exists("staging", key):
-            png, mp3 = json.loads(store.get_bytes("staging", key))
-            return png, mp3
-        made = card_media(*audio[result.line_id])
-        store.put_bytes("staging", key, json.dumps(made).encode(), content_type="application/json")
-        return made
-
+    """Each line's report plot and player: made by the worker that checked it, made here for lines it missed."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         usable = [r for r in results if r.key and r.line_id in audio]
-        return dict(zip([r.line_id for r in usable], pool.map(one, usable), strict=True))
+        made = pool.map(lambda r: stored_media(store, r.key or "", lambda: audio[r.line_id]), usable)
+        return dict(zip([r.line_id for r in usable], made, strict=True))
 
 
 def _layout(samples: np.ndarray, profile: Profile) -> np.ndarray:

@@ -6,6 +6,7 @@ the QA settings and the line's slot), so a re-run with nothing changed needs no 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable
@@ -13,6 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
+
+import numpy as np
+import soundfile as sf
 
 from pipeline import metrics
 from pipeline.audio.profiles import Profile
@@ -22,6 +26,7 @@ from pipeline.compute.plugin import current_plugin
 from pipeline.compute.shards import task_resources
 from pipeline.events import RunTag, line_event
 from pipeline.qa.gate import Slot, finish_lines, result_key, slots
+from pipeline.qa.report import stored_media
 from pipeline.qa.results import Check, LineQa
 from pipeline.settings import QaSettings, Settings
 from pipeline.storage.store import ObjectStore
@@ -51,8 +56,9 @@ class ToCheck:
                       line=line)  # fmt: skip
 
 
-def finish_batch(plugin_name: str, items: list[ToCheck], profile: Profile, qa: QaSettings,
-                 tag: RunTag | None = None) -> list[LineQa]:  # fmt: skip
+def finish_batch(
+    plugin_name: str, items: list[ToCheck], profile: Profile, qa: QaSettings, tag: RunTag | None = None
+) -> list[LineQa]:
     """Dask task: post-process and check the batch's lines (their ASR packed); an error is a failed, quarantined
     line, never a lost one."""
     plugin = current_plugin(plugin_name)
@@ -69,11 +75,22 @@ def finish_batch(plugin_name: str, items: list[ToCheck], profile: Profile, qa: Q
         else:
             line_qa = outcome
             if not any(c.name == "resynthesis" for c in line_qa.checks):  # a new take that could not run: not final
-                plugin.store.put_bytes("staging", item.result_key, json.dumps(line_qa.to_dict()).encode(),
-                                       content_type="application/json")  # fmt: skip
+                plugin.store.put_bytes(
+                    "staging", item.result_key, json.dumps(line_qa.to_dict()).encode(), content_type="application/json"
+                )
+            if line_qa.key:  # the report's plot and player, here in parallel rather than on the client later
+                try:
+                    stored_media(plugin.store, line_qa.key, lambda key=line_qa.key: _clip(plugin.store, key))
+                except Exception as exc:  # the report makes it then
+                    log.warning("report media of %s: %s", item.job.line.line_id, exc)
         account_qa(item.job, line_qa, plugin.address, tag, failure)
         results.append(line_qa)
     return results
+
+
+def _clip(store: ObjectStore, key: str) -> tuple[np.ndarray, int]:
+    samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", key)), dtype="float32")
+    return samples, rate
 
 
 def account_qa(job: Job, line_qa: LineQa, worker: str, tag: RunTag | None, failure: str) -> None:

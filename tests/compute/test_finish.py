@@ -7,12 +7,14 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 from pipeline.audio.profiles import resolve_profile
 from pipeline.compute.fanout import synthesize
 from pipeline.compute.finish import finish
 from pipeline.deliver import package, publish_package
+from pipeline.qa.report import stored_media
 from pipeline.scripts.ingest import ingest_text
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
@@ -54,6 +56,10 @@ def test_the_gate_checks_retakes_quarantines_and_caches(
     tone = by_id["d-3"]  # a tone is not speech: ASR hears nothing, retakes cannot fix it
     assert tone.quarantined and tone.attempts == settings.qa.max_resynth + 1
     assert any(r.startswith("intelligibility") for r in tone.reasons)
+
+    for q in checked:  # the workers made each line's report plot and player, next to its processed clip
+        made = stored_media(store, q.key or "", audio=lambda q=q: pytest.fail(f"{q.line_id}: no media"))
+        assert made[0] and made[1]
 
     again = finish(report, settings, profile, store, client=None)  # everything cached: no cluster needed
     assert [q.to_dict() for q in again] == [q.to_dict() for q in checked]
