@@ -11,16 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, get_current_context, task
+from dubflow_airflow.hooks import bad_input_fails_fast, in_repo, pipeline_settings
 
 DEFAULTS = {"owner": "dubflow", "retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True}
+BY_HAND = {"schedule": None, "start_date": datetime(2026, 1, 1, tzinfo=UTC), "catchup": False, "default_args": DEFAULTS}
 
 with DAG(
     dag_id="dubflow_catalog_backfill",
-    schedule=None,
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
     tags=["dubflow", "maintenance"],
-    default_args=DEFAULTS,
+    **BY_HAND,
     doc_md="""
 ### Rebuild the asset catalog for a date range
 
@@ -39,13 +38,10 @@ backfill the voicing DAG: `airflow backfill create --dag-id dubflow_dubbing --fr
 
     @task
     def rebuild() -> dict[str, Any]:
-        from dubflow_airflow.hooks import bad_input_fails_fast, in_repo, pipeline_settings
-
         from pipeline.orchestrate import rebuild_catalog
 
         params = get_current_context()["params"]
-        today = datetime.now(UTC).date()
-        until = date.fromisoformat(params["until"]) if params["until"] else today
+        until = date.fromisoformat(params["until"]) if params["until"] else datetime.now(UTC).date()
         since = date.fromisoformat(params["since"]) if params["since"] else until - timedelta(days=7)
         if since > until:
             raise ValueError(f"since {since} is after until {until}")
@@ -57,11 +53,8 @@ backfill the voicing DAG: `airflow backfill create --dag-id dubflow_dubbing --fr
 
 with DAG(
     dag_id="dubflow_voice_enrollment",
-    schedule=None,
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
     tags=["dubflow", "voices"],
-    default_args=DEFAULTS,
+    **BY_HAND,
     doc_md="""
 ### Enroll voices
 
@@ -74,8 +67,6 @@ unusable.
 
     @task
     def enroll() -> dict[str, Any]:
-        from dubflow_airflow.hooks import bad_input_fails_fast, in_repo, pipeline_settings
-
         from pipeline.orchestrate import enroll_voices
 
         with in_repo(), bad_input_fails_fast():

@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, get_current_context, task
 from dubflow_airflow.assets import PUBLISHED, published_asset
-from dubflow_airflow.hooks import REPO, base_settings
+from dubflow_airflow.hooks import REPO, bad_input_fails_fast, base_settings, in_repo, pipeline_settings
 
 from pipeline.audio.profiles import load_profiles
 from pipeline.ids import ID_PARAM_PATTERN as ID
@@ -23,22 +23,18 @@ from pipeline.storage.keys import INBOX_KEY_PATTERN
 _SETTINGS = base_settings()  # the form's choices: the configured profiles and enabled engines (None = each voice's own)
 PROFILES = sorted(load_profiles(REPO / _SETTINGS.audio.profiles_file))  # an absolute path stays as it is
 ENGINES = [None, *_SETTINGS.engines.enabled]
-RETAKE_ENTRY = {
-    "type": "object",
-    "required": ["take"],
-    "additionalProperties": False,
-    "properties": {
-        "take": {"type": "integer", "minimum": 1, "maximum": MAX_TAKE},
-        "note": {"type": "string", "maxLength": 1000},
-        "reviewer": {"type": "string", "maxLength": 200},
-        "from_version": {"type": ["integer", "null"], "minimum": 1},
-    },
+RETAKE_FIELDS = {
+    "take": {"type": "integer", "minimum": 1, "maximum": MAX_TAKE},
+    "note": {"type": "string", "maxLength": 1000},
+    "reviewer": {"type": "string", "maxLength": 200},
+    "from_version": {"type": ["integer", "null"], "minimum": 1},
 }
+RETAKE_ENTRY = {"type": "object", "required": ["take"], "additionalProperties": False, "properties": RETAKE_FIELDS}
 
 DOC = """
 ### {title}
 
-Voices every {kinds} script that arrived in the **inbox** of a project during the run's data interval, or the
+Voices every {kind} script that arrived in the **inbox** of a project during the run's data interval, or the
 one script you name, and publishes what passes QA to object storage.
 
 **Run it by hand** (▶ *Trigger DAG*): fill the form — *project*, and either leave *script_key* empty (all scripts
@@ -73,16 +69,18 @@ def _interval() -> tuple[Any, Any]:
     return start.date(), end.date()
 
 
-def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: list[str]) -> DAG:
-    """One voicing DAG; ``kinds`` (see ``pipeline.orchestrate.SCRIPT_KINDS``) are the scripts its schedule picks up."""
+def voicing_dag(dag_id: str, title: str, profile: str, schedule: str = "@daily") -> DAG:
+    """One voicing DAG; its schedule picks up the scripts of the kind it is named after (``dubflow_<kind>``, see
+    ``pipeline.orchestrate.SCRIPT_KINDS``)."""
+    kind = dag_id.removeprefix("dubflow_")
     with DAG(
         dag_id=dag_id,
         schedule=schedule,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=2,
-        tags=["dubflow", dag_id.removeprefix("dubflow_")],
-        doc_md=DOC.format(title=title, dag_id=dag_id, kinds=" and ".join(kinds)),
+        tags=["dubflow", kind],
+        doc_md=DOC.format(title=title, dag_id=dag_id, kind=kind),
         default_args={
             "owner": "dubflow",
             "retries": 2,
@@ -127,30 +125,25 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: lis
 
         @task
         def discover() -> list[dict[str, str]]:
-            from dubflow_airflow.hooks import bad_input_fails_fast, in_repo, pipeline_settings
-
             from pipeline.orchestrate import discover_scripts
 
             params = get_current_context()["params"]
-            start, end = _interval() if not params["script_key"] else (None, None)
+            project, key, retake = params["project"], params["script_key"], params["retake"]
+            interval = _interval() if not key else (None, None)
             with in_repo(), bad_input_fails_fast():
-                return discover_scripts(pipeline_settings(), params["project"], start, end, params["script_key"],
-                                        kinds=kinds, retake=params["retake"])  # fmt: skip
+                return discover_scripts(pipeline_settings(), project, *interval, key, kinds=[kind], retake=retake)
 
         @task(pool="dubflow_synthesis", map_index_template="{{ script_label }}")
         def voice_script(item: dict[str, str]) -> dict[str, Any]:
-            from dubflow_airflow.hooks import bad_input_fails_fast, in_repo, pipeline_settings
-
             from pipeline.orchestrate import voice_script as run
 
             context = get_current_context()
             context["script_label"] = item["name"]  # type: ignore[typeddict-unknown-key]
             params = context["params"]
+            options = {k: params[k] for k in ("profile", "force", "dry_run", "engine")}
+            options |= {k: params[k] or None for k in ("retake", "voices")}  # an empty mapping: none
             with in_repo(), bad_input_fails_fast():
-                return run(pipeline_settings(), item, context["run_id"], profile=params["profile"],
-                           force=params["force"], dry_run=params["dry_run"],
-                           retake=params["retake"] or None, voices=params["voices"] or None,
-                           engine=params["engine"])  # fmt: skip
+                return run(pipeline_settings(), item, context["run_id"], **options)
 
         @task(outlets=[PUBLISHED], trigger_rule="all_done")
         def summarize(discovered: list[dict[str, str]], results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -159,12 +152,11 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: lis
             # Only versions this run published: a re-run of an interval must not re-trigger consumers.
             published = [r for r in results if r.get("manifest") and not r.get("already_published")]
             for result in published:  # one asset event per published version, named by project
-                context["outlet_events"][PUBLISHED].add(
-                    published_asset(result), extra={"manifest": result["manifest"], "script_id": result["script_id"]}
-                )
-            failed = len(discovered) - len(results)
-            return {"scripts": len(discovered), "voiced": len(results), "failed": failed, "published": len(published),
-                    "note": "no new scripts in this interval" if not discovered else ""}  # fmt: skip
+                extra = {"manifest": result["manifest"], "script_id": result["script_id"]}
+                context["outlet_events"][PUBLISHED].add(published_asset(result), extra=extra)
+            counts = {"scripts": len(discovered), "voiced": len(results), "failed": len(discovered) - len(results)}
+            note = "" if discovered else "no new scripts in this interval"
+            return {**counts, "published": len(published), "note": note}
 
         @task
         def all_scripts_voiced(results: list[dict[str, Any]]) -> int:
@@ -178,7 +170,5 @@ def voicing_dag(dag_id: str, title: str, schedule: str, profile: str, kinds: lis
     return dag
 
 
-dubbing = voicing_dag("dubflow_dubbing", "Dubbing: line sheets and subtitles to fitted, checked dialogue",
-                      schedule="@daily", profile="broadcast", kinds=["dubbing"])  # fmt: skip
-narration = voicing_dag("dubflow_narration", "Narration: manuscripts to checked chapters",
-                        schedule="@daily", profile="audiobook", kinds=["narration"])  # fmt: skip
+dubbing = voicing_dag("dubflow_dubbing", "Dubbing: line sheets and subtitles to fitted, checked dialogue", "broadcast")
+narration = voicing_dag("dubflow_narration", "Narration: manuscripts to checked chapters", "audiobook")

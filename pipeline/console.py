@@ -26,13 +26,23 @@ def _seconds(value: float | None) -> str:
     return f"{int(minutes):02d}:{seconds:06.3f}"
 
 
+def _number(value: float | None, spec: str = ".1f") -> str:
+    return "" if value is None else format(value, spec)
+
+
+def rows_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[str | Text | None]] = ()) -> Table:
+    """A table titled on the left with one header per column (None: an empty cell): every listing looks alike."""
+    table = Table(*columns, title=title, title_justify="left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def lines_table(result: IngestResult, limit: int | None = None) -> Table:
     """One row per line; columns the script does not use (timing, voices, chapters …) are left out."""
     lines = result.lines if limit is None else result.lines[:limit]
-    table = Table(
-        title=f"{result.script_id}  ({result.format}, {len(result.lines)} lines, {result.encoding or 'binary'})",
-        title_justify="left",
-    )
+    title = f"{result.script_id}  ({result.format}, {len(result.lines)} lines, {result.encoding or 'binary'})"
+    table = Table(title=title, title_justify="left")
     columns: list[tuple[str, str, Callable[[Line], str]]] = [
         ("line_id", "cyan", lambda ln: ln.line_id),
         ("src", "dim", lambda ln: str(ln.source_line)),
@@ -48,13 +58,8 @@ def lines_table(result: IngestResult, limit: int | None = None) -> Table:
     ]
     used = [(name, style, get) for name, style, get in columns if name == "text" or any(get(ln) for ln in lines)]
     for name, style, _ in used:
-        table.add_column(
-            name,
-            style=style,
-            no_wrap=name in ("line_id", "src", "lang", "start", "end"),
-            ratio=4 if name == "text" else None,
-            overflow="fold",
-        )
+        fixed = name in ("line_id", "src", "lang", "start", "end")
+        table.add_column(name, style=style, no_wrap=fixed, ratio=4 if name == "text" else None, overflow="fold")
     for line in lines:
         table.add_row(*(Text(get(line)) for _, _, get in used))
     if limit is not None and len(result.lines) > limit:
@@ -76,13 +81,8 @@ def print_problems(console: Console, problems: Iterable[Problem]) -> None:
 
 def frame_table(frame: pd.DataFrame, title: str, columns: list[str] | None = None) -> Table:
     """A pandas frame as a rich table (catalog listings); floats to 2 places, timestamps to the second."""
-    table = Table(title=title, title_justify="left")
     names = columns or [str(c) for c in frame.columns]
-    for name in names:
-        table.add_column(name)
-    for row in frame[names].itertuples(index=False):
-        table.add_row(*(_cell(value) for value in row))
-    return table
+    return rows_table(title, names, (map(_cell, row) for row in frame[names].itertuples(index=False)))
 
 
 def _cell(value: object) -> str:
@@ -95,35 +95,28 @@ def _cell(value: object) -> str:
 
 def run_table(report: RunReport, title: str) -> Table:
     """One row per line of a fan-out: status, engine, worker, duration, RTF, error."""
-    table = Table(title=title, title_justify="left")
-    for column in ("line_id", "status", "engine", "worker", "seconds", "RTF", "attempts", "problem"):
-        table.add_column(column)
+    table = rows_table(title, ("line_id", "status", "engine", "worker", "seconds", "RTF", "attempts", "problem"))
     for result in report.results:
         clip = result.clip
         seconds = f"{clip.duration:.2f}" if clip and clip.duration else ""
         rtf = f"{clip.synth_seconds / clip.duration:.3f}" if clip and clip.duration and clip.synth_seconds else ""
-        style = {"failed": "red", "cached": "cyan"}.get(result.status, "green")
+        status = Text(result.status, style={"failed": "red", "cached": "cyan"}.get(result.status, "green"))
         problem = result.error or ("; ".join(clip.warnings[:2]) if clip else "")
-        table.add_row(result.line.line_id, Text(result.status, style=style), (clip.engine or "") if clip else "",
-                      clip.worker.removeprefix("tcp://") if clip else "", seconds, rtf, str(result.attempts),
-                      problem)  # fmt: skip
+        where = (clip.engine or "", clip.worker.removeprefix("tcp://")) if clip else ("", "")
+        table.add_row(result.line.line_id, status, *where, seconds, rtf, str(result.attempts), problem)
     return table
 
 
 def qa_table(qa: ScriptQa) -> Table:
     """The QA gate's per-line verdicts with the failed or warned checks spelled out."""
-    counts = qa.counts()
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    table = Table(title=f"{qa.script_id}: QA ({qa.profile}) {summary}", title_justify="left")
-    for column in ("line_id", "verdict", "attempts", "LUFS", "dBTP", "stretch", "problems"):
-        table.add_column(column)
+    summary = ", ".join(f"{n} {k}" for k, n in qa.counts().items() if n)
+    columns = ("line_id", "verdict", "attempts", "LUFS", "dBTP", "stretch", "problems")
+    table = rows_table(f"{qa.script_id}: QA ({qa.profile}) {summary}", columns)
     colours = {"pass": "green", "warn": "yellow", "fail": "red", "not-checked": "dim"}
     for line in qa.lines:
-        problems = "; ".join(f"{c.name}: {c.value if c.value is not None else ''} {c.unit} ({c.threshold})".strip()
-                             for c in line.checks if c.verdict in ("fail", "warn"))  # fmt: skip
-        verdict = "quarantined" if line.quarantined else line.verdict
-        table.add_row(line.line_id, Text(verdict, style=colours.get(line.verdict, "")), str(line.attempts),
-                      "" if line.loudness is None else f"{line.loudness:.1f}",
-                      "" if line.true_peak is None else f"{line.true_peak:.1f}", f"{line.stretch:.2f}",
-                      problems)  # fmt: skip
+        bad = [c for c in line.checks if c.verdict in ("fail", "warn")]
+        problems = "; ".join(f"{c.name}: {_number(c.value, '')} {c.unit} ({c.threshold})".strip() for c in bad)
+        verdict = Text("quarantined" if line.quarantined else line.verdict, style=colours.get(line.verdict, ""))
+        levels = _number(line.loudness), _number(line.true_peak), f"{line.stretch:.2f}"
+        table.add_row(line.line_id, verdict, str(line.attempts), *levels, problems)
     return table

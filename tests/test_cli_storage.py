@@ -45,11 +45,10 @@ def test_s3_start_status_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_inbox_put_and_list(s3_env: dict[str, str]) -> None:
     assert runner.invoke(app, ["s3", "init"]).exit_code == 0
-    put = runner.invoke(app, ["inbox", "put", str(SAMPLES / "zh_linesheet.csv"), "--project", "acme",
-                              "--day", "2026-05-04"])  # fmt: skip
+    queue = ["inbox", "put", str(SAMPLES / "zh_linesheet.csv"), "--project", "acme", "--day", "2026-05-04"]
+    put = runner.invoke(app, queue)
     assert put.exit_code == 0 and "acme/2026-05-04/zh_linesheet.csv (uploaded)" in put.output
-    again = runner.invoke(app, ["inbox", "put", str(SAMPLES / "zh_linesheet.csv"), "--project", "acme",
-                                "--day", "2026-05-04"])  # fmt: skip
+    again = runner.invoke(app, queue)
     assert "(already there)" in again.output
     listed = runner.invoke(
         app, ["inbox", "list", "--project", "acme", "--since", "2026-05-01", "--until", "2026-05-08"]

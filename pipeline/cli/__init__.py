@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from pipeline.cli.common import ConfigOpt, console, err
+from pipeline.cli.common import ConfigOpt, console, err, fail
 from pipeline.cli.common import language as _language
 from pipeline.cli.common import settings_or_exit as _settings
 from pipeline.cli.storage import catalog_app, inbox_app, s3_app
-from pipeline.console import lines_table, print_problems
+from pipeline.console import lines_table, print_problems, rows_table
 from pipeline.scripts.formats import FORMATS
 from pipeline.scripts.ingest import ingest_file
 from pipeline.scripts.table import write_lines
@@ -51,8 +51,7 @@ def ingest(
     try:
         mapping = load_voice_map(voice_map) if voice_map else None
     except VoiceMapError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     failed = 0
     for path in files:
         result = ingest_file(path, settings.ingest, voice_map=mapping, script_id=script_id, encoding=encoding)
@@ -91,19 +90,13 @@ def text(
     try:
         utterance = parse(source)
     except MarkupError as exc:
-        for issue in exc.issues:
-            err.print(f"[red]{escape(str(issue))}[/red]")
-        raise typer.Exit(1) from exc
+        raise fail("\n".join(map(str, exc.issues))) from exc
     language = _language(lang) if lang else langs.detect(source, _settings(config).ingest.default_lang)
-    console.print(f"lang:      {language}", highlight=False)
-    console.print(f"canonical: {escape(render(utterance))}", highlight=False)
-    console.print(f"spoken:    {escape(plain(normalize(utterance, language)))}", highlight=False)
-    console.print(f"features:  {', '.join(sorted(features(utterance))) or '-'}", highlight=False)
-    for segment in utterance:
-        console.print(f"  {escape(repr(segment))}", highlight=False)
-    if style is not None:
-        parsed = parse_style(style)
-        console.print(escape(repr(parsed)), highlight=False)
+    spoken = plain(normalize(utterance, language))
+    shown = [f"lang:      {language}", f"canonical: {render(utterance)}", f"spoken:    {spoken}"]
+    shown += [f"features:  {', '.join(sorted(features(utterance))) or '-'}", *(f"  {s!r}" for s in utterance)]
+    shown += [] if style is None else [repr(parse_style(style))]
+    console.print("\n".join(shown), markup=False, highlight=False)
 
 
 voices_app = typer.Typer(help="The voice catalog: list, check, preview.", no_args_is_help=True)
@@ -120,16 +113,11 @@ def _catalog(config: Path | None):
 @voices_app.command("list")
 def voices_list(config: ConfigOpt = None) -> None:
     """Every voice in the catalog with its engine and languages."""
-    from rich.table import Table
-
     _, catalog = _catalog(config)
-    table = Table(title=str(catalog.path), title_justify="left")
-    for column in ("voice", "engine", "languages", "engine voice", "reference", "description"):
-        table.add_column(column)
-    for voice in catalog.voices.values():
-        table.add_row(voice.id, voice.engine, ", ".join(voice.languages), voice.engine_voice or "",
-                      voice.reference or "", voice.description)  # fmt: skip
-    console.print(table)
+    voices = catalog.voices.values()
+    columns = ("voice", "engine", "languages", "engine voice", "reference", "description")
+    rows = [(v.id, v.engine, ", ".join(v.languages), v.engine_voice, v.reference, v.description) for v in voices]
+    console.print(rows_table(str(catalog.path), columns, rows))
     print_problems(err, catalog.problems)
     if any(p.severity == "error" for p in catalog.problems):
         raise typer.Exit(1)
@@ -185,26 +173,22 @@ def voices_preview(
     try:
         chosen = catalog.voice(voice)
         language = _language(lang) if lang else langs.detect(text, chosen.languages[0])
-        line = Line(script_id="preview", line_id="preview", index=0, source_line=1, text=text, spoken_text=text,
-                    text_hash="", lang=language, voice=chosen.id, style=style, utterance=parse(text))  # fmt: skip
+        # A script of one line: script_id, line_id, index, source_line, text, spoken_text, text_hash, lang.
+        said = parse(text)
+        line = Line("preview", "preview", 0, 1, text, text, "", language, voice=chosen.id, style=style, utterance=said)
         job = Job(line, chosen, None, seed or 0, (chosen.engine,), cache_key="", gpu=False)  # this voice, no other
         result = speak(EngineRegistry(settings.engines), job, catalog.reference_path(chosen), seed=seed).result
     except KeyError as exc:
-        err.print(str(exc.args[0]), style="red", markup=False)
-        raise typer.Exit(1) from exc
-    except MarkupError as exc:
-        err.print(f"markup: {exc}", style="red", markup=False)
-        raise typer.Exit(1) from exc
-    except EngineError as exc:
-        err.print(f"{voice}: {exc}", style="red", markup=False)
-        raise typer.Exit(1) from exc
+        raise fail(exc.args[0]) from exc
+    except (MarkupError, EngineError) as exc:
+        raise fail(f"{'markup' if isinstance(exc, MarkupError) else voice}: {exc}") from exc
     path = out or Path("build/preview") / f"{chosen.id}.wav"
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, result.samples, result.sample_rate, subtype="PCM_16")
     for warning in result.warnings:
         err.print(f"warning: {warning}", style="yellow", markup=False)
-    console.print(f"{path}: {result.duration:.2f}s at {result.sample_rate} Hz by {result.model_version} "
-                  f"(RTF {result.rtf:.3f})", highlight=False)  # fmt: skip
+    spoken = f"{result.duration:.2f}s at {result.sample_rate} Hz by {result.model_version} (RTF {result.rtf:.3f})"
+    console.print(f"{path}: {spoken}", highlight=False)
 
 
 @app.command()
@@ -224,18 +208,16 @@ def voice(
     config: ConfigOpt = None,
 ) -> None:
     """Voice scripts end to end: ingest, synthesize on Dask, post-process and QA, package, publish."""
-    from pipeline.cli.voice import voice_files
+    from pipeline.cli.voice import Batch
 
     settings = _settings(config)
-    overrides = {k: v for k, v in {"workers": workers, "mode": mode}.items() if v is not None}
-    if overrides:
+    if overrides := {k: v for k, v in {"workers": workers, "mode": mode}.items() if v is not None}:
         try:
-            settings = settings.model_copy(update={"dask": settings.dask.model_validate(
-                {**settings.dask.model_dump(), **overrides})})  # fmt: skip
+            dask = settings.dask.model_validate({**settings.dask.model_dump(), **overrides})
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
-    raise typer.Exit(voice_files(settings, scripts, console, project=project or settings.project, profile=profile,
-                                 publish=publish, out=out, force=force))  # fmt: skip
+        settings = settings.model_copy(update={"dask": dask})
+    raise typer.Exit(Batch(settings, project or settings.project, profile, publish, out, force).run(scripts))
 
 
 @app.command()
@@ -245,14 +227,13 @@ def demo(
     config: ConfigOpt = None,
 ) -> None:
     """``dubflow voice samples/* --project demo --out build/demo``: the embedded defaults, end to end."""
-    from pipeline.cli.voice import voice_files
+    from pipeline.cli.voice import Batch
     from pipeline.scripts.ingest import supported_suffixes
 
     files = sorted(p for p in samples.iterdir() if p.suffix.lower() in supported_suffixes())
     if not files:
-        err.print(f"no sample scripts in {samples}", style="red", markup=False)
-        raise typer.Exit(1)
-    raise typer.Exit(voice_files(_settings(config), files, console, project=DEMO_PROJECT, out=out))
+        raise fail(f"no sample scripts in {samples}")
+    raise typer.Exit(Batch(_settings(config), DEMO_PROJECT, out=out).run(files))
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ _CHECKOUT = Path(__file__).resolve().parents[2]
 REPO = _CHECKOUT if (_CHECKOUT / "configs").is_dir() else Path(os.environ.get("AIRFLOW_HOME", "/opt/airflow"))
 STORE_CONN = "minio_default"
 DASK_CONN = "dask_default"
+EXTRAS = {"region_name": "region", "bucket_prefix": "bucket_prefix", "secure": "secure"}  # extra → storage setting
 
 
 class _DubflowHook(BaseHook):
@@ -72,9 +73,8 @@ class DubflowDaskHook(_DubflowHook):
 
         base = base_settings().dask
         try:
-            dask = type(base).model_validate(
-                {**base.model_dump(), **dask_overrides(self.get_connection(self.conn_id), base.external.model_dump())}
-            )
+            overrides = dask_overrides(self.get_connection(self.conn_id), base.external.model_dump())
+            dask = type(base).model_validate({**base.model_dump(), **overrides})
             with open_client(dask, timeout="10s") as client:  # a person is waiting on the button
                 workers = client.scheduler_info()["workers"].values()
         except (ClusterError, ValueError, OSError) as exc:
@@ -90,7 +90,6 @@ def base_settings():  # -> pipeline.settings.Settings
 
 
 def _connection(conn_id: str) -> Any | None:
-    from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
@@ -107,14 +106,9 @@ def store_overrides(conn: Any) -> dict[str, Any]:
         raise ValueError(f"connection {conn.conn_id}: no endpoint (set extra.endpoint_url or host/port)")
     values: dict[str, Any] = {"endpoint": endpoint}
     access, secret = conn.login or extra.get("aws_access_key_id"), conn.password or extra.get("aws_secret_access_key")
-    if access:  # only what the connection sets: keys from the environment stay otherwise
-        values["access_key"] = access
-    if secret:
-        values["secret_key"] = secret
-    for key in ("region_name", "bucket_prefix", "secure"):
-        if key in extra:
-            values["region" if key == "region_name" else key] = extra[key]
-    return values
+    # Only what the connection sets: keys from the environment stay otherwise.
+    values |= {name: value for name, value in (("access_key", access), ("secret_key", secret)) if value}
+    return values | {EXTRAS[key]: extra[key] for key in EXTRAS if key in extra}
 
 
 def dask_overrides(conn: Any, external: dict[str, Any]) -> dict[str, Any]:
@@ -139,8 +133,8 @@ def pipeline_settings():  # -> pipeline.settings.Settings
     if (store := _connection(STORE_CONN)) is not None:
         overrides["storage"] = {**base.storage.model_dump(), **store_overrides(store)}
     if (dask := _connection(DASK_CONN)) is not None:
-        overrides["dask"] = {**overrides.get("dask", base.dask.model_dump()),
-                             **dask_overrides(dask, base.dask.external.model_dump())}  # fmt: skip
+        external = dask_overrides(dask, base.dask.external.model_dump())
+        overrides["dask"] = {**overrides.get("dask", base.dask.model_dump()), **external}
     return load_settings(REPO / "configs" / "pipeline.yaml", **overrides) if overrides else base
 
 
@@ -164,16 +158,10 @@ def bad_input_fails_fast() -> Iterator[None]:
         raise AirflowException(f"{type(exc).__name__}: {exc}") from None
 
 
-@contextmanager
-def in_repo() -> Iterator[None]:
+def in_repo() -> chdir[Path]:
     """Run with the repository as working directory: the settings' relative paths (voices, profiles, the local
     S3 server's data dir, model caches) are relative to it, wherever the Airflow worker was started."""
-    before = os.getcwd()
-    os.chdir(REPO)
-    try:
-        yield
-    finally:
-        os.chdir(before)
+    return chdir(REPO)
 
 
 def review_store():  # -> pipeline.storage.store.ObjectStore
@@ -182,7 +170,5 @@ def review_store():  # -> pipeline.storage.store.ObjectStore
     from pipeline.storage.store import ObjectStore
 
     storage = pipeline_settings().storage
-    if not storage.local.data_dir.is_absolute():
-        local = storage.local.model_copy(update={"data_dir": REPO / storage.local.data_dir})
-        storage = storage.model_copy(update={"local": local})
-    return ObjectStore.from_settings(storage)
+    local = storage.local.model_copy(update={"data_dir": REPO / storage.local.data_dir})  # an absolute one stays
+    return ObjectStore.from_settings(storage.model_copy(update={"local": local}))

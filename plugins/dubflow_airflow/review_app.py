@@ -31,8 +31,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 VOICING_TASK = "voice_script"
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
-                        autoescape=select_autoescape(["html"]))  # fmt: skip
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape())
 
 app = FastAPI(title="dubflow review", docs_url=None, redoc_url=None, openapi_url=None)
 CanRead = Depends(requires_access_dag("GET", DagAccessEntity.RUN))
@@ -54,11 +53,10 @@ def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user
     rows = _voicing_results(session, dag_id, run_id)
     store, problem = _store()
     scripts = [] if store is None else [script_view(store, *row) for row in rows]
-    page = TEMPLATES.get_template("review.html").render(
-        dag_id=dag_id, run_id=run_id, scripts=scripts, store_problem=problem, reviewer=user.get_name(),
-        queued=request.query_params.get("queued"), error=request.query_params.get("error"),
-        root="../../../", action=f"{quote(run_id, safe='')}/retake",
-    )  # fmt: skip
+    shown = {"dag_id": dag_id, "run_id": run_id, "scripts": scripts, "store_problem": problem, "root": "../../../"}
+    shown |= {"reviewer": user.get_name(), "action": f"{quote(run_id, safe='')}/retake"}
+    shown |= {key: request.query_params.get(key) for key in ("queued", "error")}
+    page = TEMPLATES.get_template("review.html").render(shown)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
@@ -95,13 +93,12 @@ def _queue_retake(dag_id: str, run_id: str, request: Request, user: Any, form: d
         return _back(page, error=str(exc))
     digest = hashlib.sha256(json.dumps(conf["retake"], sort_keys=True).encode()).hexdigest()[:10]
     new_run = f"retake__{manifest['script_id']}__v{manifest['version']}__{digest}"
-    body = {"dag_run_id": new_run, "logical_date": None, "conf": conf,
-            "note": f"Retake of {', '.join(conf['retake'])} from {manifest['script_id']} v{manifest['version']} "
-                    f"(run {run_id}), requested by {user.get_name()} on the review page"}  # fmt: skip
+    source = f"{manifest['script_id']} v{manifest['version']} (run {run_id})"
+    note = f"Retake of {', '.join(conf['retake'])} from {source}, requested by {user.get_name()} on the review page"
+    body = {"dag_run_id": new_run, "logical_date": None, "conf": conf, "note": note}
     answer = _as_reviewer(request, "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", body)
-    if answer.status_code == status.HTTP_409_CONFLICT:  # the same rejection was queued before: that run
-        return _back(page, queued=new_run)
-    if not answer.is_success:
+    # 409: the same rejection was queued before, and that run is the one to show.
+    if not answer.is_success and answer.status_code != status.HTTP_409_CONFLICT:
         return _back(page, error=f"Airflow refused the retake run: HTTP {answer.status_code} {answer.text[:500]}")
     return _back(page, queued=new_run)
 
@@ -115,13 +112,11 @@ def _voicing_results(session: Any, dag_id: str, run_id: str) -> list[tuple[str, 
     ).all()
     if not tis:  # not a voicing DAG, or no such run
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{dag_id} run {run_id} has no {VOICING_TASK} tasks to review")
-    tis = [ti for ti in tis if ti.map_index >= 0]  # an empty expansion leaves one unmapped, skipped instance
-    xcoms = session.scalars(select(XComModel).where(
-        XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.task_id == VOICING_TASK,
-        XComModel.key == "return_value"))  # fmt: skip
+    ours = (XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.task_id == VOICING_TASK)
+    xcoms = session.scalars(select(XComModel).where(*ours, XComModel.key == "return_value"))
     values = {x.map_index: XComModel.deserialize_value(x) for x in xcoms}
-    return [(ti.rendered_map_index or f"script {ti.map_index}", str(ti.state or "none"), ti.map_index,
-             values.get(ti.map_index)) for ti in tis]  # fmt: skip
+    # An empty expansion leaves one unmapped (map index -1), skipped instance.
+    return [(label or f"script {i}", str(state or "none"), i, values.get(i)) for i, state, label in tis if i >= 0]
 
 
 def _store() -> tuple[Any, str | None]:

@@ -25,14 +25,9 @@ def _group_alive(pgid: int) -> bool:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, though no longer ours to signal
+        pass
     return True
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, sig)
 
 
 def stop(proc: subprocess.Popen[bytes], grace: float) -> None:
@@ -42,7 +37,8 @@ def stop(proc: subprocess.Popen[bytes], grace: float) -> None:
         proc.send_signal(signal.SIGINT)
     for sig, wait in ((None, grace), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         if sig is not None:
-            _signal_group(pgid, sig)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, sig)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and (proc.poll() is None or _group_alive(pgid)):
             time.sleep(0.2)

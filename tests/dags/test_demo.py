@@ -29,11 +29,10 @@ MANIFEST = re.compile(r"s3://[a-z0-9.-]+/demo/([A-Za-z0-9._-]+)/v(\d+)/manifest\
 def _demo(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     # No AIRFLOW_* (another test's home) and no DUBFLOW_S3_* (the suite's server): the demo's own defaults decide.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DUBFLOW_"))}
-    env |= {"PYTHONPATH": str(REPO / "plugins"), "DUBFLOW_STORAGE__LOCAL__DATA_DIR": str(tmp_path / "s3"),
-            "DUBFLOW_STORAGE__LOCAL__S3_PORT": "0"}  # fmt: skip
-    argv = [sys.executable, "-m", "dubflow_airflow.demo", "--out", str(tmp_path / "out"),
-            "--airflow-home", str(tmp_path / "airflow")]  # fmt: skip
-    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    env |= {"PYTHONPATH": str(REPO / "plugins"), "DUBFLOW_STORAGE__LOCAL__DATA_DIR": str(tmp_path / "s3")}
+    env["DUBFLOW_STORAGE__LOCAL__S3_PORT"] = "0"
+    argv = ["-m", "dubflow_airflow.demo", "--out", str(tmp_path / "out"), "--airflow-home", str(tmp_path / "airflow")]
+    return subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.mark.timeout(1800)  # both DAGs on all samples (ASR included), then again: minutes on a loaded 2-core box
@@ -81,9 +80,9 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
 
         # The printed guide names the assets, the S3 server and its credentials, the CLI and the UI.
         out = first.stdout
-        for needle in ("catalog list --project demo", "catalog show demo", str(tmp_path / "s3" / "credentials.env"),
-                       "http://127.0.0.1:8080", f"make airflow AIRFLOW_DIR={tmp_path / 'airflow'}", "user admin",
-                       "simple_auth_manager_passwords.json.generated", "2 of 2 DAG runs succeeded"):  # fmt: skip
+        needles = ["catalog list --project demo", "catalog show demo", str(tmp_path / "s3" / "credentials.env")]
+        needles += ["http://127.0.0.1:8080", f"make airflow AIRFLOW_DIR={tmp_path / 'airflow'}", "user admin"]
+        for needle in [*needles, "simple_auth_manager_passwords.json.generated", "2 of 2 DAG runs succeeded"]:
             assert needle in out, needle
         assert "http://127.0.0.1:8080/dubflow/review/dubflow_dubbing/manual__" in out  # each run's review page
 

@@ -37,8 +37,8 @@ def test_each_voicing_dag_voices_only_its_kind_of_script(airflow_home, s3_env) -
     for dag_id, expected in (("dubflow_dubbing", "en_dub_ep01.srt"), ("dubflow_narration", "narration_harbour.md")):
         run = _run(dag_id, dry_run=True)
         assert set(_states(run).values()) == {"success"}, _states(run)
-        discovered = next(ti for ti in run.get_task_instances() if ti.task_id == "discover").xcom_pull(
-            task_ids="discover")  # fmt: skip
+        discover = next(ti for ti in run.get_task_instances() if ti.task_id == "discover")
+        discovered = discover.xcom_pull(task_ids="discover")
         assert [item["name"] for item in discovered] == [expected], dag_id
 
 
@@ -53,8 +53,8 @@ def test_the_retake_param_accepts_the_review_pages_conf_and_nothing_else(airflow
     from airflow.sdk.definitions.param import ParamValidationError
 
     param = _dag("dubflow_narration").params.get_param("retake")
-    good = {"en_dub_ep01-0003": {"take": 2, "note": "too fast", "reviewer": "ann", "from_version": 3},
-            "L0123456789ab": {"take": 1, "from_version": None}}  # fmt: skip
+    good = {"en_dub_ep01-0003": {"take": 2, "note": "too fast", "reviewer": "ann", "from_version": 3}}
+    good["L0123456789ab"] = {"take": 1, "from_version": None}
     assert param.resolve(good) == good and param.resolve({}) == {}
     bad = [
         {"en_dub_ep01-0003": {"note": "no take"}},

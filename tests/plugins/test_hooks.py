@@ -23,8 +23,7 @@ def _connection(conn_type: str, **fields: object):
     from airflow.models.connection import Connection
 
     extra = fields.pop("extra", None)
-    return Connection(conn_id=f"t_{conn_type}", conn_type=conn_type, extra=json.dumps(extra) if extra else None,
-                      **fields)  # fmt: skip
+    return Connection(conn_id=f"t_{conn_type}", conn_type=conn_type, extra=extra and json.dumps(extra), **fields)
 
 
 def test_airflow_finds_both_connection_types_with_their_forms(airflow: None) -> None:

@@ -58,10 +58,10 @@ def server(airflow_home: Path, s3_settings, local_s3_server, tmp_path_factory) -
     import uvicorn
 
     port = _free_port()
-    env = s3_env_vars(s3_settings)
+    url, env = f"http://127.0.0.1:{port}", s3_env_vars(s3_settings)
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in {**env, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS,
-                           "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}"}.items():  # fmt: skip
+        airflow = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS, "AIRFLOW__API__BASE_URL": url}
+        for key, value in {**env, **airflow}.items():
             patch.setenv(key, value)
         store = ObjectStore.from_settings(load_settings().storage)
         store.ensure_buckets()
@@ -69,8 +69,8 @@ def server(airflow_home: Path, s3_settings, local_s3_server, tmp_path_factory) -
         script = tmp_path_factory.mktemp("review") / "review_ep.srt"
         script.write_text("\n\n".join(cues[:3]) + "\n", encoding="utf-8")
         key = put_script(store, script, "demo", DAY).key
-        run = _dag(DAG_ID).test(logical_date=datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC),
-                                run_conf={"project": "demo", "script_key": key})  # fmt: skip
+        midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
+        run = _dag(DAG_ID).test(logical_date=midnight, run_conf={"project": "demo", "script_key": key})
         states = {f"{ti.task_id}[{ti.map_index}]": str(ti.state) for ti in run.get_task_instances()}
         assert set(states.values()) == {"success"}, states
 
@@ -87,11 +87,11 @@ def server(airflow_home: Path, s3_settings, local_s3_server, tmp_path_factory) -
             passwords = json.loads((airflow_home / "simple_auth_manager_passwords.json.generated").read_text())
             tokens = {}
             for user in ("admin", "viewer"):
-                answer = httpx.post(f"http://127.0.0.1:{port}/auth/token", timeout=30,
-                                    json={"username": user, "password": passwords[user]})  # fmt: skip
+                login = {"username": user, "password": passwords[user]}
+                answer = httpx.post(f"{url}/auth/token", timeout=30, json=login)
                 assert answer.status_code == 201, answer.text
                 tokens[user] = answer.json()["access_token"]
-            yield Server(f"http://127.0.0.1:{port}", run.run_id, store, tokens)
+            yield Server(url, run.run_id, store, tokens)
         finally:
             uv.should_exit = True
             thread.join(timeout=30)
@@ -166,8 +166,8 @@ def test_a_viewer_may_read_but_not_queue_a_retake(server: Server) -> None:
 def test_a_cross_site_form_post_is_refused(server: Server) -> None:
     line = _manifest(server)["lines"][0]["line_id"]
     with server.client("admin") as client:
-        answer = client.post(server.page + "/retake", data={"script": "0", "reject": line},
-                             headers={"Origin": "http://evil.example"})  # fmt: skip
+        form = {"script": "0", "reject": line}
+        answer = client.post(server.page + "/retake", data=form, headers={"Origin": "http://evil.example"})
     assert answer.status_code == 403 and "cross-site" in answer.text
     assert not _retake_runs(server)
 
