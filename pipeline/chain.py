@@ -17,7 +17,7 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from pipeline.audio.profiles import Profile, resolve_profile
-from pipeline.compute.fanout import LineResult, RunReport, synthesize
+from pipeline.compute.fanout import LineResult, RunReport, Stage, synthesize
 from pipeline.compute.finish import finish
 from pipeline.deliver import Package, inputs_digest, package, publish_package, published_inputs
 from pipeline.events import RunTag, script_event
@@ -155,55 +155,47 @@ def voice(
     voice_map = {**catalog.voice_map(project), **overrides.get("voices", {})}
     ingested = ingest_bytes(script.data, script.name, settings.ingest, voice_map=voice_map)
     outcome = Outcome(script, ingested, overrides=overrides)
-    script_event(log, "script ingested", tag, ingested.script_id, script_key=script.source.get("inbox_key"),
-                 lines=len(ingested.lines), ok=ingested.ok)  # fmt: skip
+    lines, script_id, inbox_key = ingested.lines, ingested.script_id, script.source.get("inbox_key")
+    script_event(log, "script ingested", tag, script_id, script_key=inbox_key, lines=len(lines), ok=ingested.ok)
     watch.ingested(ingested)
     if not ingested.ok:
         return outcome
-    line_ids = {line.line_id for line in ingested.lines}
-    outcome.review = check_retake(options.retake or {}, line_ids, script.source.get("inbox_key") or script.name)
+    line_ids = {line.line_id for line in lines}
+    outcome.review = check_retake(options.retake or {}, line_ids, inbox_key or script.name)
     outcome.retakes = sorted(outcome.review)
     if options.dry_run:
         outcome.status = "validated (dry run)"
         return outcome
-    profile = resolve_profile(
-        settings.audio.profiles_file, options.profile or settings.audio.profile, settings.audio.overrides
-    )
-    outcome.profile = profile
-    with script_lock(store, project, ingested.script_id, options.run_id, wait=settings.synthesis.script_lock_wait,
-                     on_wait=watch.waiting):  # fmt: skip
-        carried, carried_review = published_takes(store, project, ingested.script_id, line_ids)
+    audio, wait = settings.audio, settings.synthesis.script_lock_wait
+    profile = outcome.profile = resolve_profile(audio.profiles_file, options.profile or audio.profile, audio.overrides)
+    with script_lock(store, project, script_id, options.run_id, wait=wait, on_wait=watch.waiting):
+        carried, carried_review = published_takes(store, project, script_id, line_ids)
         outcome.takes = {**carried, **{line_id: entry["take"] for line_id, entry in outcome.review.items()}}
         outcome.review = {**carried_review, **outcome.review}
         watch.stage("synthesize")
-        outcome.report = synthesize(ingested.lines, catalog, project, settings, store, client=client,
-                                    force=options.force, progress=watch.synthesized, takes=outcome.takes,
-                                    engine=options.engine, run_id=options.run_id)  # fmt: skip
+        watched = {"client": client, "progress": watch.synthesized}
+        asked = {"force": options.force, "takes": outcome.takes, "engine": options.engine, "run_id": options.run_id}
+        outcome.report = synthesize(lines, catalog, project, settings, store, **watched, **asked)
         watch.stage("finish")
-        outcome.checked = finish(
-            outcome.report, settings, profile, store, client, force=options.force, progress=watch.checked
-        )
-        kept = options.delivery_dir / ingested.script_id if options.delivery_dir else None
-        inputs = inputs_digest(ingested.lines, outcome.checked, profile, outcome.takes)
-        if options.publish and kept is None and (prior := published_inputs(store, project, ingested.script_id, inputs)):
+        outcome.checked = finish(outcome.report, Stage(settings, store, client), profile, options.force, watch.checked)
+        kept = options.delivery_dir / script_id if options.delivery_dir else None
+        inputs = inputs_digest(lines, outcome.checked, profile, outcome.takes)
+        qa = ScriptQa(project, script_id, profile.name, outcome.checked)
+        if options.publish and kept is None and (prior := published_inputs(store, project, script_id, inputs)):
             # Everything the package is made of is what the latest version was made of: it is that version.
-            outcome.package = Package(ScriptQa(project, ingested.script_id, profile.name, outcome.checked), [])
-            outcome.published, outcome.status = prior, "published"
+            outcome.package, outcome.published, outcome.status = Package(qa, []), prior, "published"
             return _voiced(outcome, tag)
         if kept is not None:
             kept.mkdir(parents=True, exist_ok=True)
         with nullcontext(str(kept)) if kept else TemporaryDirectory(prefix="dubflow-package-") as name:
-            folder = Path(name)
             watch.stage("package")
-            outcome.package = package(
-                ingested.lines, outcome.checked, profile, store, folder, project, ingested.script_id, outcome.takes
-            )
+            outcome.package = package(lines, qa, profile, store, Path(name), outcome.takes)
             if not options.publish:
                 outcome.status = "packaged"
             else:
                 watch.stage("publish")
-                source = {"name": script.name, **script.source, "review": dict(sorted(outcome.review.items())),
-                          "inputs": inputs}  # fmt: skip
+                review = dict(sorted(outcome.review.items()))
+                source = {"name": script.name, **script.source, "review": review, "inputs": inputs}
                 if overrides:
                     source["overrides"] = overrides
                 outcome.published = publish_package(store, outcome.package, options.run_id, source)
@@ -213,10 +205,10 @@ def voice(
 
 def _voiced(outcome: Outcome, tag: RunTag) -> Outcome:
     assert outcome.report is not None and outcome.package is not None
-    script_event(log, "script voiced", tag, outcome.ingested.script_id, status=outcome.status,
-                 version=outcome.published.version if outcome.published else None, lines=len(outcome.ingested.lines),
-                 failed=[r.line.line_id for r in outcome.report.failed] or None,
-                 qa=" ".join(f"{k}:{v}" for k, v in outcome.package.qa.counts().items()))  # fmt: skip
+    ingested, failed = outcome.ingested, [r.line.line_id for r in outcome.report.failed] or None
+    qa = " ".join(f"{k}:{v}" for k, v in outcome.package.qa.counts().items())
+    done = {"status": outcome.status, "version": outcome.published.version if outcome.published else None}
+    script_event(log, "script voiced", tag, ingested.script_id, **done, lines=len(ingested.lines), failed=failed, qa=qa)
     return outcome
 
 
@@ -227,8 +219,8 @@ def check_overrides(
     anything runs (a typo must not silently fall back to the default voice)."""
     unknown = sorted({voice for voice in voices.values() if voice not in catalog.voices})
     if unknown:
-        raise InputError(f"voice override(s) name voices not in {catalog.path}: {', '.join(unknown)} "
-                         f"(known: {', '.join(sorted(catalog.voices))})")  # fmt: skip
+        known = ", ".join(sorted(catalog.voices))
+        raise InputError(f"voice override(s) name voices not in {catalog.path}: {', '.join(unknown)} (known: {known})")
     if engine is not None and engine not in settings.engines.enabled:
         raise InputError(
             f"engine override {engine!r} is not enabled (engines.enabled: {', '.join(settings.engines.enabled)})"
@@ -259,8 +251,8 @@ def check_retake(
         from_version = entry.get("from_version")
         if from_version is not None and (isinstance(from_version, bool) or not isinstance(from_version, int)):
             raise InputError(f"retake of line {line_id} in {script_key}: from_version must be an integer or null")
-        review[line_id] = {"take": take, "note": str(entry.get("note") or ""),
-                           "reviewer": str(entry.get("reviewer") or ""), "from_version": from_version}  # fmt: skip
+        note, reviewer = str(entry.get("note") or ""), str(entry.get("reviewer") or "")
+        review[line_id] = {"take": take, "note": note, "reviewer": reviewer, "from_version": from_version}
     return review
 
 

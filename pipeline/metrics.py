@@ -24,27 +24,29 @@ from prometheus_client import Counter, Gauge, Histogram
 # cache hit; counted by the process that plans the run, which is not a worker — see README).
 STATUSES = frozenset({"synthesized", "fallback", "resynthesis", "failed", "cached"})
 # Why a line failed: short, fixed label values (the error text goes to the log, never into a label).
-REASONS = frozenset({
-    "engine_error",  # the engine raised (a model error, a load failure)
-    "unsupported",  # no planned engine can speak the line
-    "bad_audio",  # empty, NaN/Inf or silent audio with every seed tried
-    "too_long",  # longer audio than synthesis.max_line_seconds
-    "upload_error",  # the clip could not be written to object storage
-    "worker_setup",  # the worker's engine plugin is not set up
-    "qa_quarantine",  # the QA gate quarantined the line
-    "post_processing",  # post-processing or checking the line raised
-    "resynthesis_error",  # the QA gate's re-synthesis could not run on this worker
-    "other",  # anything else (the log says what)
-})  # fmt: skip
+REASONS = frozenset(
+    {
+        "engine_error",  # the engine raised (a model error, a load failure)
+        "unsupported",  # no planned engine can speak the line
+        "bad_audio",  # empty, NaN/Inf or silent audio with every seed tried
+        "too_long",  # longer audio than synthesis.max_line_seconds
+        "upload_error",  # the clip could not be written to object storage
+        "worker_setup",  # the worker's engine plugin is not set up
+        "qa_quarantine",  # the QA gate quarantined the line
+        "post_processing",  # post-processing or checking the line raised
+        "resynthesis_error",  # the QA gate's re-synthesis could not run on this worker
+        "other",  # anything else (the log says what)
+    }
+)
 VERDICTS = frozenset({"pass", "warn", "fail", "quarantined"})
 
 LINES = Counter(
     "dubflow_lines_synthesized", "Lines synthesized on this worker, by engine and outcome", ["engine", "status"]
 )
+_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, float("inf"))  # engine seconds
 SYNTHESIS_SECONDS = Histogram(
-    "dubflow_synthesis_seconds", "Engine wall time per kept clip (seconds)", ["engine"],
-    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, float("inf")),
-)  # fmt: skip
+    "dubflow_synthesis_seconds", "Engine wall time per kept clip (seconds)", ["engine"], buckets=_BUCKETS
+)
 AUDIO_SECONDS = Counter("dubflow_audio_seconds", "Seconds of audio synthesized on this worker", ["engine"])
 QA_VERDICTS = Counter("dubflow_qa_verdicts", "Lines through the QA gate on this worker, by final verdict", ["verdict"])
 LINE_FAILURES = Counter(

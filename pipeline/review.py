@@ -65,8 +65,8 @@ def script_view(
     """One mapped voicing task's script: its published version's lines, verdicts and players."""
     view = ScriptView(label, state, map_index)
     if not result:
-        view.problem = "the script failed before publishing: see this task's log" if state == "failed" else \
-            f"no result yet (task {state})"  # fmt: skip
+        failed = "the script failed before publishing: see this task's log"
+        view.problem = failed if state == "failed" else f"no result yet (task {state})"
         return view
     view.script_key, view.script_id = result.get("script_key"), result.get("script_id")
     view.status, view.counts = result.get("status"), dict(result.get("qa") or {})
@@ -88,17 +88,15 @@ def script_view(
     published = {entry["line_id"]: entry for entry in manifest.get("lines", [])}
     for qa in report.get("lines", []) if report else []:
         entry = published.get(qa["line_id"])
-        view.lines.append(LineView(
-            line_id=qa["line_id"], lang=qa.get("lang", ""), text=qa.get("text", ""), verdict=qa.get("verdict", ""),
-            take=int((entry or {}).get("take", 0)), published=entry is not None,
-            reasons=list(qa.get("reasons") or []), duration=qa.get("duration_s"),
-            checks=[CheckView(c["name"], c["verdict"], _value(c)) for c in qa.get("checks", [])],
-            audio_url=_audio_url(store, entry, qa.get("key")),
-        ))  # fmt: skip
-    if not report:  # an older version without a JSON report: the published lines are still reviewable
-        view.lines = [LineView(e["line_id"], e.get("lang", ""), e.get("text") or "", e.get("qa_verdict", ""),
-                               int(e.get("take", 0)), True, audio_url=_audio_url(store, e, None))
-                      for e in published.values()]  # fmt: skip
+        said = (qa["line_id"], qa.get("lang", ""), qa.get("text", ""), qa.get("verdict", ""))
+        checks = [CheckView(c["name"], c["verdict"], _value(c)) for c in qa.get("checks", [])]
+        held = {"reasons": list(qa.get("reasons") or []), "checks": checks, "duration": qa.get("duration_s")}
+        url, take = _audio_url(store, entry, qa.get("key")), int((entry or {}).get("take", 0))
+        view.lines.append(LineView(*said, take, entry is not None, **held, audio_url=url))
+    # An older version without a JSON report: the published lines are still reviewable.
+    for e in published.values() if not report else []:
+        said = (e["line_id"], e.get("lang", ""), e.get("text") or "", e.get("qa_verdict", ""))
+        view.lines.append(LineView(*said, int(e.get("take", 0)), True, audio_url=_audio_url(store, e, None)))
     return view
 
 
@@ -133,8 +131,10 @@ def retake_conf(
     too_long = [line for line, note in rejected.items() if len(note) > MAX_NOTE]
     if too_long:
         raise ReviewError(f"note for {too_long[0]} is longer than {MAX_NOTE} characters")
-    retake = {line: {"take": takes.get(line, 0) + 1, "note": note.strip(), "reviewer": reviewer,
-                     "from_version": manifest.get("version")} for line, note in sorted(rejected.items())}  # fmt: skip
+    asked = {"reviewer": reviewer, "from_version": manifest.get("version")}
+    retake = {
+        line: {"take": takes.get(line, 0) + 1, "note": note.strip(), **asked} for line, note in sorted(rejected.items())
+    }
     conf: dict[str, Any] = {"project": manifest["project"], "script_key": script_key, "retake": retake}
     if profile := (manifest.get("source") or {}).get("profile"):
         conf["profile"] = profile

@@ -38,8 +38,8 @@ def subtitles(clips: list[Placed], rate: int, fmt: str = "srt") -> str:
     """Subtitles whose cues are what was actually spoken: start and end of each placed clip."""
     subs = pysubs2.SSAFile()
     for clip in sorted(clips, key=lambda c: c.start_s):
-        subs.append(pysubs2.SSAEvent(start=round(clip.start_s * 1000), end=round(clip.end_s(rate) * 1000),
-                                     text=clip.text.replace("\n", "\\N")))  # fmt: skip
+        start, end = round(clip.start_s * 1000), round(clip.end_s(rate) * 1000)
+        subs.append(pysubs2.SSAEvent(start=start, end=end, text=clip.text.replace("\n", "\\N")))
     return subs.to_string(fmt)
 
 
@@ -59,8 +59,7 @@ def narration(clips: list[tuple[np.ndarray, float]], rate: int, tone: RoomTone) 
     """One chapter: each clip followed by its pause (as room tone), with the profile's head and tail."""
     parts = [room_tone(tone.head_s, rate, tone.level_db, seed=1)]
     for n, (samples, pause_s) in enumerate(clips):
-        parts.append(samples.astype(np.float32))
-        parts.append(room_tone(pause_s, rate, tone.level_db, seed=10 + n) if tone.level_db > -120 else
-                     np.zeros(int(pause_s * rate), np.float32))  # fmt: skip
+        pause = room_tone(pause_s, rate, tone.level_db, seed=10 + n) if tone.level_db > -120 else None
+        parts += [samples.astype(np.float32), np.zeros(int(pause_s * rate), np.float32) if pause is None else pause]
     parts.append(room_tone(tone.tail_s, rate, tone.level_db, seed=2))
     return np.concatenate(parts)

@@ -11,6 +11,19 @@ import soundfile as sf
 from pipeline.audio.profiles import Encoding
 
 
+def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
+    """32-bit float WAV: a raw or processed clip in staging keeps full precision for what comes after it."""
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, sample_rate, format="WAV", subtype="FLOAT")
+    return buffer.getvalue()
+
+
+def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """A staged clip as float32 samples (mono (n,), as it was written) and its rate."""
+    samples, rate = sf.read(io.BytesIO(data), dtype="float32")
+    return samples, rate
+
+
 def encode(x: np.ndarray, rate: int, encoding: Encoding) -> bytes:
     """``x`` is float in [-1, 1], mono (n,) or multi-channel (n, ch)."""
     if encoding.format == "mp3":

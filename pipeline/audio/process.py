@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,12 +34,9 @@ def process_clip(
     x = edit.trim(edit.remove_dc(x), rate, trim.threshold_db, trim.pad_ms)
     x = edit.resample(x, rate, profile.sample_rate)
     rate = profile.sample_rate
-    tf = profile.timefit
-    fitted = fit(x, rate, cue_s, gap_after_s, max_stretch=tf.max_stretch, borrow_share=tf.borrow_share,
-                 max_pause_ms=tf.max_pause_ms, threshold_db=trim.threshold_db, placement=tf.placement)  # fmt: skip
+    fitted = fit(x, rate, cue_s, gap_after_s, profile)
     loud = profile.loudness
     faded = edit.fade(fitted.samples, rate, trim.fade_ms)
     out, gain_db, peak = normalize(faded, rate, loud.target, loud.true_peak, loud.measure)
     out = out.astype(np.float32)
-    return Processed(out, rate, Fit(out, fitted.slot_s, fitted.borrowed_s, fitted.stretch, fitted.pauses_trimmed_s,
-                                    fitted.overflow_s, fitted.offset_s), gain_db, peak)  # fmt: skip
+    return Processed(out, rate, replace(fitted, samples=out), gain_db, peak)

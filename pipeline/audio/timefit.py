@@ -13,6 +13,7 @@ from audiotsm import wsola
 from audiotsm.io.array import ArrayReader, ArrayWriter
 
 from pipeline.audio.edit import shorten_pauses
+from pipeline.audio.profiles import Profile
 
 
 @dataclass(frozen=True)
@@ -36,24 +37,25 @@ def stretch(x: np.ndarray, factor: float, target_len: int) -> np.ndarray:
     return np.concatenate([out, np.zeros(target_len - out.shape[0])]).astype(x.dtype)
 
 
-def fit(x: np.ndarray, rate: int, cue_s: float | None, gap_after_s: float | None, *, max_stretch: float,
-        borrow_share: float, max_pause_ms: int, threshold_db: float, placement: str = "start") -> Fit:  # fmt: skip
+def fit(x: np.ndarray, rate: int, cue_s: float | None, gap_after_s: float | None, profile: Profile) -> Fit:
+    """Fit ``x`` into its cue with the profile's time-fit settings (``profile.trim`` says what is silence)."""
+    spec, threshold_db = profile.timefit, profile.trim.threshold_db
     if cue_s is None:  # narration: no slot to fit
         return Fit(x, None)
     length = x.shape[0] / rate
     if length <= cue_s:
-        offset = (cue_s - length) / 2 if placement == "center" else 0.0
+        offset = (cue_s - length) / 2 if spec.placement == "center" else 0.0
         return Fit(x, cue_s, offset_s=offset)
-    shortened = shorten_pauses(x, rate, threshold_db, max_pause_ms)
+    shortened = shorten_pauses(x, rate, threshold_db, spec.max_pause_ms)
     trimmed = (x.shape[0] - shortened.shape[0]) / rate
     length = shortened.shape[0] / rate
     if length <= cue_s:
         return Fit(shortened, cue_s, pauses_trimmed_s=trimmed)
-    borrow = min(length - cue_s, borrow_share * max(0.0, gap_after_s or 0.0))
+    borrow = min(length - cue_s, spec.borrow_share * max(0.0, gap_after_s or 0.0))
     slot = cue_s + borrow
     if length <= slot:
         return Fit(shortened, slot, borrowed_s=borrow, pauses_trimmed_s=trimmed)
-    factor = min(length / slot, max_stretch)
+    factor = min(length / slot, spec.max_stretch)
     target = round(shortened.shape[0] / factor) if factor < length / slot else round(slot * rate)
     out = stretch(shortened, factor, target)
     overflow = max(0, out.shape[0] - round(slot * rate)) / rate  # whole samples: rounding is not overflow

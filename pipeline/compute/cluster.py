@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pipeline.settings import DaskSettings
@@ -116,8 +116,8 @@ def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: i
         "silence_logs": logging.ERROR,
         "preload": [PARENT_WATCH],  # workers exit if this process dies without closing them
     }
-    return ClusterSpec("local", "distributed.LocalCluster", kwargs, workers=workers, engine_threads=threads,
-                       start_method=settings.start_method if hasattr(os, "fork") else "spawn")  # fmt: skip
+    spec = ClusterSpec("local", "distributed.LocalCluster", kwargs, workers=workers, engine_threads=threads)
+    return replace(spec, start_method=settings.start_method) if hasattr(os, "fork") else spec  # else: spawn
 
 
 PARENT_WATCH = "pipeline.compute.parent_watch"

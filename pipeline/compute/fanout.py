@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
+from functools import partial
 from itertools import groupby
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ from pipeline.settings import Settings
 from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog
-from pipeline.voices.plan import Job, plan_jobs
+from pipeline.voices.plan import Job, Run, plan_jobs
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,18 @@ class RunReport:
         return sum(r.clip.synth_seconds for r in self.results if r.clip and r.status == "synthesized")
 
     def summary(self) -> str:
-        return (f"{len(self.results)} lines: {self.count('synthesized')} synthesized, {self.count('cached')} cached, "
-                f"{self.count('failed')} failed in {self.wall_seconds:.1f} s")  # fmt: skip
+        counts = ", ".join(f"{self.count(status)} {status}" for status in ("synthesized", "cached"))
+        return f"{len(self.results)} lines: {counts}, {self.count('failed')} failed in {self.wall_seconds:.1f} s"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where a stage of a run works: its settings, the object store, and the Dask client (a ``LazyClient`` opens
+    the configured cluster on first use)."""
+
+    settings: Settings
+    store: ObjectStore
+    client: Any
 
 
 Progress = Callable[[LineResult], None]
@@ -107,12 +118,9 @@ def synthesize(
     worker, both carrying ``run_id``, ``project``, ``script_id`` and ``line_id``."""
     started = time.perf_counter()
     tag = RunTag(run_id or new_run_id(), project)
-    registry = EngineRegistry(settings.engines)
-    jobs, plan_failures = plan_jobs(lines, catalog, project, registry, settings.synthesis.seed,
-                                    reference_digest=lambda uri: _reference_digest(store, uri),
-                                    takes=takes, engine=engine,
-                                    max_chars=settings.synthesis.max_line_chars,
-                                    shards=settings.dask.shards)  # fmt: skip
+    registry, synthesis = EngineRegistry(settings.engines), settings.synthesis
+    run = Run(partial(_reference_digest, store), takes or {}, engine, synthesis.max_line_chars, settings.dask.shards)
+    jobs, plan_failures = plan_jobs(lines, catalog, project, registry, synthesis.seed, run)
     results: dict[str, LineResult] = {}
 
     def record(result: LineResult, reason: str | None = None) -> None:
@@ -123,7 +131,7 @@ def synthesize(
 
     for failure in plan_failures:
         record(LineResult(failure.line, "failed", error=failure.error), "plan")
-    use_cache = settings.synthesis.cache and not force
+    use_cache = synthesis.cache and not force
     misses = []
     for job, meta in zip(jobs, _lookup(store, jobs) if use_cache else [None] * len(jobs), strict=True):
         if meta is None:
@@ -136,7 +144,7 @@ def synthesize(
     if misses:
         spec = cluster_spec(settings.dask)
         with _client(client, settings, spec) as active:
-            workers = _run(active, misses, settings, store, spec, record, tag)
+            workers = _run(Stage(settings, store, active), misses, spec, record, tag)
     missing = [line.line_id for line in lines if line.line_id not in results]
     if missing:  # every line ends synthesized, cached or failed: anything else is a bug, never a silent drop
         raise RuntimeError(f"fan-out lost track of lines {missing[:5]}")
@@ -161,12 +169,11 @@ def _client(client: Any, settings: Settings, spec: ClusterSpec) -> Iterator[Any]
         yield active
 
 
-def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, spec: ClusterSpec,
-         record: Callable[..., None], tag: RunTag) -> int:  # fmt: skip
+def _run(stage: Stage, jobs: list[Job], spec: ClusterSpec, record: Callable[..., None], tag: RunTag) -> int:
     from distributed import as_completed
 
-    synthesis = settings.synthesis
-    plugin = ensure_engines(client, settings, store, sorted({job.engines[0] for job in jobs}), spec)
+    client, synthesis = stage.client, stage.settings.synthesis
+    plugin = ensure_engines(client, stage.settings, stage.store, sorted({job.engines[0] for job in jobs}), spec)
     attempts: dict[str, int] = {}
     gpu_workers = [w for w, info in client.scheduler_info()["workers"].items() if info.get("resources", {}).get("GPU")]
     if not gpu_workers:  # a GPU task with no GPU worker would wait forever: fail those lines now, clearly
@@ -190,15 +197,13 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
     batch_of: dict[str, list[Job]] = {}
 
     def submit(batch: list[Job], avoid: str | None = None) -> Any:
-        workers = [w for w in client.scheduler_info()["workers"] if w != avoid] if avoid else None
-        future = client.submit(
-            synthesize_batch, plugin.name, batch, synthesis.reseed_attempts, synthesis.silence_rms, tag,
-            synthesis.max_line_seconds,
-            priority=-batch[0].line.index,  # script order: earlier lines first
-            resources=task_resources(batch[0].gpu, batch[0].shard),
-            workers=workers or None, allow_other_workers=bool(workers), pure=False,
-            key=f"synthesize-{batch[0].line.script_id}-{batch[0].line.line_id}-{time.monotonic_ns()}",
-        )  # fmt: skip
+        others = [w for w in client.scheduler_info()["workers"] if w != avoid] if avoid else []
+        elsewhere = {"workers": others, "allow_other_workers": True} if others else {}  # a retry: not where it failed
+        first = batch[0]
+        options = {"priority": -first.line.index, "resources": task_resources(first.gpu, first.shard), "pure": False}
+        options["key"] = f"synthesize-{first.line.script_id}-{first.line.line_id}-{time.monotonic_ns()}"
+        # Script order (priority): earlier lines first.
+        future = client.submit(synthesize_batch, plugin.name, batch, synthesis, tag, **options, **elsewhere)
         batch_of[future.key] = batch
         return future
 
@@ -211,16 +216,15 @@ def _run(client: Any, jobs: list[Job], settings: Settings, store: ObjectStore, s
         try:
             clips: list[ClipMeta] = future.result()
         except Exception as exc:  # the task itself failed (worker lost too often, unpicklable result, …)
-            clips = [ClipMeta(job.line.line_id, False, error=f"{type(exc).__name__}: {exc}", reason="task_error")
-                     for job in batch]  # fmt: skip
+            clips = [ClipMeta.failure(job.line.line_id, "task_error", f"{type(exc).__name__}: {exc}") for job in batch]
         for clip in clips:
             job = by_id[clip.line_id]
             attempts[clip.line_id] = attempts.get(clip.line_id, 0) + 1
             if clip.ok:
                 record(LineResult(job.line, "synthesized", job, clip, attempts[clip.line_id]))
             elif attempts[clip.line_id] <= synthesis.retries:
-                line_event(log, "line retry", tag, job.line, engine=clip.engine, worker=clip.worker or None,
-                           attempt=attempts[clip.line_id], reason=clip.reason, error=clip.error)  # fmt: skip
+                retry = {"engine": clip.engine, "worker": clip.worker or None, "attempt": attempts[clip.line_id]}
+                line_event(log, "line retry", tag, job.line, **retry, reason=clip.reason, error=clip.error)
                 futures.add(submit([job], avoid=clip.worker or None))
             else:
                 record(LineResult(job.line, "failed", job, clip, attempts[clip.line_id], clip.error))
@@ -235,8 +239,8 @@ def ensure_engines(
 ) -> EnginePlugin:
     """This run's engine plugin on every worker (already there when the settings are the same)."""
     spec = spec or cluster_spec(settings.dask)
-    plugin = EnginePlugin(_engine_settings(settings, spec.engine_threads), preload, store.settings, store.connection,
-                          settings.dask.worker_log_level)  # fmt: skip
+    engines = _engine_settings(settings, spec.engine_threads)
+    plugin = EnginePlugin(engines, preload, store, settings.dask.worker_log_level)
     _replace_plugin(client, plugin)
     return plugin
 

@@ -6,7 +6,6 @@ the QA settings and the line's slot), so a re-run with nothing changed needs no 
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from collections.abc import Callable
@@ -16,19 +15,19 @@ from itertools import groupby
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from pipeline import metrics
+from pipeline.audio.encode import decode_wav
 from pipeline.audio.profiles import Profile
 from pipeline.compute.cluster import LazyClient
-from pipeline.compute.fanout import LineResult, RunReport, ensure_engines
+from pipeline.compute.fanout import LineResult, RunReport, Stage, ensure_engines
 from pipeline.compute.plugin import current_plugin
 from pipeline.compute.shards import task_resources
 from pipeline.events import RunTag, line_event
-from pipeline.qa.gate import Slot, finish_lines, result_key, slots
+from pipeline.qa.gate import Gate, Slot, finish_lines, result_key, slots
 from pipeline.qa.report import stored_media
 from pipeline.qa.results import Check, LineQa
-from pipeline.settings import QaSettings, Settings
+from pipeline.settings import QaSettings
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.plan import Job
 
@@ -50,10 +49,9 @@ class ToCheck:
 
     def failed(self, reason: str) -> LineQa:
         """The line as a failed, quarantined one: an error is never a lost line."""
-        line = self.job.line
-        return LineQa(line.line_id, line.lang, line.text, "fail", [Check("post_processing", "fail", detail=reason)],
-                      quarantined=True, reasons=[reason], voice=self.job.voice.id, engine=self.result.engine,
-                      line=line)  # fmt: skip
+        line, failed = self.job.line, [Check("post_processing", "fail", detail=reason)]
+        held = {"quarantined": True, "reasons": [reason], "voice": self.job.voice.id, "engine": self.result.engine}
+        return LineQa(line.line_id, line.lang, line.text, "fail", failed, **held, line=line)
 
 
 def finish_batch(
@@ -65,7 +63,7 @@ def finish_batch(
     assert plugin.store is not None and plugin.registry is not None
     lines = [(item.job, item.result.key or "", item.result.engine, item.slot) for item in items]
     with metrics.IN_PROGRESS.track_inprogress():
-        outcomes = finish_lines(plugin.registry, plugin.store, lines, profile, qa, tag, plugin.address)
+        outcomes = finish_lines(Gate(plugin.registry, plugin.store, profile, qa, tag, plugin.address), lines)
     results = []
     for item, outcome in zip(items, outcomes, strict=True):
         failure = "qa_quarantine"
@@ -89,8 +87,7 @@ def finish_batch(
 
 
 def _clip(store: ObjectStore, key: str) -> tuple[np.ndarray, int]:
-    samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", key)), dtype="float32")
-    return samples, rate
+    return decode_wav(store.get_bytes("staging", key))
 
 
 def account_qa(job: Job, line_qa: LineQa, worker: str, tag: RunTag | None, failure: str) -> None:
@@ -100,31 +97,39 @@ def account_qa(job: Job, line_qa: LineQa, worker: str, tag: RunTag | None, failu
     failed = [c.name for c in line_qa.checks if c.verdict == "fail"]
     if line_qa.quarantined:
         metrics.line_failed(engine, failure)
-    line_event(log, "line checked", tag, job.line, logging.WARNING if line_qa.quarantined else logging.INFO,
-               verdict=line_qa.verdict, quarantined=line_qa.quarantined, engine=engine, worker=worker,
-               attempts=line_qa.attempts, failed_checks=failed or None,
-               reason=failure if line_qa.quarantined else None, key=line_qa.key)  # fmt: skip
+    reason = failure if line_qa.quarantined else None
+    level, fields = _checked(line_qa, engine, worker=worker, attempts=line_qa.attempts, failed_checks=failed or None)
+    line_event(log, "line checked", tag, job.line, level, **fields, reason=reason, key=line_qa.key)
 
 
-def finish(report: RunReport, settings: Settings, profile: Profile, store: ObjectStore, client: Any,
-           batch_size: int = 8, force: bool = False,
-           progress: Callable[[LineQa], None] | None = None) -> list[LineQa]:  # fmt: skip
+def _checked(line_qa: LineQa, engine: str | None, **more: Any) -> tuple[int, dict[str, Any]]:
+    """A "line checked" event's level and fields, as a worker and the client log it."""
+    fields = {"verdict": line_qa.verdict, "quarantined": line_qa.quarantined, "engine": engine, **more}
+    return logging.WARNING if line_qa.quarantined else logging.INFO, fields
+
+
+BATCH_SIZE = 8  # lines per post-processing task
+Checked = Callable[[LineQa], None]
+
+
+def finish(
+    report: RunReport, stage: Stage, profile: Profile, force: bool = False, progress: Checked | None = None
+) -> list[LineQa]:
     """Post-process and QA every synthesized line of ``report``; returns results in script order. ``force`` (with a
     forced re-synthesis) ignores cached results: they are keyed by the raw clip's key, whose content just changed."""
-    qa = settings.qa
+    qa, store = stage.settings.qa, stage.store
     tag = RunTag(report.run_id, report.project)
     ready = [r for r in report.results if r.status != "failed" and r.key and r.job]
     slot_of = slots([r.job for r in ready if r.job])
-    items = [ToCheck(r, slot_of[r.line.line_id], result_key(r.key or "", r.job, profile, qa, slot_of[r.line.line_id]))
-             for r in ready if r.job]  # fmt: skip
+    placed = [(r, r.job, slot_of[r.line.line_id]) for r in ready if r.job]
+    items = [ToCheck(r, slot, result_key(r.key or "", job, profile, qa, slot)) for r, job, slot in placed]
     results: dict[str, LineQa] = {}
 
     def done(item: ToCheck, line_qa: LineQa, cached: bool) -> None:
         line_qa.line = item.job.line  # the record goes on with its line (not serialized: the cache keeps ids only)
         results[line_qa.line_id] = line_qa
-        line_event(log, "line checked", tag, item.job.line, logging.WARNING if line_qa.quarantined else logging.INFO,
-                   verdict=line_qa.verdict, quarantined=line_qa.quarantined, engine=line_qa.engine,
-                   attempts=line_qa.attempts, cached=cached, reasons=line_qa.reasons or None)  # fmt: skip
+        level, fields = _checked(line_qa, line_qa.engine, attempts=line_qa.attempts, cached=cached)
+        line_event(log, "line checked", tag, item.job.line, level, **fields, reasons=line_qa.reasons or None)
         if progress is not None:
             progress(line_qa)
 
@@ -145,18 +150,17 @@ def finish(report: RunReport, settings: Settings, profile: Profile, store: Objec
     if pending:
         from distributed import as_completed
 
-        active = client() if isinstance(client, LazyClient) else client
-        name = ensure_engines(active, settings, store, sorted({item.job.engines[0] for item in pending})).name
+        active = stage.client() if isinstance(stage.client, LazyClient) else stage.client
+        name = ensure_engines(active, stage.settings, store, sorted({item.job.engines[0] for item in pending})).name
         batches: dict[Any, list[ToCheck]] = {}  # future → its lines
         # New takes of GPU-engine lines must run where that engine is (and its shard).
         # One language per batch where possible: its lines share Whisper windows (qa.asr_pack).
         on_gpu = sorted(pending, key=lambda item: (item.job.gpu, item.job.shard or "", item.job.line.lang))
         for (gpu, shard), same in groupby(on_gpu, key=lambda item: (item.job.gpu, item.job.shard)):
-            group = list(same)
-            for batch in (group[i : i + batch_size] for i in range(0, len(group), batch_size)):
-                future = active.submit(finish_batch, name, batch, profile, qa, tag, pure=False,
-                                       priority=-batch[0].job.line.index,
-                                       resources=task_resources(gpu, shard))  # fmt: skip
+            group, options = list(same), {"pure": False, "resources": task_resources(gpu, shard)}
+            for batch in (group[i : i + BATCH_SIZE] for i in range(0, len(group), BATCH_SIZE)):
+                priority = -batch[0].job.line.index  # script order
+                future = active.submit(finish_batch, name, batch, profile, qa, tag, priority=priority, **options)
                 batches[future] = batch
         for future in as_completed(list(batches)):
             batch = batches[future]

@@ -19,9 +19,9 @@ from distributed import WorkerPlugin, get_worker
 from pipeline.engines.base import EngineError
 from pipeline.engines.registry import EngineRegistry
 from pipeline.events import configure_worker_logging
-from pipeline.settings import EngineSettings, StorageSettings
+from pipeline.settings import EngineSettings
 from pipeline.storage.prompt_store import StagingPromptStore
-from pipeline.storage.store import Connection, ObjectStore
+from pipeline.storage.store import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +34,18 @@ class EnginePlugin(WorkerPlugin):
 
     idempotent = True
 
-    def __init__(self, engines: EngineSettings, preload: list[str], storage: StorageSettings,
-                 connection: Connection, log_level: str = "INFO") -> None:  # fmt: skip
+    def __init__(self, engines: EngineSettings, preload: list[str], store: ObjectStore, log_level: str) -> None:
+        """``store``: this process's; each worker opens its own with the same settings and connection."""
         self.engines = engines
         self.log_level = log_level
         self.preload = preload
-        self.storage = storage
-        self.connection = connection
+        self.storage = store.settings
+        self.connection = connection = store.connection
         # The name changes with anything that changes what the worker holds (engines, store, credentials), not
         # with which engines this particular run preloads: registry.get() loads any other one lazily.
         secret = hashlib.sha256(connection.secret_key.encode()).hexdigest()
-        identity = json.dumps([engines.model_dump(mode="json"), storage.model_dump(mode="json"), connection.url,
-                               connection.access_key, secret], sort_keys=True, default=str)  # fmt: skip
+        settings = [engines.model_dump(mode="json"), self.storage.model_dump(mode="json")]
+        identity = json.dumps([*settings, connection.url, connection.access_key, secret], sort_keys=True, default=str)
         self.name = PLUGIN_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:16]
         self.registry: EngineRegistry | None = None
         self.store: ObjectStore | None = None

@@ -5,22 +5,21 @@ A task returns metadata only (key, duration, engine, timings); the audio goes st
 
 from __future__ import annotations
 
-import io
 import logging
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-import soundfile as sf
 from distributed import get_worker
 
 from pipeline import metrics
+from pipeline.audio.encode import encode_wav
 from pipeline.compute.plugin import EnginePlugin, current_plugin
-from pipeline.engines.base import BadAudioError, EngineError, UnsupportedInputError
+from pipeline.engines.base import BadAudioError, EngineError, SynthesisResult, UnsupportedInputError
 from pipeline.engines.registry import NoEngineError
 from pipeline.events import RunTag, line_event
 from pipeline.qa.checks import unusable
+from pipeline.settings import SynthesisSettings
 from pipeline.storage import keys
 from pipeline.voices.plan import Job
 from pipeline.voices.speak import reference_file, speak
@@ -47,39 +46,33 @@ class ClipMeta:
     error: str | None = None
     reason: str | None = None  # why it failed, a short label (``metrics.REASONS``)
 
-
-def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
-    """32-bit float WAV: the raw clip keeps full precision for post-processing."""
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, sample_rate, format="WAV", subtype="FLOAT")
-    return buffer.getvalue()
+    @classmethod
+    def failure(cls, line_id: str, reason: str, error: str, worker: str = "", engine: str | None = None) -> ClipMeta:
+        return cls(line_id, False, engine=engine, worker=worker, error=error, reason=reason)
 
 
-def synthesize_batch(plugin_name: str, jobs: list[Job], reseed_attempts: int, silence_rms: float,
-                     tag: RunTag | None = None, max_seconds: float | None = None) -> list[ClipMeta]:  # fmt: skip
+def synthesize_batch(
+    plugin_name: str, jobs: list[Job], synthesis: SynthesisSettings, tag: RunTag | None = None
+) -> list[ClipMeta]:
     """Dask task: every job of the batch, one after another on this worker's loaded engines. ``tag`` names the run
     in this worker's log events (the worker does not share the client's context)."""
     try:
         plugin = current_plugin(plugin_name)
     except RuntimeError as exc:  # set-up failed on this worker: every line fails here and is retried elsewhere
         address = get_worker().address
-        results = [
-            ClipMeta(job.line.line_id, False, worker=address, error=str(exc), reason="worker_setup") for job in jobs
-        ]
+        results = [ClipMeta.failure(job.line.line_id, "worker_setup", str(exc), address) for job in jobs]
         for job, meta in zip(jobs, results, strict=True):
             account(job, meta, tag)
         return results
     # Uploads run on the plugin's I/O threads while the next line is synthesized; the task returns once all landed.
-    pending = [synthesize_one(plugin, job, reseed_attempts, silence_rms, max_seconds) for job in jobs]
+    pending = [synthesize_one(plugin, job, synthesis) for job in jobs]
     results = []
     for job, (meta, upload) in zip(jobs, pending, strict=True):
         if upload is not None:
             try:
                 upload.result()
             except Exception as exc:  # the clip exists only if its upload succeeded
-                meta = ClipMeta(
-                    meta.line_id, False, worker=plugin.address, error=f"upload: {exc}", reason="upload_error"
-                )
+                meta = ClipMeta.failure(meta.line_id, "upload_error", f"upload: {exc}", plugin.address)
         account(job, meta, tag)
         results.append(meta)
     return results
@@ -89,17 +82,16 @@ def account(job: Job, meta: ClipMeta, tag: RunTag | None) -> None:
     """One line's outcome on this worker: its metrics and its log event (after its upload: a clip that did not
     land is a failure)."""
     if meta.ok:
-        metrics.synthesized(
-            meta.engine, meta.synth_seconds, meta.duration or 0.0, "fallback" if meta.fell_back_from else "synthesized"
-        )
-        line_event(log, "line synthesized", tag, job.line, engine=meta.engine, fell_back_from=meta.fell_back_from,
-                   worker=meta.worker, seconds=meta.synth_seconds, audio_seconds=meta.duration, seed=meta.seed_used,
-                   take=job.take, key=meta.key)  # fmt: skip
+        status = "fallback" if meta.fell_back_from else "synthesized"
+        metrics.synthesized(meta.engine, meta.synth_seconds, meta.duration or 0.0, status)
+        spoke = {"engine": meta.engine, "fell_back_from": meta.fell_back_from, "worker": meta.worker}
+        took = {"seconds": meta.synth_seconds, "audio_seconds": meta.duration, "seed": meta.seed_used}
+        line_event(log, "line synthesized", tag, job.line, **spoke, **took, take=job.take, key=meta.key)
     else:
         engine = meta.engine or job.engines[0]
         metrics.synthesis_failed(engine, meta.reason)
-        line_event(log, "line failed", tag, job.line, logging.WARNING, engine=engine, worker=meta.worker,
-                   reason=metrics.reason_label(meta.reason), take=job.take, error=meta.error)  # fmt: skip
+        failed = {"engine": engine, "worker": meta.worker, "reason": metrics.reason_label(meta.reason)}
+        line_event(log, "line failed", tag, job.line, logging.WARNING, **failed, take=job.take, error=meta.error)
 
 
 class TooLongError(EngineError):
@@ -107,15 +99,13 @@ class TooLongError(EngineError):
 
 
 @metrics.IN_PROGRESS.track_inprogress()
-def synthesize_one(
-    plugin: EnginePlugin, job: Job, reseed_attempts: int, silence_rms: float, max_seconds: float | None = None
-) -> tuple[ClipMeta, Future[str] | None]:
+def synthesize_one(plugin: EnginePlugin, job: Job, synthesis: SynthesisSettings) -> tuple[ClipMeta, Future[str] | None]:
     assert plugin.registry is not None and plugin.store is not None and plugin.uploads is not None
     engine_name: str | None = None
     problems: list[str] = []  # the seeds that gave unusable audio
     try:
         reference = reference_file(job.reference, plugin.store)
-        for attempt in range(reseed_attempts + 1):
+        for attempt in range(synthesis.reseed_attempts + 1):
             seed = (job.seed + attempt) % 2**32
             try:
                 spoken = speak(plugin.registry, job, reference, seed=seed)
@@ -123,17 +113,17 @@ def synthesize_one(
                 problems.append(f"seed {seed}: {exc}")
                 continue
             result, engine_name = spoken.result, spoken.engine.name
-            if (problem := unusable(result.samples, silence_rms)) is None:
+            if (problem := unusable(result.samples, synthesis.silence_rms)) is None:
                 break
             problems.append(f"seed {seed}: {problem}")
         else:
-            tried = f"{reseed_attempts + 1} seeds ({'; '.join(problems)})"
+            tried = f"{synthesis.reseed_attempts + 1} seeds ({'; '.join(problems)})"
             raise BadAudioError(f"{engine_name or job.engines[0]}: no usable audio after {tried}")
-        if max_seconds is not None and result.duration > max_seconds:
+        if result.duration > synthesis.max_line_seconds:
             made = f"{engine_name} made {result.duration:.0f} s of audio for one line"
-            raise TooLongError(f"{made}; synthesis.max_line_seconds is {max_seconds:g}")
+            raise TooLongError(f"{made}; synthesis.max_line_seconds is {synthesis.max_line_seconds:g}")
         key = keys.cache_key(job.cache_key)
-        metadata = _metadata(job, result.engine, result.model_version, result.duration, result.sample_rate, seed)
+        metadata = _metadata(job, result, seed)
         wav = encode_wav(result.samples, result.sample_rate)
         upload = plugin.uploads.submit(
             plugin.store.put_bytes, "staging", key, wav, content_type="audio/wav", metadata=metadata
@@ -141,12 +131,11 @@ def synthesize_one(
         fell_back_from = job.engines[0] if engine_name != job.engines[0] else None
         duration = float(f"{result.duration:.6f}")  # what the cache metadata says, so cached and fresh runs agree
         meta = ClipMeta(job.line.line_id, True, key, duration, result.sample_rate, result.engine, result.model_version)
-        return replace(meta, fell_back_from=fell_back_from, seed_used=seed, synth_seconds=result.synth_seconds,
-                       worker=plugin.address, warnings=(*problems, *result.warnings)), upload  # fmt: skip
+        done = {"seed_used": seed, "synth_seconds": result.synth_seconds, "warnings": (*problems, *result.warnings)}
+        return replace(meta, fell_back_from=fell_back_from, worker=plugin.address, **done), upload
     except Exception as exc:  # one line's failure is reported, never the batch's
         error = f"{type(exc).__name__}: {exc}"
-        return ClipMeta(job.line.line_id, False, engine=engine_name, worker=plugin.address, error=error,
-                        reason=failure_reason(exc)), None  # fmt: skip
+        return ClipMeta.failure(job.line.line_id, failure_reason(exc), error, plugin.address, engine_name), None
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -162,11 +151,12 @@ def failure_reason(exc: BaseException) -> str:
     return "other"
 
 
-def _metadata(job: Job, engine: str, model_version: str, duration: float, rate: int, seed: int) -> dict[str, str]:
+def _metadata(job: Job, result: SynthesisResult, seed: int) -> dict[str, str]:
     # S3 user metadata is ASCII: only ids and numbers here (the text lives in the lines table and manifests).
-    return {"line-id": job.line.line_id, "script-id": job.line.script_id, "voice": job.voice.id, "engine": engine,
-            "model-version": model_version.encode("ascii", "replace").decode(), "duration": f"{duration:.6f}",
-            "sample-rate": str(rate), "seed": str(seed), "take": str(job.take)}  # fmt: skip
+    line, version = job.line, result.model_version.encode("ascii", "replace").decode()
+    ids = {"line-id": line.line_id, "script-id": line.script_id, "voice": job.voice.id, "engine": result.engine}
+    clip = {"model-version": version, "duration": f"{result.duration:.6f}", "sample-rate": str(result.sample_rate)}
+    return {**ids, **clip, "seed": str(seed), "take": str(job.take)}
 
 
 def cached_meta(line_id: str, key: str, metadata: dict[str, Any]) -> ClipMeta:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+from ctypes import c_char_p, c_int, c_short, c_size_t, c_uint, c_void_p
 
 import numpy as np
 
@@ -37,7 +38,7 @@ DEFAULT_PITCH = 50
 # dubflow language → espeak-ng voice name, where they differ.
 VOICE_FOR_LANG = {"zh": "cmn", "en": "en-us", "yue": "yue", "zh-yue": "yue"}
 
-_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(c_short), c_int, c_void_p)
 _global_lock = threading.Lock()
 
 
@@ -78,14 +79,13 @@ class EspeakEngine(Engine):
         except ImportError as exc:
             raise EngineError("espeak: espeakng-loader is not installed (pip install 'dubflow[voices]')") from exc
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_Initialize.argtypes = [c_int, c_int, c_char_p, c_int]
         lib.espeak_SetSynthCallback.argtypes = [_SYNTH_CALLBACK]
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]  # fmt: skip
-        lib.espeak_Info.restype = ctypes.c_char_p
-        lib.espeak_Info.argtypes = [ctypes.c_void_p]
+        lib.espeak_SetVoiceByName.argtypes = [c_char_p]
+        lib.espeak_SetParameter.argtypes = [c_int, c_int, c_int]
+        lib.espeak_Synth.argtypes = [c_void_p, c_size_t, c_uint, c_int, c_uint, c_uint, c_void_p, c_void_p]
+        lib.espeak_Info.restype = c_char_p
+        lib.espeak_Info.argtypes = [c_void_p]
         with _global_lock:
             rate = lib.espeak_Initialize(
                 AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), INITIALIZE_DONT_EXIT

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.qa.models import GREEDY
+
 RATE = 16000
 WINDOW_S = 28.0  # under Whisper's 30 s so the last line is never cut by the window
 GAP_S = 0.6  # silence between lines: long enough that Whisper does not run two lines into one word
@@ -31,15 +33,14 @@ def transcribe_packed(whisper: Any, clips: list[np.ndarray], lang: str, max_toke
     """What Whisper heard in each 16 kHz clip, transcribing them packed; one greedy pass per window."""
     heard = [""] * len(clips)
     gap = np.zeros(int(GAP_S * RATE), dtype=np.float32)
+    options = dict(GREEDY, language=lang, word_timestamps=True, max_new_tokens=max_tokens)
     for members in windows([len(c) / RATE for c in clips]):
         spans, parts, at = [], [], 0.0
         for i in members:
             spans.append((i, at, at + len(clips[i]) / RATE))
             parts += [clips[i].astype(np.float32), gap]
             at += len(clips[i]) / RATE + GAP_S
-        segments, _ = whisper.transcribe(np.concatenate(parts), language=lang, beam_size=1, temperature=0.0,
-                                         vad_filter=False, condition_on_previous_text=False, word_timestamps=True,
-                                         max_new_tokens=max_tokens)  # fmt: skip
+        segments, _ = whisper.transcribe(np.concatenate(parts), **options)
         for word in (w for segment in segments for w in segment.words or ()):
             middle = (word.start + word.end) / 2
             owner = min(

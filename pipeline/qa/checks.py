@@ -14,6 +14,7 @@ from pipeline.qa.results import Check
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9']+")
+_EDGES = ("lead_silence", "trail_silence", "longest_pause")
 
 
 def broken(x: np.ndarray) -> str | None:
@@ -33,8 +34,8 @@ def validity(x: np.ndarray, rate: int, threshold_db: float) -> Check:
     if why := broken(x):
         return Check("audio", "fail", None, "", "non-empty, finite samples", why)
     if speech_bounds(x, rate, threshold_db) is None:
-        return Check("audio", "fail", float(np.max(frame_db(x, rate), initial=-120.0)), "dBFS",
-                     f"> {threshold_db:.0f} dBFS somewhere", "silent audio")  # fmt: skip
+        loudest = float(np.max(frame_db(x, rate), initial=-120.0))
+        return Check("audio", "fail", loudest, "dBFS", f"> {threshold_db:.0f} dBFS somewhere", "silent audio")
     return Check("audio", "pass", x.shape[0] / rate, "s", "non-empty, finite, audible")
 
 
@@ -71,9 +72,7 @@ def edges(x: np.ndarray, rate: int, profile: Profile) -> list[Check]:
     bounds = speech_bounds(x, rate, profile.trim.threshold_db)
     qa = profile.qa
     if bounds is None:
-        return [
-            Check(n, "not-checked", detail="silent audio") for n in ("lead_silence", "trail_silence", "longest_pause")
-        ]
+        return [Check(n, "not-checked", detail="silent audio") for n in _EDGES]
     lead, trail = bounds[0] / rate * 1000, (x.shape[0] - bounds[1]) / rate * 1000
     levels = frame_db(x[bounds[0] : bounds[1]], rate)
     longest = run = 0
@@ -81,30 +80,25 @@ def edges(x: np.ndarray, rate: int, profile: Profile) -> list[Check]:
         run = run + 1 if quiet else 0
         longest = max(longest, run)
     pause = longest * FRAME_S * 1000
-    return [
-        Check("lead_silence", "pass" if lead <= qa.max_lead_silence_ms else "warn", round(lead), "ms",
-              f"≤ {qa.max_lead_silence_ms} ms"),
-        Check("trail_silence", "pass" if trail <= qa.max_trail_silence_ms else "warn", round(trail), "ms",
-              f"≤ {qa.max_trail_silence_ms} ms"),
-        Check("longest_pause", "pass" if pause <= qa.max_internal_pause_ms else "warn", round(pause), "ms",
-              f"≤ {qa.max_internal_pause_ms} ms"),
-    ]  # fmt: skip
+    limits = (qa.max_lead_silence_ms, qa.max_trail_silence_ms, qa.max_internal_pause_ms)
+    measured = zip(_EDGES, (lead, trail, pause), limits, strict=True)
+    return [Check(n, "pass" if ms <= limit else "warn", round(ms), "ms", f"≤ {limit} ms") for n, ms, limit in measured]
 
 
 def timing(fit: Fit, rate: int, profile: Profile) -> list[Check]:
     if fit.slot_s is None:
         reason = "no cue in the script (narration)"
         return [Check("duration_vs_cue", "not-checked", detail=reason), Check("stretch", "not-checked", detail=reason)]
-    qa, limit = profile.qa, profile.timefit.max_stretch
+    qa, limit, tol = profile.qa, profile.timefit.max_stretch, profile.qa.duration_tolerance_ms
     over_ms = (fit.samples.shape[0] / rate - fit.slot_s) * 1000
     # Overflow is flagged, not quarantined: the line is placed whole (speech is never cut) and the stem's
     # overlapping-speech check shows what it runs into.
-    duration = Check("duration_vs_cue", "pass" if over_ms <= qa.duration_tolerance_ms else "warn", round(over_ms),
-                     "ms over", f"≤ {qa.duration_tolerance_ms} ms over the slot ({fit.slot_s:.2f} s)",
-                     "overflow: does not fit even at the maximum stretch" if fit.overflow_s else "")  # fmt: skip
+    overflow = "overflow: does not fit even at the maximum stretch" if fit.overflow_s else ""
+    slot = f"≤ {tol} ms over the slot ({fit.slot_s:.2f} s)"
+    duration = Check("duration_vs_cue", "pass" if over_ms <= tol else "warn", round(over_ms), "ms over", slot, overflow)
     verdict = "pass" if fit.stretch <= qa.warn_stretch else "warn" if fit.stretch <= limit + 1e-6 else "fail"
-    stretch = Check("stretch", verdict, round(fit.stretch, 3), "×", f"≤ {qa.warn_stretch} (max {limit})",
-                    f"{fit.pauses_trimmed_s:.2f} s of pauses trimmed, {fit.borrowed_s:.2f} s borrowed")  # fmt: skip
+    done = f"{fit.pauses_trimmed_s:.2f} s of pauses trimmed, {fit.borrowed_s:.2f} s borrowed"
+    stretch = Check("stretch", verdict, round(fit.stretch, 3), "×", f"≤ {qa.warn_stretch} (max {limit})", done)
     return [duration, stretch]
 
 
@@ -129,5 +123,5 @@ def line_checks(x: np.ndarray, rate: int, fit: Fit, spoken_text: str, lang: str,
     first = validity(x, rate, profile.trim.threshold_db)
     if first.verdict == "fail":
         return [first]
-    return [first, clipping(x), true_peak(x, rate, profile), loudness(x, rate, profile), *edges(x, rate, profile),
-            *timing(fit, rate, profile), speech_rate(x, rate, spoken_text, lang, profile)]  # fmt: skip
+    signal = [clipping(x), true_peak(x, rate, profile), loudness(x, rate, profile), *edges(x, rate, profile)]
+    return [first, *signal, *timing(fit, rate, profile), speech_rate(x, rate, spoken_text, lang, profile)]

@@ -9,7 +9,7 @@ import numpy as np
 
 from pipeline.audio.assemble import Placed
 from pipeline.audio.loudness import level, true_peak_db
-from pipeline.audio.profiles import Profile
+from pipeline.audio.profiles import Loudness, Profile
 from pipeline.qa.results import Check
 from pipeline.scripts.model import Line
 
@@ -26,32 +26,37 @@ def stem_checks(
     spec = profile.loudness
     stem_verdict = "not-checked" if loud is None else "pass" if abs(loud - spec.target) <= spec.tolerance else "warn"
     tol = profile.qa.duration_tolerance_ms / 1000
+    last_cue = f"last line ends by the script's last cue ({script_end:.2f} s)"
+    quieter = "a stem with pauses reads lower than its lines; a warning, not a failure"
     return [
-        Check(f"{lang}:stem_duration", "pass" if over <= tol else "fail", round(over, 3), "s over",
-              f"last line ends by the script's last cue ({script_end:.2f} s)"),
+        Check(f"{lang}:stem_duration", "pass" if over <= tol else "fail", round(over, 3), "s over", last_cue),
         Check(f"{lang}:overlapping_speech", "pass" if overlaps == 0 else "warn", float(overlaps), "overlaps", "0"),
-        Check(f"{lang}:stem_loudness", stem_verdict, None if loud is None else round(loud, 2),
-              "LUFS" if spec.measure == "lufs" else "dB RMS", f"{spec.target} ± {spec.tolerance}",
-              "a stem with pauses reads lower than its lines; a warning, not a failure"),
-    ]  # fmt: skip
+        _level(f"{lang}:stem_loudness", stem_verdict, loud, spec, quieter),
+    ]
+
+
+def _level(name: str, verdict: str, value: float | None, spec: Loudness, detail: str = "") -> Check:
+    """A level against the profile's target ± tolerance, in its measure: stems and narration files alike."""
+    unit, shown = "LUFS" if spec.measure == "lufs" else "dB RMS", None if value is None else round(value, 2)
+    return Check(name, verdict, shown, unit, f"{spec.target} ± {spec.tolerance}", detail)
 
 
 def file_checks(name: str, x: np.ndarray, rate: int, profile: Profile) -> list[Check]:
     """Whole-file acceptance (ACX judges files, not lines): level, peak and, when the profile sets one, the noise
     floor (RMS of the quietest 500 ms)."""
     spec = profile.loudness
-    value = level(x, rate, spec.measure)
-    unit = "LUFS" if spec.measure == "lufs" else "dB RMS"
+    value, peak = level(x, rate, spec.measure), true_peak_db(x, rate)
     ok = value is not None and abs(value - spec.target) <= spec.tolerance
-    checks = [Check(f"{name}:level", "pass" if ok else "fail", None if value is None else round(value, 2), unit,
-                    f"{spec.target} ± {spec.tolerance}"),
-              Check(f"{name}:peak", "pass" if true_peak_db(x, rate) <= spec.true_peak + 0.05 else "fail",
-                    round(true_peak_db(x, rate), 2), "dBTP", f"≤ {spec.true_peak}")]  # fmt: skip
+    under = peak <= spec.true_peak + 0.05
+    checks = [
+        _level(f"{name}:level", "pass" if ok else "fail", value, spec),
+        Check(f"{name}:peak", "pass" if under else "fail", round(peak, 2), "dBTP", f"≤ {spec.true_peak}"),
+    ]
     floor_limit = profile.qa.noise_floor_db
     if floor_limit is not None:
         window = int(0.5 * rate)
         blocks = x[: (x.shape[0] // window) * window].reshape(-1, window) if x.shape[0] >= window else x[None, :]
         floor = float(np.min(20 * np.log10(np.sqrt(np.mean(np.square(blocks, dtype=np.float64), axis=1)) + 1e-12)))
-        checks.append(Check(f"{name}:noise_floor", "pass" if floor <= floor_limit else "fail", round(floor, 1),
-                            "dB RMS", f"≤ {floor_limit} (quietest 500 ms)"))  # fmt: skip
+        verdict, quietest = "pass" if floor <= floor_limit else "fail", f"≤ {floor_limit} (quietest 500 ms)"
+        checks.append(Check(f"{name}:noise_floor", verdict, round(floor, 1), "dB RMS", quietest))
     return checks

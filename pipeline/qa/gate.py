@@ -8,16 +8,16 @@ in-process with real engines.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from pipeline import metrics
+from pipeline.audio.encode import decode_wav, encode_wav
 from pipeline.audio.process import Processed, process_clip
 from pipeline.audio.profiles import Profile
 from pipeline.engines.base import EngineError
@@ -47,23 +47,39 @@ class Slot:
     gap_after_s: float | None
 
 
+@dataclass(frozen=True)
+class Gate:
+    """What the gate works with besides its lines: the engines for new takes, the store, the profile and the QA
+    settings, and for its log events the run (``tag``) and the ``worker`` it runs on."""
+
+    registry: EngineRegistry
+    store: ObjectStore
+    profile: Profile
+    qa: QaSettings
+    tag: RunTag | None = None
+    worker: str = ""
+
+
 def slots(jobs: list[Job]) -> dict[str, Slot]:
     """Cue length and the gap to the next cue (same language), for lines the script times."""
     out: dict[str, Slot] = {}
-    timed = sorted((j.line for j in jobs if j.line.start is not None and j.line.end is not None),
-                   key=lambda line: (line.lang, line.start))  # fmt: skip
+    timed = [j.line for j in jobs if j.line.start is not None and j.line.end is not None]
+    timed.sort(key=lambda line: (line.lang, line.start))
     for line, nxt in zip(timed, [*timed[1:], None][: len(timed)], strict=True):
         gap = None if nxt is None or nxt.lang != line.lang else max(0.0, nxt.start - line.end)
         out[line.line_id] = Slot(line.end - line.start, gap)
     return {job.line.line_id: out.get(job.line.line_id, Slot(None, None)) for job in jobs}
 
 
+def _digest(*identity: Any) -> str:
+    return hashlib.sha256(json.dumps(list(identity), default=str).encode()).hexdigest()
+
+
 def result_key(raw_key: str, job: Job, profile: Profile, qa: QaSettings, slot: Slot) -> str:
     """Where a line's QA result is cached: everything it depends on — the raw clip (text, voice and reference are
     in its key), where the line sits (start, slot, gap), the voice, the profile and the QA settings."""
-    identity = [raw_key, job.line.start, job.voice.id, job.line.spoken_text, profile.model_dump(mode="json"),
-                qa.model_dump(mode="json"), slot.cue_s, slot.gap_after_s]  # fmt: skip
-    return keys.qa_result_key(hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest())
+    identity = [raw_key, job.line.start, job.voice.id, job.line.spoken_text, profile.model_dump(mode="json")]
+    return keys.qa_result_key(_digest(*identity, qa.model_dump(mode="json"), slot.cue_s, slot.gap_after_s))
 
 
 def _dialect(job: Job) -> str | None:
@@ -73,16 +89,17 @@ def _dialect(job: Job) -> str | None:
 def run_checks(
     p: Processed, job: Job, profile: Profile, qa: QaSettings, reference: Path | None, heard: str | None = None
 ) -> list[Check]:
-    line = job.line
-    checks = line_checks(p.samples, p.rate, p.fit, line.spoken_text, line.lang, profile)
+    text, lang = job.line.spoken_text, job.line.lang
+    checks = line_checks(p.samples, p.rate, p.fit, text, lang, profile)
     if checks[0].verdict == "fail":
         return checks
-    if qa.asr:
-        asr_models = {**models.default_asr_models(qa.model_cache), **qa.asr_models}
-        checks.append(models.intelligibility(p.samples, p.rate, line.spoken_text, line.lang, asr_models, profile,
-                                             _dialect(job), heard))  # fmt: skip
-    else:
+    if not qa.asr:
         checks.append(Check("intelligibility", "not-checked", detail="qa.asr is off"))
+    elif heard is None or (packed := models.heard_check(heard, text, lang, profile)).verdict == "fail":
+        asr_models = {**models.default_asr_models(qa.model_cache), **qa.asr_models}
+        checks.append(models.intelligibility(p.samples, p.rate, text, lang, asr_models, profile, _dialect(job)))
+    else:  # heard packed: a garbled neighbour can shift Whisper's word times, so only a failure is heard again alone
+        checks.append(packed)
     if qa.similarity:
         checks.append(models.similarity(p.samples, p.rate, reference, profile))
     else:
@@ -91,38 +108,36 @@ def run_checks(
 
 
 Item = tuple[Job, str, str | None, Slot]  # a line, its raw clip's staging key, the engine that made it, its slot
+Take = tuple[np.ndarray, int, Processed]  # a take's samples and rate, and the take post-processed
 
 
-def finish_lines(registry: EngineRegistry, store: ObjectStore, items: list[Item], profile: Profile, qa: QaSettings,
-                 tag: RunTag | None = None, worker: str = "") -> list[LineQa | Exception]:  # fmt: skip
+def finish_lines(gate: Gate, items: list[Item]) -> list[LineQa | Exception]:
     """The gate for several lines: every first take post-processed, their ASR packed into shared Whisper windows
     (``asr_pack``), then each line settled on its own (new takes are heard alone). An error is that line's, as an
     exception in its place; the others complete."""
-    takes: list[tuple[np.ndarray, int, Processed] | Exception] = []
+    takes: list[Take | Exception] = []
     for _, raw_key, _, slot in items:
         try:
-            samples, rate = sf.read(io.BytesIO(store.get_bytes("staging", raw_key)), dtype="float32", always_2d=False)
-            takes.append((samples, rate, process_clip(samples, rate, profile, slot.cue_s, slot.gap_after_s)))
+            samples, rate = decode_wav(gate.store.get_bytes("staging", raw_key))
+            takes.append((samples, rate, process_clip(samples, rate, gate.profile, slot.cue_s, slot.gap_after_s)))
         except Exception as exc:
             takes.append(exc)
     ready = [(item[0], take[2]) for item, take in zip(items, takes, strict=True) if not isinstance(take, Exception)]
-    heard = _hear_packed(ready, profile, qa)
+    heard = _hear_packed(ready, gate.profile, gate.qa)
     results: list[LineQa | Exception] = []
-    for (job, raw_key, engine, slot), take in zip(items, takes, strict=True):
+    for item, take in zip(items, takes, strict=True):
         try:
             if isinstance(take, Exception):
                 raise take
-            results.append(_settle(registry, store, job, raw_key, engine, slot, profile, qa, tag, worker, take,
-                                   heard.get(job.line.line_id)))  # fmt: skip
+            results.append(_settle(gate, item, take, heard.get(item[0].line.line_id)))
         except Exception as exc:
             results.append(exc)
     return results
 
 
-def finish_line(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str, engine: str | None, slot: Slot,
-                profile: Profile, qa: QaSettings, tag: RunTag | None = None, worker: str = "") -> LineQa:  # fmt: skip
+def finish_line(gate: Gate, job: Job, raw_key: str, engine: str | None, slot: Slot) -> LineQa:
     """The gate for one line (raises what went wrong)."""
-    (result,) = finish_lines(registry, store, [(job, raw_key, engine, slot)], profile, qa, tag, worker)
+    (result,) = finish_lines(gate, [(job, raw_key, engine, slot)])
     if isinstance(result, Exception):
         raise result
     return result
@@ -156,12 +171,10 @@ def _hear_packed(takes: list[tuple[Job, Processed]], profile: Profile, qa: QaSet
     return heard
 
 
-def _settle(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str, engine: str | None, slot: Slot,
-            profile: Profile, qa: QaSettings, tag: RunTag | None, worker: str,
-            take: tuple[np.ndarray, int, Processed], heard: str | None) -> LineQa:  # fmt: skip
-    samples, rate, processed = take
-    reference = reference_file(job.reference, store)
-    engine_used = engine
+def _settle(gate: Gate, item: Item, take: Take, heard: str | None) -> LineQa:
+    (job, raw_key, engine_used, slot), (samples, rate, processed) = item, take
+    profile, qa = gate.profile, gate.qa
+    reference = reference_file(job.reference, gate.store)
     attempts = 1
     while True:
         checks = run_checks(processed, job, profile, qa, reference, heard)
@@ -169,7 +182,7 @@ def _settle(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str
         failed = [c for c in checks if c.verdict == "fail"]
         if verdict != "fail" or attempts > qa.max_resynth or not any(c.name in RETRYABLE for c in failed):
             break
-        again = _resynthesize(registry, job, attempts, reference, tag, worker)
+        again = _resynthesize(gate, job, attempts, reference)
         if isinstance(again, str):  # the engine could not run here: say so, do not pretend the new take failed
             checks.append(Check("resynthesis", "not-checked", detail=again))
             break
@@ -177,13 +190,10 @@ def _settle(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str
         processed, heard = process_clip(samples, rate, profile, slot.cue_s, slot.gap_after_s), None
         attempts += 1
     quarantined = verdict == "fail"
-    digest = hashlib.sha256(json.dumps([raw_key, profile.model_dump(mode="json"), slot.cue_s, slot.gap_after_s,
-                                        attempts], default=str).encode()).hexdigest()  # fmt: skip
+    digest = _digest(raw_key, profile.model_dump(mode="json"), slot.cue_s, slot.gap_after_s, attempts)
     key = keys.post_key(digest, "wav")
-    buffer = io.BytesIO()
-    sf.write(buffer, processed.samples, processed.rate, format="WAV", subtype="FLOAT")
-    store.put_bytes("staging", key, buffer.getvalue(), content_type="audio/wav",
-                    metadata={"line-id": job.line.line_id, "verdict": verdict})  # fmt: skip
+    wav, metadata = encode_wav(processed.samples, processed.rate), {"line-id": job.line.line_id, "verdict": verdict}
+    gate.store.put_bytes("staging", key, wav, content_type="audio/wav", metadata=metadata)
     loud = next((c.value for c in checks if c.name == "loudness"), None)
     return LineQa(
         line_id=job.line.line_id,
@@ -208,27 +218,24 @@ def _settle(registry: EngineRegistry, store: ObjectStore, job: Job, raw_key: str
     )
 
 
-def _resynthesize(
-    registry: EngineRegistry, job: Job, attempt: int, reference: Path | None, tag: RunTag | None, worker: str
-) -> tuple[np.ndarray, int, str] | str:
+def _resynthesize(gate: Gate, job: Job, attempt: int, reference: Path | None) -> tuple[np.ndarray, int, str] | str:
     """QA's new take: a new seed with the planned engine, and from the second one the next planned engine. (Not a
     reviewer's retake, which is a new take number and cache key planned before synthesis.)"""
     fallback = attempt >= 2 and len(job.engines) > 1
     engines = job.engines[1:] if fallback else job.engines
+    seed = (job.seed + 7919 * attempt) % 2**32
     # take > 0 also tells engines without a usable seed (Piper) to sample their noise: a new seed alone would
     # give Piper's seeded, noise-free output again, the very audio that just failed.
     try:
-        spoken = speak(
-            registry, job, reference, seed=(job.seed + 7919 * attempt) % 2**32, take=job.take + attempt, engines=engines
-        )
+        spoken = speak(gate.registry, job, reference, seed=seed, take=job.take + attempt, engines=engines)
     except EngineError as exc:
         metrics.line_failed(engines[0], "resynthesis_error")
-        line_event(log, "line resynthesis failed", tag, job.line, logging.WARNING, engine=engines[0], worker=worker,
-                   attempt=attempt, reason="resynthesis_error", error=str(exc))  # fmt: skip
+        failed = {"engine": engines[0], "worker": gate.worker, "attempt": attempt, "reason": "resynthesis_error"}
+        line_event(log, "line resynthesis failed", gate.tag, job.line, logging.WARNING, **failed, error=str(exc))
         return f"re-synthesis {attempt} could not run: {exc}"
-    result = spoken.result
+    result, request = spoken.result, spoken.request
     metrics.synthesized(result.engine, result.synth_seconds, result.duration, "resynthesis")
-    line_event(log, "line resynthesis", tag, job.line, engine=result.engine, worker=worker, attempt=attempt,
-               seconds=result.synth_seconds, audio_seconds=result.duration, seed=spoken.request.seed,
-               take=spoken.request.take)  # fmt: skip
+    ran = {"engine": result.engine, "worker": gate.worker, "attempt": attempt}
+    took = dict(seconds=result.synth_seconds, audio_seconds=result.duration, seed=request.seed, take=request.take)
+    line_event(log, "line resynthesis", gate.tag, job.line, **ran, **took)
     return result.samples, result.sample_rate, result.engine

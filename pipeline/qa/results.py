@@ -52,8 +52,8 @@ class LineQa:
     line: Line | None = field(default=None, compare=False, repr=False)  # the record's line, on the client only
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) if f.name != "checks" else [asdict(c) for c in self.checks]
-                for f in fields(self) if f.name != "line"}  # fmt: skip
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "line"}
+        return {**out, "checks": [asdict(c) for c in self.checks]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LineQa:
@@ -77,6 +77,6 @@ class ScriptQa:
         return counts
 
     def to_dict(self) -> dict[str, Any]:
-        return {"project": self.project, "script_id": self.script_id, "profile": self.profile,
-                "counts": self.counts(), "script_checks": [asdict(c) for c in self.script_checks],
-                "lines": [line.to_dict() for line in self.lines]}  # fmt: skip
+        named = {"project": self.project, "script_id": self.script_id, "profile": self.profile}
+        checks = [asdict(c) for c in self.script_checks]
+        return {**named, "counts": self.counts(), "script_checks": checks, "lines": [q.to_dict() for q in self.lines]}

@@ -203,8 +203,8 @@ def _check_speech_rate(item: RawLine, spoken: str, language: str, report: Report
     rate = rates.get(language) or rates.get(langs.primary(language)) or rates.get("*")
     slot = item.end - item.start
     if rate and len(spoken) > rate * slot:
-        report.warning(item.source_line, "too-fast", f"{len(spoken):,} characters in a {slot:.2f} s slot: even at "
-                       f"{rate:g} characters/s (time-fit included) it needs {len(spoken) / rate:.1f} s")  # fmt: skip
+        needs = f"even at {rate:g} characters/s (time-fit included) it needs {len(spoken) / rate:.1f} s"
+        report.warning(item.source_line, "too-fast", f"{len(spoken):,} characters in a {slot:.2f} s slot: {needs}")
 
 
 def _build_lines(
@@ -246,9 +246,9 @@ def _build_lines(
             for warning in parse_style(item.style).warnings:
                 if warning.startswith("contradictory") or warning.startswith("several"):
                     report.warning(item.source_line, "style", f"style '{item.style}': {warning}")
-        if dubbing and spoken_length(item.text) > settings.max_line_chars:
-            report.error(item.source_line, "line-too-long", f"{spoken_length(item.text):,} characters to speak in one "
-                         f"line (ingest.max_line_chars is {settings.max_line_chars:,}); split it")  # fmt: skip
+        if dubbing and (length := spoken_length(item.text)) > settings.max_line_chars:
+            why = f"{length:,} characters to speak in one line (ingest.max_line_chars is {settings.max_line_chars:,})"
+            report.error(item.source_line, "line-too-long", f"{why}; split it")
         spoken, speech = item.text, None
         if utterance is not None:
             failed: list[str] = []

@@ -158,8 +158,8 @@ def _rows_to_raw(rows: Iterator[tuple[int, list[Any]]], report: Report, settings
     for line, values in rows:
         values = [_bounded(v, line, report, settings.max_cell_chars) for v in values]
         if len(out) >= settings.max_lines:
-            report.error(line, "too-many-lines", f"more than {settings.max_lines} lines (ingest.max_lines); "
-                         f"reading stopped at line {line}")  # fmt: skip
+            stopped = f"reading stopped at line {line}"
+            report.error(line, "too-many-lines", f"more than {settings.max_lines} lines (ingest.max_lines); {stopped}")
             return []
         if columns is None:
             if not any(_cell(v) is not None for v in values):
@@ -228,8 +228,8 @@ def _unpacked_problem(data: bytes, limit: int, max_rows: int) -> tuple[str, str]
     total = sum(m.file_size for m in members)
     if total > limit:
         biggest = max(members, key=lambda m: m.file_size)
-        return "too-large", (f"the workbook unpacks to {total:,} bytes ({biggest.filename}: "
-                             f"{biggest.file_size:,}), over ingest.max_xlsx_unpacked_bytes ({limit:,})")  # fmt: skip
+        sizes = f"{total:,} bytes ({biggest.filename}: {biggest.file_size:,})"
+        return "too-large", f"the workbook unpacks to {sizes}, over ingest.max_xlsx_unpacked_bytes ({limit:,})"
     for member in members:
         if member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml"):
             try:

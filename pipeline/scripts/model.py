@@ -104,8 +104,8 @@ class Report:
 
     def summarized(self) -> list[Problem]:
         """Every listed problem, plus one line per kind that had more than ``MAX_LISTED_PER_CODE``."""
-        more = [Problem(self.file, None, severity, code, f"{count:,} more problems like this are not listed")
-                for (severity, code), count in sorted(self.unlisted.items())]  # fmt: skip
+        note = "more problems like this are not listed"
+        more = [Problem(self.file, None, *kind, f"{count:,} {note}") for kind, count in sorted(self.unlisted.items())]
         return [*self.problems, *more]
 
     def error(self, line: int | None, code: str, message: str) -> None:

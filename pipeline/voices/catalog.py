@@ -171,8 +171,8 @@ def _check_voice(catalog: Catalog, voice: Voice, line: int | None, report: Repor
         return
     path = catalog.reference_path(voice)
     if path is None:
-        report.warning(line, "reference-not-checked", f"voice '{voice.id}': {voice.reference} not checked here "
-                       "(s3:// references are fetched and checked by the worker that uses them)")  # fmt: skip
+        why = "s3:// references are fetched and checked by the worker that uses them"
+        report.warning(line, "reference-not-checked", f"voice '{voice.id}': {voice.reference} not checked here ({why})")
         return
     problem = check_reference_clip(path)
     if problem:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.digest import file_digest
@@ -49,6 +49,17 @@ class PlanFailure:
     error: str
 
 
+@dataclass(frozen=True)
+class Run:
+    """What one run asks of the plan besides its lines."""
+
+    reference_digest: Callable[[str], str] | None = None  # s3:// reference → content hash; None: unknown
+    takes: Mapping[str, int] = field(default_factory=dict)  # line id → retake number; absent = take 0
+    engine: str | None = None  # an override: this engine only, for every line
+    max_chars: int | None = None  # synthesis.max_line_chars: a longer line never reaches a worker
+    shards: Sequence[ShardSettings] = ()  # dask.shards: GPU lines of a project or voice pinned to some workers
+
+
 def line_seed(base: int, line_id: str, take: int = 0) -> int:
     """A per-line seed that is stable across runs and machines (and differs between lines). A retake (take > 0)
     gets its own seed from (line_id, take); take 0 keeps the original formula, so existing caches stay valid."""
@@ -59,21 +70,16 @@ def line_seed(base: int, line_id: str, take: int = 0) -> int:
 
 
 def plan_jobs(
-    lines: list[Line], catalog: Catalog, project: str, registry: EngineRegistry, base_seed: int,
-    reference_digest: Callable[[str], str] | None = None,  # s3:// reference → content hash; None: unknown
-    takes: Mapping[str, int] | None = None,  # line id → retake number; absent = take 0
-    engine: str | None = None,  # an override: this engine only, for every line
-    max_chars: int | None = None,  # synthesis.max_line_chars: a longer line never reaches a worker
-    shards: Sequence[ShardSettings] = (),  # dask.shards: GPU lines of a project or voice pinned to some workers
-) -> tuple[list[Job], list[PlanFailure]]:  # fmt: skip
-    takes = takes or {}
+    lines: list[Line], catalog: Catalog, project: str, registry: EngineRegistry, base_seed: int, run: Run = Run()
+) -> tuple[list[Job], list[PlanFailure]]:
+    engine, max_chars = run.engine, run.max_chars
     jobs: list[Job] = []
     failures: list[PlanFailure] = []
     for line in lines:
+        where = f"line {line.line_id} (source line {line.source_line})"
         if max_chars is not None and len(line.spoken_text) > max_chars:
-            failures.append(PlanFailure(line, f"line {line.line_id} (source line {line.source_line}) has "
-                                              f"{len(line.spoken_text):,} characters to speak; "
-                                              f"synthesis.max_line_chars is {max_chars:,}"))  # fmt: skip
+            too_long = f"{len(line.spoken_text):,} characters to speak; synthesis.max_line_chars is {max_chars:,}"
+            failures.append(PlanFailure(line, f"{where} has {too_long}"))
             continue
         try:
             voice = catalog.voice_for_line(project, line.voice, line.lang)
@@ -91,28 +97,25 @@ def plan_jobs(
         candidates, engines = engines, tuple(n for n in engines if n in available and registry.speaks(n, line.lang))
         if not engines:
             why = "; ".join(f"{n}: {'no voice for it' if n in available else 'not available'}" for n in candidates)
-            failures.append(PlanFailure(line, f"line {line.line_id} (source line {line.source_line}): no enabled "
-                                              f"engine speaks language '{line.lang}' with voice {voice.id} "
-                                              f"(tried: {why or 'none configured'})"))  # fmt: skip
+            speaks = f"no enabled engine speaks language '{line.lang}' with voice {voice.id}"
+            failures.append(PlanFailure(line, f"{where}: {speaks} (tried: {why or 'none configured'})"))
             continue
         reference = _reference(catalog, voice)
         try:
             ref_digest = None
-            if reference is not None:
-                ref_digest = (
-                    reference_digest(reference)
-                    if reference.startswith("s3://") and reference_digest
-                    else (None if reference.startswith("s3://") else file_digest(Path(reference)))
-                )
+            if reference is not None and not reference.startswith("s3://"):
+                ref_digest = file_digest(Path(reference))
+            elif reference is not None and run.reference_digest:
+                ref_digest = run.reference_digest(reference)
             fingerprints = [(name, registry.fingerprint(name)) for name in engines]
         except (OSError, EngineError, KeyError) as exc:  # a missing reference clip or model: this line cannot run
             failures.append(PlanFailure(line, f"line {line.line_id}: {exc}"))
             continue
-        take = takes.get(line.line_id, 0)
+        take = run.takes.get(line.line_id, 0)
         seed = line_seed(base_seed, line.line_id, take)
         key = cache_key(line, voice, ref_digest, seed, fingerprints, take)
-        jobs.append(Job(line, voice, reference, seed, engines, key, gpu=registry.needs_gpu(engines[0]), take=take,
-                        shard=shard_for(shards, project, voice.id)))  # fmt: skip
+        gpu, shard = registry.needs_gpu(engines[0]), shard_for(run.shards, project, voice.id)
+        jobs.append(Job(line, voice, reference, seed, engines, key, gpu, take, shard))
     return jobs, failures
 
 

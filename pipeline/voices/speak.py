@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from pipeline.engines.base import Engine, SynthesisRequest, SynthesisResult, UnsupportedInputError
 from pipeline.engines.registry import EngineRegistry, NoEngineError
@@ -34,13 +34,21 @@ def reference_file(reference: str | None, store: Fetcher | None = None) -> Path 
     return store.fetch_uri(reference, REFERENCE_CACHE)
 
 
-def build_request(
-    job: Job, reference: Path | None, seed: int | None = None, take: int | None = None
-) -> SynthesisRequest:
-    line, voice = job.line, job.voice
-    return SynthesisRequest(line.speech(), line.lang, voice.ref(str(reference) if reference else None),
-                            parse_style(line.style or voice.default_style), seed=job.seed if seed is None else seed,
-                            line_id=line.line_id, take=job.take if take is None else take)  # fmt: skip
+class Retake(TypedDict, total=False):
+    """How a take differs from the planned one (each defaults to the job's): a worker's new seed, the QA gate's new
+    take and its fallback engines."""
+
+    seed: int | None
+    take: int | None
+    engines: tuple[str, ...] | None
+
+
+def build_request(job: Job, reference: Path | None, **retake: Unpack[Retake]) -> SynthesisRequest:
+    """``job``'s request with its seed and take (``engines`` are for ``choose``)."""
+    line, voice, seed, take = job.line, job.voice, retake.get("seed"), retake.get("take")
+    ref, style = voice.ref(str(reference) if reference else None), parse_style(line.style or voice.default_style)
+    seed, take = job.seed if seed is None else seed, job.take if take is None else take
+    return SynthesisRequest(line.speech(), line.lang, ref, style, seed=seed, line_id=line.line_id, take=take)
 
 
 def choose(
@@ -72,11 +80,10 @@ class Spoken:
     request: SynthesisRequest  # as the engine got it (seed, take)
 
 
-def speak(registry: EngineRegistry, job: Job, reference: Path | None, *, seed: int | None = None,
-          take: int | None = None, engines: tuple[str, ...] | None = None) -> Spoken:  # fmt: skip
+def speak(registry: EngineRegistry, job: Job, reference: Path | None, **retake: Unpack[Retake]) -> Spoken:
     """Speak ``job`` with the first of ``engines`` (default: the planned ones) that can."""
-    request = build_request(job, reference, seed, take)
-    engine, fell_back_from, request = choose(registry, request, engines or job.engines, job.engines[0])
+    request = build_request(job, reference, **retake)
+    engine, fell_back_from, request = choose(registry, request, retake.get("engines") or job.engines, job.engines[0])
     result = engine.synthesize(request)
     if fell_back_from:
         note = f"voice {job.voice.id} is a {fell_back_from} voice; spoken by {engine.name}"

@@ -11,10 +11,11 @@ import pytest
 import soundfile as sf
 
 from pipeline.audio.profiles import resolve_profile
-from pipeline.compute.fanout import synthesize
+from pipeline.compute.fanout import Stage, synthesize
 from pipeline.compute.finish import finish
 from pipeline.deliver import package, publish_package
 from pipeline.qa.report import stored_media
+from pipeline.qa.results import ScriptQa
 from pipeline.scripts.ingest import ingest_text
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
@@ -43,7 +44,7 @@ def test_the_gate_checks_retakes_quarantines_and_caches(
     profile = resolve_profile(REPO / "configs/profiles.yaml", "broadcast")
     report = synthesize(lines, catalog, "t", settings, store, client=dask_client)
     assert report.count("synthesized") == 3
-    checked = finish(report, settings, profile, store, dask_client)
+    checked = finish(report, Stage(settings, store, dask_client), profile)
     by_id = {q.line_id: q for q in checked}
     for line_id in ("d-1", "d-2"):  # real speech: loud enough, on target, fits its cue, intelligible
         q = by_id[line_id]
@@ -61,16 +62,16 @@ def test_the_gate_checks_retakes_quarantines_and_caches(
         made = stored_media(store, q.key or "", audio=lambda q=q: pytest.fail(f"{q.line_id}: no media"))
         assert made[0] and made[1]
 
-    again = finish(report, settings, profile, store, client=None)  # everything cached: no cluster needed
+    again = finish(report, Stage(settings, store, None), profile)  # everything cached: no cluster needed
     assert [q.to_dict() for q in again] == [q.to_dict() for q in checked]
     # A forced re-synthesis (new raw clips under the same keys) must not reuse those cached results.
     stamps = {k: store.stat("staging", k).last_modified for k in (o.key for o in store.list("staging", "post/"))}
-    forced = finish(report, settings, profile, store, dask_client, force=True)
+    forced = finish(report, Stage(settings, store, dask_client), profile, force=True)
     assert [q.line_id for q in forced] == [q.line_id for q in checked]
     rewritten = {k for k in stamps if store.stat("staging", k).last_modified != stamps[k]}
     assert rewritten, "force reused every cached QA result"
 
-    pkg = package(lines, checked, profile, store, tmp_path / "out", "t", "ep")
+    pkg = package(lines, ScriptQa("t", "ep", profile.name, checked), profile, store, tmp_path / "out", {})
     assert sorted(d.line_id for d in pkg.lines) == ["d-1", "d-2"]  # the quarantined line is not delivered
     names = sorted(e.name for e in pkg.extras)
     assert names == ["qa/report.html", "qa/report.json", "qa/report.parquet", "stems/en.wav", "subtitles/en.srt",

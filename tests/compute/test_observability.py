@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.audio.profiles import resolve_profile
-from pipeline.compute.fanout import synthesize
+from pipeline.compute.fanout import Stage, synthesize
 from pipeline.compute.finish import finish
 from pipeline.scripts.model import Line
 from pipeline.settings import Settings
@@ -103,7 +103,7 @@ def test_worker_metrics_add_up_to_the_run_report(
         assert samples[("dubflow_worker_lines_in_progress", ())] == 0
 
     profile = resolve_profile(REPO / "configs/profiles.yaml", "broadcast")
-    checked = finish(report, settings, profile, store, dask_client)
+    checked = finish(report, Stage(settings, store, dask_client), profile)
     gated = delta(synthesized, scrape(dask_client))
     verdicts = Counter("quarantined" if q.quarantined else q.verdict for q in checked)
     assert verdicts["quarantined"] >= 1 and sum(verdicts.values()) == len(ok)  # the tone cannot pass ASR
@@ -139,8 +139,8 @@ def test_one_line_is_followed_by_its_ids_from_the_client_log_to_the_worker_log(
     caplog.set_level(logging.INFO, logger="pipeline")
     try:
         report = synthesize(lines, catalog, "t", settings, store, client=dask_client, run_id=run_id)
-        checked = finish(report, settings, resolve_profile(REPO / "configs/profiles.yaml", "broadcast"), store,
-                         dask_client)  # fmt: skip
+        profile = resolve_profile(REPO / "configs/profiles.yaml", "broadcast")
+        checked = finish(report, Stage(settings, store, dask_client), profile)
         on_workers = dask_client.run(log_capture.records)
         dask_logs = dask_client.get_worker_logs()
     finally:

@@ -14,7 +14,7 @@ from pipeline.scripts.model import Line
 from pipeline.settings import Settings
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog, Voice
-from pipeline.voices.plan import cache_key, line_seed, plan_jobs
+from pipeline.voices.plan import Run, cache_key, line_seed, plan_jobs
 from tests.compute.test_fanout import _audio
 
 ROWS = [("en_dub_ep01-0003", "The tide is turning.", ""), ("b", "Stay close to the light.", "")]
@@ -44,7 +44,7 @@ def test_a_take_changes_only_that_lines_seed_and_key(
     registry = EngineRegistry(settings.engines)
 
     def plan(takes: dict[str, int] | None) -> dict[str, tuple[int, str, int]]:
-        jobs, failures = plan_jobs(sheet(ROWS), catalog, "t", registry, 0, takes=takes)
+        jobs, failures = plan_jobs(sheet(ROWS), catalog, "t", registry, 0, Run(takes=takes or {}))
         assert not failures
         return {job.line.line_id: (job.seed, job.cache_key, job.take) for job in jobs}
 

@@ -9,7 +9,7 @@ import soundfile as sf
 
 from pipeline.audio.profiles import resolve_profile
 from pipeline.engines.registry import EngineRegistry
-from pipeline.qa.gate import Slot, finish_line, finish_lines, slots
+from pipeline.qa.gate import Gate, Slot, finish_line, finish_lines, slots
 from pipeline.scripts.ingest import ingest_text
 from pipeline.settings import Settings
 from pipeline.storage import keys
@@ -43,7 +43,7 @@ def test_the_gate_checks_and_renews_a_take_without_a_cluster(store: ObjectStore)
     spoken = speak(registry, job, reference_file(job.reference))
     raw = keys.cache_key(job.cache_key)
     store.put_bytes("staging", raw, _wav(spoken.result.samples, spoken.result.sample_rate))
-    checked = finish_line(registry, store, job, raw, spoken.engine.name, Slot(3.5, 0.5), profile, qa)
+    checked = finish_line(Gate(registry, store, profile, qa), job, raw, spoken.engine.name, Slot(3.5, 0.5))
     assert not checked.quarantined and checked.attempts == 1, checked.checks
     assert {c.name: c.verdict for c in checked.checks}["loudness"] == "pass"
     assert checked.key is not None and store.exists("staging", checked.key)
@@ -51,7 +51,7 @@ def test_the_gate_checks_and_renews_a_take_without_a_cluster(store: ObjectStore)
     # A silent raw clip fails the audio check, which another take can fix: the gate speaks the line again.
     silent = keys.cache_key("0" * 64)
     store.put_bytes("staging", silent, _wav(np.zeros(22050, dtype=np.float32), 22050))
-    renewed = finish_line(registry, store, job, silent, spoken.engine.name, Slot(3.5, 0.5), profile, qa)
+    renewed = finish_line(Gate(registry, store, profile, qa), job, silent, spoken.engine.name, Slot(3.5, 0.5))
     assert renewed.attempts == 2 and not renewed.quarantined, renewed.checks
     assert renewed.engine == spoken.engine.name
 
@@ -72,7 +72,7 @@ def test_a_wrong_take_among_packed_lines_is_heard_and_taken_again(store: ObjectS
         raw.append(keys.cache_key(job.cache_key))
         store.put_bytes("staging", raw[-1], _wav(result.samples, result.sample_rate))
     items = [(job, raw[2] if n == 1 else raw[n], "mandarin", Slot(None, None)) for n, job in enumerate(jobs)]
-    checked = finish_lines(registry, store, items, profile, qa)  # z-2's raw clip says z-3's text
+    checked = finish_lines(Gate(registry, store, profile, qa), items)  # z-2's raw clip says z-3's text
     by_id = {q.line_id: q for q in checked if not isinstance(q, Exception)}
     assert [q.attempts for q in by_id.values()] == [1, 2, 1], checked
     assert all(not q.quarantined and q.verdict != "fail" for q in by_id.values()), checked
@@ -96,5 +96,5 @@ def test_a_garbled_neighbour_does_not_fail_a_good_line(store: ObjectStore) -> No
     for key, clip in zip(raw, (garbled, good), strict=True):
         store.put_bytes("staging", key, _wav(clip.samples, clip.sample_rate))
     items = [(job, key, "piper", Slot(None, None)) for job, key in zip(jobs, raw, strict=True)]
-    second = finish_lines(registry, store, items, profile, qa)[1]
+    second = finish_lines(Gate(registry, store, profile, qa), items)[1]
     assert not isinstance(second, Exception) and second.verdict != "fail", second
