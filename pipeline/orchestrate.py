@@ -9,11 +9,12 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from pipeline import chain
 from pipeline.chain import MAX_TAKE, InputError, Options, Script
 from pipeline.compute.cluster import LazyClient
+from pipeline.progress import ProgressRecorder
 from pipeline.scripts.formats import suffixes
 from pipeline.settings import Settings
 from pipeline.storage import keys
@@ -22,8 +23,9 @@ from pipeline.storage.inbox import discover
 from pipeline.storage.locks import Holder
 from pipeline.voices.catalog import load_catalog
 
-__all__ = ["MAX_TAKE", "InputError", "discover_scripts", "enroll_voices", "rebuild_catalog", "script_kind",
-           "voice_script"]  # fmt: skip
+# The stages, and what they take from the chain: the highest take a retake may ask for, the error of a bad request.
+__all__ = ["discover_scripts", "enroll_voices", "rebuild_catalog", "script_kind", "voice_script"]
+__all__ += ["MAX_TAKE", "InputError"]
 
 log = logging.getLogger(__name__)
 _INBOX_KEY = re.compile(keys.INBOX_KEY_PATTERN)
@@ -40,17 +42,30 @@ def script_kind(name: str) -> str | None:
     return next((kind for kind, members in SCRIPT_KINDS.items() if suffix in members), None)
 
 
-def discover_scripts(settings: Settings, project: str, start: date | None, end: date | None,
-                     script_key: str | None = None, *, kinds: Collection[str] | None = None,
-                     retake: Mapping[str, Any] | None = None) -> list[dict[str, str]]:  # fmt: skip
+Day = date | None  # a bound of the data interval; None for a script named by its key
+
+
+Kinds = Collection[str] | None  # of the interval's scripts, only those of these kinds (``SCRIPT_KINDS``)
+
+
+def discover_scripts(
+    settings: Settings,
+    project: str,
+    start: Day,
+    end: Day,
+    script_key: str | None = None,
+    *,
+    kinds: Kinds = None,
+    retake: Mapping[str, Any] | None = None,
+) -> list[dict[str, str]]:
     """The inbox scripts of one data interval (or the one named), as task inputs; ``kinds`` limits the interval's
     scripts to those kinds (see ``SCRIPT_KINDS``). A retake re-voices lines of one script, so it needs its key."""
     if kinds is not None and (unknown := sorted(set(kinds) - set(SCRIPT_KINDS))):
         raise InputError(f"unknown script kind(s) {unknown}; known: {sorted(SCRIPT_KINDS)}")
     if retake and not script_key:
-        raise InputError(f"a retake of line(s) {', '.join(sorted(retake))} needs the script_key of the one "
-                         "script they belong to (project/YYYY-MM-DD/file); a retake never voices a whole "
-                         "interval")  # fmt: skip
+        lines = ", ".join(sorted(retake))
+        needs = "needs the script_key of the one script they belong to (project/YYYY-MM-DD/file)"
+        raise InputError(f"a retake of line(s) {lines} {needs}; a retake never voices a whole interval")
     store, _ = connect_store(settings)
     if script_key:
         match = _INBOX_KEY.fullmatch(script_key)
@@ -63,23 +78,31 @@ def discover_scripts(settings: Settings, project: str, start: date | None, end: 
         # The kind filter exists so that the scheduled discovery of two DAGs over one inbox never voices a script
         # twice; naming one script cannot cause that.
         if kinds is not None and script_kind(script_key) not in kinds:
-            log.warning("voicing %s (a %s script) although this DAG voices %s scripts: it was asked for by name",
-                        script_key, script_kind(script_key), "/".join(sorted(kinds)))  # fmt: skip
+            named = "voicing %s (a %s script) although this DAG voices %s scripts: it was asked for by name"
+            log.warning(named, script_key, script_kind(script_key), "/".join(sorted(kinds)))
         names = [script_key]
     elif start is None or end is None:
         raise InputError("discover_scripts needs a data interval or a script key")
     else:
         # A file no format reads belongs to no kind: every DAG keeps it, so its ingest error is reported instead of
         # the file being silently skipped by both.
-        names = [item.key for item in discover(store, project, start, end)
-                 if kinds is None or script_kind(item.key) in (*kinds, None)]  # fmt: skip
+        found = [item.key for item in discover(store, project, start, end)]
+        names = [key for key in found if kinds is None or script_kind(key) in (*kinds, None)]
     return [{"project": project, "script_key": name, "name": name.rsplit("/", 1)[-1]} for name in names]
 
 
-def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profile: str | None = None,
-                 force: bool = False, dry_run: bool = False,
-                 retake: Mapping[str, Mapping[str, Any]] | None = None, voices: Mapping[str, str] | None = None,
-                 engine: str | None = None) -> dict[str, Any]:  # fmt: skip
+class Asked(TypedDict, total=False):
+    """What a voicing task may ask besides its script (``chain.Options``: the trigger form's fields)."""
+
+    profile: str | None
+    force: bool
+    dry_run: bool
+    retake: Mapping[str, Mapping[str, Any]] | None
+    voices: Mapping[str, str] | None
+    engine: str | None
+
+
+def voice_script(settings: Settings, item: dict[str, str], run_id: str, **asked: Unpack[Asked]) -> dict[str, Any]:
     """One inbox script through the voicing chain (``pipeline.chain.voice``): the Airflow task's body.
 
     ``retake`` (from the review page: line id → {take, note, reviewer, from_version}) voices those lines as that
@@ -89,24 +112,21 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, *, profi
     """
     store, _ = connect_store(settings)
     catalog = load_catalog(settings.voices_file)
-    project = item["project"]
-    script = Script(
-        item["name"], store.get_bytes("inbox", item["script_key"]), project, {"inbox_key": item["script_key"]}
-    )
-    options = Options(
-        run_id, profile=profile, force=force, dry_run=dry_run, retake=retake, voices=voices, engine=engine
-    )
+    project, key = item["project"], item["script_key"]
+    script = Script(item["name"], store.get_bytes("inbox", key), project, {"inbox_key": key})
+    options = Options(run_id, **asked)
 
-    class Logged(chain.Watcher):
+    class Logged(ProgressRecorder):  # progress in staging for the review page, and in the task log
         def waiting(self, holder: Holder) -> None:
-            log.info("%s/%s is being voiced by %s: waiting for it (up to %.0f s)", project, script.name,
-                     holder.describe(), settings.synthesis.script_lock_wait)  # fmt: skip
+            voicing = (project, script.name, holder.describe(), settings.synthesis.script_lock_wait)
+            log.info("%s/%s is being voiced by %s: waiting for it (up to %.0f s)", *voicing)
 
-    with LazyClient(settings.dask) as client:
-        outcome = chain.voice(settings, script, options, store=store, catalog=catalog, client=client, watcher=Logged())
+    with LazyClient(settings.dask) as client, Logged(store, run_id, script.name) as watcher:
+        outcome = chain.voice(settings, script, options, store=store, catalog=catalog, client=client, watcher=watcher)
+        watcher.progress.result = outcome.status
     if outcome.status == "refused":
         errors = outcome.ingested.errors
-        raise InputError(f"{item['script_key']}: {len(errors)} error(s): " + "; ".join(str(p) for p in errors[:10]))
+        raise InputError(f"{key}: {len(errors)} error(s): " + "; ".join(str(p) for p in errors[:10]))
     summary = outcome.summary(store)
     log.info("%s", summary)
     return summary
@@ -135,14 +155,14 @@ def enroll_voices(settings: Settings) -> dict[str, Any]:
     for voice in catalog.voices.values():
         if voice.reference is None:
             continue
-        path = reference_file(voice.reference, store) if voice.reference.startswith("s3://") else (
-            catalog.reference_path(voice))  # fmt: skip
+        remote = voice.reference.startswith("s3://")
+        path = reference_file(voice.reference, store) if remote else catalog.reference_path(voice)
         reason = check_reference_clip(path) if path is not None else "no local path"
         if reason:
             problems.append(f"{voice.id}: {reason}")
             continue
-        checked[voice.id] = {"reference": voice.reference, "sha256": sha256_file(path),
-                             "transcript": bool(voice.reference_text)}  # fmt: skip
+        digest = sha256_file(path)
+        checked[voice.id] = {"reference": voice.reference, "sha256": digest, "transcript": bool(voice.reference_text)}
     if problems:
         raise InputError("voice catalog problems: " + "; ".join(problems))
     return {"voices": len(catalog.voices), "references": checked}

@@ -16,7 +16,7 @@ LAYERS = [
     {"voices"},
     {"qa"},
     {"compute", "deliver", "review", "console"},
-    {"chain"},
+    {"chain", "progress"},
     {"orchestrate", "cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -6,6 +6,7 @@ allow-lists, so no value can contain ``/``, ``..`` or control characters and esc
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 
@@ -116,6 +117,16 @@ def _audio(ext: str) -> str:
     if ext not in AUDIO_EXTENSIONS:
         raise InvalidIdError(f"audio extension {shown(ext)} is not one of {sorted(AUDIO_EXTENSIONS)}")
     return ext
+
+
+def progress_prefix(run_id: str) -> str:
+    """``progress/{sha256(run_id)[:24]}/`` in the staging bucket: a run's progress objects (any run id is safe)."""
+    return f"progress/{hashlib.sha256(run_id.encode()).hexdigest()[:24]}/"
+
+
+def progress_key(run_id: str, script: str) -> str:
+    """``progress/{run}/{slug(script)}-{sha256(script)[:8]}.json``: one script's progress in one run."""
+    return f"{progress_prefix(run_id)}{slugify(script)[:60]}-{hashlib.sha256(script.encode()).hexdigest()[:8]}.json"
 
 
 def lock_key(project: str, script_id: str) -> str:

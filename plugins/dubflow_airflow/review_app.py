@@ -31,6 +31,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 VOICING_TASK = "voice_script"
+RUNNING = {"none", "scheduled", "queued", "running", "up_for_retry", "restarting", "deferred"}  # not finished yet
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape())
 
 app = FastAPI(title="dubflow review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -52,12 +53,26 @@ def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user
 
     rows = _voicing_results(session, dag_id, run_id)
     store, problem = _store()
-    scripts = [] if store is None else [script_view(store, *row) for row in rows]
+    running = any(state in RUNNING for _, state, _, _ in rows)
+    scripts = [] if store is None else [script_view(store, *row) for row in rows if row[1] not in RUNNING]
     shown = {"dag_id": dag_id, "run_id": run_id, "scripts": scripts, "store_problem": problem, "root": "../../../"}
+    shown |= {"running": running, "progress_url": f"{quote(run_id, safe='')}/progress"}
     shown |= {"reviewer": user.get_name(), "action": f"{quote(run_id, safe='')}/retake"}
     shown |= {key: request.query_params.get(key) for key in ("queued", "error")}
     page = TEMPLATES.get_template("review.html").render(shown)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+@app.get("/review/{dag_id}/{run_id}/progress", dependencies=[CanRead])
+def progress(dag_id: str, run_id: str) -> Response:
+    """Each script's progress in this run (stage, lines done / failed / total, elapsed, ETA): the page polls it."""
+    from pipeline.progress import run_progress
+
+    store, problem = _store()
+    if store is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, problem)
+    body = json.dumps(run_progress(store, run_id))
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 @app.post("/review/{dag_id}/{run_id}/retake", dependencies=[CanTrigger])

@@ -6,9 +6,8 @@ retake run that this queues publishes the next version with that line re-voiced 
 from __future__ import annotations
 
 import json
-import shutil
+import time
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote
@@ -17,30 +16,13 @@ import pytest
 
 from pipeline.storage.inbox import put_script
 from pipeline.storage.store import ObjectStore
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, screenshot
 from tests.e2e.conftest import PROJECT, Standalone, iso
 
 DAG_ID = "dubflow_dubbing"
 DAY = date(2026, 4, 7)
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [pytest.mark.timeout(900)]
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if CHROMIUM is None:
-        pytest.skip("not checked: no chromium on this machine (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _script(tmp_path: Path) -> Path:
@@ -70,6 +52,7 @@ def test_a_reviewer_logs_in_listens_rejects_a_line_and_the_retake_is_published(
     page.keyboard.press("Enter")
     page.wait_for_url(f"{review}*", timeout=60_000)  # and straight back to the review page
     page.wait_for_selector("tr.line")
+    screenshot(page, "review-page")
 
     rows = page.locator("tr.line")
     shown = [rows.nth(i).get_attribute("data-line") for i in range(rows.count())]
@@ -108,3 +91,57 @@ def test_a_reviewer_logs_in_listens_rejects_a_line_and_the_retake_is_published(
     page.goto(f"{standalone.url}/dubflow/review/{DAG_ID}/{quote(retake_run, safe='')}")  # the retake's own review
     if first in after:
         assert "take 1" in page.locator(f'tr[data-line="{first}"]').inner_text()
+
+
+def _long_script(tmp_path: Path, lines: int = 24) -> Path:
+    """Distinct English lines (nothing cached), each in a roomy cue: a run long enough to watch."""
+    cues = []
+    for n in range(lines):
+        start, end = 2 + n * 5, 6 + n * 5
+        times = f"00:{start // 60:02d}:{start % 60:02d},000 --> 00:{end // 60:02d}:{end % 60:02d},000"
+        cues.append(f"{n + 1}\n{times}\nLine {n + 1}: the harbour lights came on one by one.")
+    script = tmp_path / "progress_ep.srt"
+    script.write_text("\n\n".join(cues) + "\n", encoding="utf-8")
+    return script
+
+
+def test_the_review_tab_shows_the_progress_of_a_run_while_it_goes_on(
+    standalone: Standalone, store: ObjectStore, browser, tmp_path: Path
+) -> None:
+    """Opened while the run voices a 24-line script: the progress view (fed by the task's progress object in
+    staging, polled every 2 s) shows the stage and lines done moving, then the page turns into the review."""
+    key = put_script(store, _long_script(tmp_path), PROJECT, DAY).key
+    run_id = f"e2e-progress-{uuid.uuid4().hex[:8]}"
+    standalone.trigger(DAG_ID, run_id, {"project": PROJECT, "script_key": key}, iso(DAY))
+    page = browser.new_page()
+    review = f"{standalone.url}/dubflow/review/{DAG_ID}/{quote(run_id, safe='')}"
+    page.goto(review)
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", standalone.admin_password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{review}*", timeout=60_000)
+    deadline = time.monotonic() + 120
+    while page.locator("#progress").count() == 0:  # 404 until discover has mapped the voicing task
+        assert time.monotonic() < deadline, f"no review page for {run_id}: {page.content()[:500]}"
+        time.sleep(1)
+        page.goto(review)
+    seen: list[tuple[str, int]] = []
+    shot = False
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        row = page.locator("tr.script-progress")
+        if row.count():
+            stage, done = row.locator(".stage").inner_text(), int(row.locator(".done").inner_text().split("/")[0])
+            if not seen or seen[-1] != (stage, done):
+                seen.append((stage, done))
+            if not shot and stage in ("synthesize", "finish") and done > 0:
+                screenshot(page, "review-progress")
+                shot = True
+        if page.locator("tr.line").count():  # the run finished: the page reloaded itself into the review
+            break
+        time.sleep(0.5)
+    moving = [(stage, done) for stage, done in seen if stage in ("synthesize", "finish")]
+    assert len({done for _, done in moving}) >= 2, f"progress did not move while the run went on: {seen}"
+    assert any(stage == "finish" for stage, _ in seen), seen
+    assert page.locator("tr.line").count() == 24, seen
+    standalone.wait_for_runs(DAG_ID, [run_id])
