@@ -8,12 +8,14 @@ URIs in and out; synthesis and QA fan out per line on Dask, not here.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Param, get_current_context, task
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param, get_current_context, task
 from dubflow_airflow.assets import PUBLISHED, published_asset
 from dubflow_airflow.hooks import REPO, bad_input_fails_fast, base_settings, in_repo, pipeline_settings
+from dubflow_airflow.inbox_watch import event_keys, inbox_asset
 
 from pipeline.audio.profiles import load_profiles
 from pipeline.ids import ID_PARAM_PATTERN as ID
@@ -29,6 +31,9 @@ RETAKE_FIELDS = {
     "reviewer": {"type": "string", "maxLength": 200},
     "from_version": {"type": ["integer", "null"], "minimum": 1},
 }
+# Prompt pickup (dubflow_airflow.inbox_watch): a DAG picks new inbox scripts up within a poll ("watch", the default)
+# or only on its daily schedule ("daily"): DUBFLOW_PICKUP, or DUBFLOW_PICKUP_DUBBING / _NARRATION for one DAG.
+INBOX = inbox_asset(float(os.environ.get("DUBFLOW_INBOX_POLL_SECONDS", "60")))
 RETAKE_ENTRY = {"type": "object", "required": ["take"], "additionalProperties": False, "properties": RETAKE_FIELDS}
 
 DOC = """
@@ -69,13 +74,22 @@ def _interval() -> tuple[Any, Any]:
     return start.date(), end.date()
 
 
-def voicing_dag(dag_id: str, title: str, profile: str, schedule: str = "@daily") -> DAG:
-    """One voicing DAG; its schedule picks up the scripts of the kind it is named after (``dubflow_<kind>``, see
+def schedule_of(kind: str) -> Any:
+    """Daily (the data intervals backfills cover), and with "watch" also whenever the inbox watcher fires."""
+    pickup = os.environ.get(f"DUBFLOW_PICKUP_{kind.upper()}") or os.environ.get("DUBFLOW_PICKUP") or "watch"
+    if pickup not in ("watch", "daily"):
+        raise ValueError(f"DUBFLOW_PICKUP(_{kind.upper()}) is {pickup!r}: use watch or daily")
+    daily = CronTriggerTimetable("0 0 * * *", timezone="UTC")
+    return AssetOrTimeSchedule(timetable=daily, assets=INBOX) if pickup == "watch" else daily
+
+
+def voicing_dag(dag_id: str, title: str, profile: str) -> DAG:
+    """One voicing DAG; it picks up the scripts of the kind it is named after (``dubflow_<kind>``, see
     ``pipeline.orchestrate.SCRIPT_KINDS``)."""
     kind = dag_id.removeprefix("dubflow_")
     with DAG(
         dag_id=dag_id,
-        schedule=schedule,
+        schedule=schedule_of(kind),
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=2,
@@ -125,13 +139,19 @@ def voicing_dag(dag_id: str, title: str, profile: str, schedule: str = "@daily")
 
         @task
         def discover() -> list[dict[str, str]]:
-            from pipeline.orchestrate import discover_scripts
+            from pipeline.orchestrate import discover_scripts, script_kind
 
-            params = get_current_context()["params"]
+            context = get_current_context()
+            params = context["params"]
             project, key, retake = params["project"], params["script_key"], params["retake"]
-            interval = _interval() if not key else (None, None)
+            announced = [k for k in event_keys(context.get("triggering_asset_events") or {}, INBOX) if not key]
             with in_repo(), bad_input_fails_fast():
-                return discover_scripts(pipeline_settings(), project, *interval, key, kinds=[kind], retake=retake)
+                settings = pipeline_settings()
+                if announced:  # the inbox watcher's new scripts of this DAG's kind (or of none: reported here)
+                    ours = [k for k in announced if script_kind(k) in (kind, None)]
+                    return [i for k in ours for i in discover_scripts(settings, k.split("/")[0], None, None, k)]
+                interval = _interval() if not key else (None, None)
+                return discover_scripts(settings, project, *interval, key, kinds=[kind], retake=retake)
 
         @task(pool="dubflow_synthesis", map_index_template="{{ script_label }}")
         def voice_script(item: dict[str, str]) -> dict[str, Any]:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,7 +39,6 @@ REPO = Path(__file__).resolve().parents[2]
 PROJECT = "demo"
 AIRFLOW_HOME = REPO / "var" / "airflow"  # the one `make airflow` serves
 DAG_IDS = ("dubflow_dubbing", "dubflow_narration")
-POOL = ("dubflow_synthesis", "2", "scripts synthesizing at once")  # as `make airflow` sets it
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 RUNS_COLUMNS = ("DAG run", "state", "script", "status", "version", "QA lines")
 
@@ -85,41 +82,6 @@ class RunOutcome:
 
 def _published(runs: list[RunOutcome]) -> list[ScriptOutcome]:
     return [s for run in runs for s in run.scripts if s.result.get("manifest")]
-
-
-def airflow_env(home: Path, port: int) -> dict[str, str]:
-    """The environment of ``make airflow`` (keep the two in step), so the demo's runs are the UI's runs."""
-    return {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the Test button of the dubflow connection types
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "dubflow_airflow.sqlite.CONNECT_ARGS",  # wait for SQLite's lock
-    }
-
-
-def prepare_airflow(home: Path, port: int) -> None:
-    """Point this process at ``home`` (SQLite, Airflow's default there), migrate it and create the pool.
-
-    Must run before anything imports ``airflow``: its settings are read once, at import.
-    """
-    if "airflow" in sys.modules:
-        raise RuntimeError("prepare_airflow() must run before airflow is imported")
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.update(airflow_env(home, port))
-    if str(REPO / "plugins") not in sys.path:
-        sys.path.insert(0, str(REPO / "plugins"))
-    airflow = Path(sys.executable).with_name("airflow")
-    for argv in (["db", "migrate"], ["pools", "set", *POOL]):
-        done = subprocess.run([str(airflow), *argv], capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(argv)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
 
 def queue_samples(store: ObjectStore, samples: Path, project: str, day: date) -> list[str]:
@@ -228,8 +190,17 @@ def report(
 
 def run_demo(args: argparse.Namespace) -> int:
     """Returns the exit code: 0 when every DAG run succeeded, 1 when one failed, 2 when nothing could run."""
+    from dubflow_airflow.local_airflow import prepare
+
     started = time.monotonic()
-    prepare_airflow(args.airflow_home, args.port)
+    database = prepare(args.airflow_home, args.port, args.postgres)
+    try:
+        return _run_demo(args, started)
+    finally:
+        database.stop_if_started()  # left running when `make airflow` runs on it
+
+
+def _run_demo(args: argparse.Namespace, started: float) -> int:
     from dubflow_airflow.hooks import in_repo, pipeline_settings
     from pipeline.console import make_console
     from pipeline.storage.connect import connect_store
@@ -283,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     served = "AIRFLOW_HOME; the default is the one `make airflow` serves"
     add("--airflow-home", type=_abspath, default=AIRFLOW_HOME, help=served)
     add("--port", type=int, default=8080, help="the port `make airflow` serves the UI on")
+    add("--postgres", type=_abspath, default=REPO / "var" / "postgres", help="the metadata database's folder")
     add("--project", default=PROJECT, help="the project whose inbox the samples go to")
     today = datetime.now(UTC).date()
     add("--day", type=date.fromisoformat, default=today, help="inbox day and interval (default: today)")

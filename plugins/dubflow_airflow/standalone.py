@@ -5,7 +5,10 @@ SIGINT, but on SIGTERM (``kill``, a terminal closing, a process manager) it exit
 supervisor runs it in a process group of its own and turns SIGTERM (and SIGINT, SIGHUP) into SIGINT for standalone;
 whatever is still alive after the grace period gets SIGTERM, then SIGKILL, by process group.
 
-    python -m dubflow_airflow.standalone [--grace 30]
+    python -m dubflow_airflow.standalone [--grace 30] [--airflow-home var/airflow --postgres var/postgres --port N]
+
+With ``--airflow-home``, it first prepares the local Airflow of ``make airflow`` (``local_airflow.prepare``: the
+Postgres in ``--postgres``, migrated, with the synthesis pool) and stops that Postgres after Airflow.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def _group_alive(pgid: int) -> bool:
@@ -49,7 +53,26 @@ def stop(proc: subprocess.Popen[bytes], grace: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grace", type=float, default=30.0, help="seconds standalone gets to stop on SIGINT")
+    parser.add_argument("--airflow-home", type=Path, help="prepare this home on the local Postgres first")
+    parser.add_argument("--postgres", type=Path, default=Path("var/postgres"), help="the local Postgres's folder")
+    parser.add_argument("--port", type=int, default=8080, help="the UI's port (with --airflow-home)")
     args = parser.parse_args(argv)
+    database = None
+    if args.airflow_home is not None:
+        from dubflow_airflow.local_airflow import prepare
+
+        home = args.airflow_home.absolute()
+        database = prepare(home, args.port, args.postgres.absolute())
+        passwords = home / "simple_auth_manager_passwords.json.generated"
+        print(f"Airflow: http://127.0.0.1:{args.port}, user admin; password in {passwords} (written on first start)")
+    try:
+        return _supervise(args.grace)
+    finally:
+        if database is not None:
+            database.stop_if_started()
+
+
+def _supervise(grace: float) -> int:
     airflow = shutil.which("airflow") or os.path.join(os.path.dirname(sys.executable), "airflow")
     proc = subprocess.Popen(
         [airflow, "standalone"],
@@ -64,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if not stopping:
             stopping = True
             print(f"dubflow: stopping Airflow ({signal.Signals(signum).name})", file=sys.stderr, flush=True)
-            stop(proc, args.grace)
+            stop(proc, grace)
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from contextlib import closing
 from pathlib import Path
 
+import psycopg2
 import pytest
+from dubflow_airflow.postgres import LocalPostgres
 
 from pipeline.digest import sha256_file
 from pipeline.settings import LocalServerSettings, StorageSettings
@@ -26,12 +27,13 @@ SCRIPTS = {"dubflow_dubbing": {"en_dub_ep01", "zh_linesheet"}, "dubflow_narratio
 MANIFEST = re.compile(r"s3://[a-z0-9.-]+/demo/([A-Za-z0-9._-]+)/v(\d+)/manifest\.json")
 
 
-def _demo(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _demo(tmp_path: Path, postgres: Path) -> subprocess.CompletedProcess[str]:
     # No AIRFLOW_* (another test's home) and no DUBFLOW_S3_* (the suite's server): the demo's own defaults decide.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DUBFLOW_"))}
     env |= {"PYTHONPATH": str(REPO / "plugins"), "DUBFLOW_STORAGE__LOCAL__DATA_DIR": str(tmp_path / "s3")}
     env["DUBFLOW_STORAGE__LOCAL__S3_PORT"] = "0"
     argv = ["-m", "dubflow_airflow.demo", "--out", str(tmp_path / "out"), "--airflow-home", str(tmp_path / "airflow")]
+    argv += ["--postgres", str(postgres)]
     return subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
 
 
@@ -41,9 +43,9 @@ def _intelligibility(report: Path) -> list[tuple[str, dict]]:
     return [(line["lang"], c) for line in lines for c in line["checks"] if c["name"] == "intelligibility"]
 
 
-def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path: Path) -> None:
+def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path: Path, postgres_dir: Path) -> None:
     try:
-        first = _demo(tmp_path)
+        first = _demo(tmp_path, postgres_dir)
         assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-6000:]
         store = ObjectStore.from_settings(StorageSettings(local=LocalServerSettings(data_dir=tmp_path / "s3")))
 
@@ -73,9 +75,16 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
         assert langs["en_dub_ep01"] == {"en"} and langs["zh_linesheet"] == {"zh"}, langs
         assert {"en", "zh"} <= langs["narration_harbour"], langs
 
-        # The runs are in the metadata DB `make airflow` would serve.
-        with closing(sqlite3.connect(tmp_path / "airflow" / "airflow.db")) as db:
-            runs = set(db.execute("SELECT dag_id, state FROM dag_run").fetchall())
+        # The runs are in the metadata DB `make airflow` would serve; the demo stopped the server it started.
+        database = LocalPostgres(postgres_dir)
+        assert database.pid is None
+        database.start()
+        try:
+            with closing(psycopg2.connect(database.url().replace("+psycopg2", ""))) as db, db.cursor() as cur:
+                cur.execute("SELECT dag_id, state FROM dag_run")
+                runs = set(cur.fetchall())
+        finally:
+            database.stop()
         assert runs == {("dubflow_dubbing", "success"), ("dubflow_narration", "success")}, runs
 
         # The printed guide names the assets, the S3 server and its credentials, the CLI and the UI.
@@ -86,7 +95,7 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
             assert needle in out, needle
         assert "http://127.0.0.1:8080/dubflow/review/dubflow_dubbing/manual__" in out  # each run's review page
 
-        again = _demo(tmp_path)  # the same day again: every script already published, no new version
+        again = _demo(tmp_path, postgres_dir)  # the same day again: every script already published, no new version
         assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-6000:]
         rows = [line for line in again.stdout.splitlines() if re.search(r"\.(srt|csv|md)\b", line) and "│" in line]
         assert len(rows) == 3 and all("already published" in row for row in rows), rows
@@ -95,16 +104,16 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
         LocalS3Server(tmp_path / "s3").stop()  # started by the demo, detached: stopped by its recorded PID
 
 
-def test_the_demo_uses_the_airflow_environment_of_make_airflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Otherwise `make airflow` would serve another database or DAG folder than the one the demo ran in."""
-    monkeypatch.syspath_prepend(str(REPO / "plugins"))
-    from dubflow_airflow.demo import airflow_env
-
-    target = (REPO / "Makefile").read_text().split("\nairflow:", 1)[1].split("\n\n", 1)[0]
-    make = dict(re.findall(r"(AIRFLOW__[A-Z_]+)=(\S+?)(?=\s|;|$)", target))
-    make = {k: v.strip('"').replace("$(CURDIR)", str(REPO)).replace("$(AIRFLOW_PORT)", "8081") for k, v in make.items()}
-    assert len(make) >= 8 and "AIRFLOW__CORE__DAGS_FOLDER" in make, make
-    demo = airflow_env(tmp_path, 8081)
-    assert {k: v for k, v in demo.items() if k.startswith("AIRFLOW__")} == make
-    assert demo["AIRFLOW_HOME"] == str(tmp_path)
-    assert "--airflow-home $(AIRFLOW_DIR)" in (REPO / "Makefile").read_text()  # the same home as `make airflow`
+def test_make_demo_and_make_airflow_share_one_airflow() -> None:
+    """Otherwise `make airflow` would serve another database or DAG folder than the one the demo ran in: both
+    prepare Airflow with ``local_airflow.prepare`` on the same home and Postgres folder."""
+    makefile = (REPO / "Makefile").read_text()
+    same = "--airflow-home $(AIRFLOW_DIR) --postgres $(PG_DIR)"
+    for target in ("demo", "airflow"):
+        recipe = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+        assert same in recipe, (target, recipe)
+    for module in ("demo", "standalone"):
+        assert (
+            "from dubflow_airflow.local_airflow import prepare"
+            in (REPO / f"plugins/dubflow_airflow/{module}.py").read_text()
+        )

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from dubflow_airflow.postgres import LocalPostgres
 
 from pipeline.settings import load_settings
 from pipeline.storage.store import ObjectStore
@@ -169,6 +172,9 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, s3_module_env: dict[str
     if not AIRFLOW.is_file():
         pytest.skip(f"not checked: no airflow executable at {AIRFLOW}")
     home = tmp_path_factory.mktemp("airflow-standalone")
+    # Airflow's metadata on PostgreSQL, as in production; outside pytest's 0700 folders, which the unprivileged
+    # user the server runs as under root cannot enter.
+    database = LocalPostgres(Path(tempfile.mkdtemp(prefix="dubflow-pg-")))
     port, worker_logs, trigger_logs = _free_port(), _free_port(), _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
@@ -176,8 +182,9 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, s3_module_env: dict[str
     env.update({
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "dubflow_airflow.sqlite.CONNECT_ARGS",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database.start(),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "DUBFLOW_INBOX_POLL_SECONDS": "5",  # the inbox watcher's poll (60 s by default)
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -217,7 +224,12 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, s3_module_env: dict[str
         yield airflow
     finally:
         client.close()
-        _stop(proc, (port, worker_logs, trigger_logs), log)
+        try:
+            _stop(proc, (port, worker_logs, trigger_logs), log)
+        finally:
+            database.stop()
+            assert database.pid is None, f"postgres in {database.root} outlived its stop"
+            shutil.rmtree(database.root, ignore_errors=True)
 
 
 def _wait_healthy(airflow: Standalone, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:

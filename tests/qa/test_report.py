@@ -6,6 +6,8 @@ import base64
 import io
 import json
 import re
+from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import numpy as np
@@ -14,6 +16,7 @@ import pytest
 
 from pipeline.qa.report import PARQUET_SCHEMA, report_html, report_json, report_parquet, verdict_order
 from pipeline.qa.results import Check, LineQa, ScriptQa
+from tests.conftest import screenshot
 
 RATE = 22050
 
@@ -133,29 +136,22 @@ def test_html_without_audio_has_no_media(qa: ScriptQa) -> None:
     assert page.count('class="card ') == 3
 
 
-def test_the_report_renders_in_a_real_browser(qa: ScriptQa, audio: dict[str, tuple[np.ndarray, int]],
-                                              tmp_path) -> None:  # fmt: skip
-    """Debian's chromium, driven by Playwright, opens the file: every plot decodes and paints at its size, every
-    player knows its clip's length, and the filter hides passing lines."""
-    import shutil
-
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("not checked: no chromium on this machine (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def test_the_report_renders_in_a_real_browser(
+    qa: ScriptQa, audio: dict[str, tuple[np.ndarray, int]], tmp_path: Path, browser: Any
+) -> None:
+    """The file opened in chromium: every plot decodes and paints at its size, every player knows its clip's length,
+    the filter hides passing lines; the screenshot is kept for a person to look at (DUBFLOW_SCREENSHOTS)."""
     html_path = tmp_path / "report.html"
     html_path.write_text(report_html(qa, audio), encoding="utf-8")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=browser, args=["--no-sandbox"])
-        try:
-            page = chromium.new_page(viewport={"width": 1280, "height": 1400})
-            page.goto(html_path.as_uri())
-            sizes = page.eval_on_selector_all(".media img", "els => els.map(e => [e.complete, e.naturalWidth])")
-            assert sizes == [[True, 480]] * len(audio)
-            page.wait_for_function("[...document.querySelectorAll('audio')].every(a => a.duration > 0)")
-            shown = "els => els.filter(e => e.offsetParent !== null).length"
-            page.click('button[data-f="fail"]')
-            assert page.eval_on_selector_all(".card", shown) == qa.counts()["fail"]
-        finally:
-            chromium.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    try:
+        page.goto(html_path.as_uri())
+        sizes = page.eval_on_selector_all(".media img", "els => els.map(e => [e.complete, e.naturalWidth])")
+        assert sizes == [[True, 480]] * len(audio)
+        page.wait_for_function("[...document.querySelectorAll('audio')].every(a => a.duration > 0)")
+        screenshot(page, "qa-report")
+        page.click('button[data-f="fail"]')
+        shown = "els => els.filter(e => e.offsetParent !== null).length"
+        assert page.eval_on_selector_all(".card", shown) == qa.counts()["fail"]
+    finally:
+        page.close()
