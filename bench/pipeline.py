@@ -82,16 +82,19 @@ def main() -> None:
 
     from pipeline import chain
     from pipeline.compute.cluster import LazyClient, cpu_count
+    from pipeline.progress import ProgressRecorder
     from pipeline.settings import load_settings
     from pipeline.storage.local_server import LocalS3Server
     from pipeline.storage.store import ObjectStore
     from pipeline.voices.catalog import load_catalog
 
-    class Clock(chain.Watcher):
-        def __init__(self) -> None:
+    class Clock(ProgressRecorder):  # what the DAG task watches a run with (orchestrate.voice_script), plus stage times
+        def __init__(self, store: ObjectStore, run_id: str) -> None:
+            super().__init__(store, run_id, "bench_ep.srt")
             self.marks: list[tuple[str, float]] = [("ingest", time.perf_counter())]
 
         def stage(self, name: str) -> None:
+            super().stage(name)
             self.marks.append((name, time.perf_counter()))
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,11 +121,15 @@ def main() -> None:
                        ("warm", warm, standing), ("e", edited_again, standing))  # fmt: skip
             with standing:
                 for name, data, client in runs_of:
-                    clock, started = Clock(), time.perf_counter()
+                    started = time.perf_counter()
                     options = chain.Options(f"bench-{name}", voices={"THEO": "en-joe"})  # Piper for both, as the loop
-                    with LazyClient(settings.dask) if client is None else nullcontext(client) as active:
-                        outcome = chain.voice(settings, chain.Script(srt.name, data.encode(), "demo"), options,
-                                              store=store, catalog=catalog, client=active, watcher=clock)  # fmt: skip
+                    voiced = chain.Script(srt.name, data.encode(), "demo")
+                    with (
+                        LazyClient(settings.dask) if client is None else nullcontext(client) as active,
+                        Clock(store, options.run_id) as clock,
+                    ):
+                        outcome = chain.voice(settings, voiced, options, store=store, catalog=catalog, client=active,
+                                              watcher=clock)  # fmt: skip
                     clock.marks.append(("end", time.perf_counter()))
                     runs[name] = (time.perf_counter() - started, outcome, clock)
         finally:
@@ -157,6 +164,8 @@ def main() -> None:
         print(f"\nsynthesis on {report.workers} workers: {report.synth_seconds:.1f} s of engine time in "
               f"{synth_wall:.1f} s (parallel efficiency {efficiency:.0%}, cluster start-up and engine loading "
               f"included); QA {counts}")  # fmt: skip
+    print(f"progress: {clock.writes} writes to staging, {clock.write_seconds:.2f} s on a background thread "
+          f"({clock.write_seconds / b:.1%} of (b))")  # fmt: skip
 
 
 if __name__ == "__main__":

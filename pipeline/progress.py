@@ -77,6 +77,7 @@ class ProgressRecorder(Watcher):
             self.progress.attempt = before.get("attempt", 0) + 1
         self.interval, self.log_every, self._logged = interval, log_every, 0.0
         self._dirty, self._lock, self._stop = True, threading.Lock(), threading.Event()
+        self.writes, self.write_seconds = 0, 0.0  # what progress cost this run (bench/pipeline.py prints it)
         self._thread = threading.Thread(target=self._flusher, name="dubflow-progress", daemon=True)
 
     def __enter__(self) -> ProgressRecorder:
@@ -119,10 +120,12 @@ class ProgressRecorder(Watcher):
     def _write(self) -> None:
         with self._lock:
             state, self._dirty = self.progress.to_dict(), False
+        started = time.perf_counter()
         try:
             self.store.put_bytes("staging", self.key, json.dumps(state).encode(), content_type="application/json")
         except Exception as exc:  # progress is a view: a failed write must never fail the run
             log.warning("progress of %s not written: %s", self.progress.script, exc)
+        self.writes, self.write_seconds = self.writes + 1, self.write_seconds + time.perf_counter() - started
         if state["updated"] - self._logged >= self.log_every or state["status"] != "running":
             self._logged = state["updated"]
             log.info("progress %s", describe(state))
