@@ -8,7 +8,6 @@ URIs in and out; synthesis and QA fan out per line on Dask, not here.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,9 +30,8 @@ RETAKE_FIELDS = {
     "reviewer": {"type": "string", "maxLength": 200},
     "from_version": {"type": ["integer", "null"], "minimum": 1},
 }
-# Prompt pickup (dubflow_airflow.inbox_watch): a DAG picks new inbox scripts up within a poll ("watch", the default)
-# or only on its daily schedule ("daily"): DUBFLOW_PICKUP, or DUBFLOW_PICKUP_DUBBING / _NARRATION for one DAG.
-INBOX = inbox_asset(float(os.environ.get("DUBFLOW_INBOX_POLL_SECONDS", "60")))
+# Prompt pickup (dubflow_airflow.inbox_watch): settings inbox.poll_seconds and inbox.daily_only.
+INBOX = inbox_asset(_SETTINGS.inbox.poll_seconds)
 RETAKE_ENTRY = {"type": "object", "required": ["take"], "additionalProperties": False, "properties": RETAKE_FIELDS}
 
 DOC = """
@@ -75,12 +73,10 @@ def _interval() -> tuple[Any, Any]:
 
 
 def schedule_of(kind: str) -> Any:
-    """Daily (the data intervals backfills cover), and with "watch" also whenever the inbox watcher fires."""
-    pickup = os.environ.get(f"DUBFLOW_PICKUP_{kind.upper()}") or os.environ.get("DUBFLOW_PICKUP") or "watch"
-    if pickup not in ("watch", "daily"):
-        raise ValueError(f"DUBFLOW_PICKUP(_{kind.upper()}) is {pickup!r}: use watch or daily")
+    """Daily (the data intervals backfills cover), and unless ``inbox.daily_only`` names the kind also whenever the
+    inbox watcher fires."""
     daily = CronTriggerTimetable("0 0 * * *", timezone="UTC")
-    return AssetOrTimeSchedule(timetable=daily, assets=INBOX) if pickup == "watch" else daily
+    return daily if kind in _SETTINGS.inbox.daily_only else AssetOrTimeSchedule(timetable=daily, assets=INBOX)
 
 
 def voicing_dag(dag_id: str, title: str, profile: str) -> DAG:

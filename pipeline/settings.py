@@ -215,6 +215,14 @@ class DaskSettings(_Section):
     external: ExternalClusterSettings = Field(default_factory=ExternalClusterSettings)
 
 
+class InboxSettings(_Section):
+    """How new inbox scripts are picked up: a watcher polls the inbox every ``poll_seconds`` and starts a run for
+    what is new, except for the kinds in ``daily_only``, which wait for their daily schedule."""
+
+    daily_only: list[Literal["dubbing", "narration"]] = Field(default_factory=list)
+    poll_seconds: float = Field(60.0, ge=1)
+
+
 class SynthesisSettings(_Section):
     """The fan-out: how lines become Dask tasks, and what happens when one fails."""
 
@@ -281,6 +289,7 @@ class Settings(BaseSettings):
     engines: EngineSettings = Field(default_factory=EngineSettings)
     voices_file: Path = Path("configs/voices.yaml")
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
     dask: DaskSettings = Field(default_factory=DaskSettings)
     synthesis: SynthesisSettings = Field(default_factory=SynthesisSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -46,3 +49,15 @@ def test_the_trigger_form_rejects_bad_input_before_any_task_runs(airflow_home, c
             params[name] = type(param)(conf[name], **{k: v for k, v in param.schema.items()})
     with pytest.raises(ParamValidationError):
         params.validate()
+
+
+@pytest.mark.parametrize("daily_only", ["[]", '["narration"]'])
+def test_each_dag_watches_the_inbox_unless_its_kind_is_daily_only(daily_only: str) -> None:
+    """inbox.daily_only decides, per kind, whether a DAG also runs when the inbox watcher fires."""
+    code = (
+        "import dubflow_voicing as v; print(type(v.dubbing.timetable).__name__, type(v.narration.timetable).__name__)"
+    )
+    env = {**os.environ, "DUBFLOW_INBOX__DAILY_ONLY": daily_only, "PYTHONPATH": f"{REPO / 'plugins'}:{REPO / 'dags'}"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO)
+    expected = "AssetOrTimeSchedule " + ("CronTriggerTimetable" if "narration" in daily_only else "AssetOrTimeSchedule")
+    assert out.stdout.split("\n")[-2] == expected, out.stdout + out.stderr

@@ -184,7 +184,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, s3_module_env: dict[str
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database.start(),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "DUBFLOW_INBOX_POLL_SECONDS": "5",  # the inbox watcher's poll (60 s by default)
+        "DUBFLOW_INBOX__POLL_SECONDS": "5",  # the inbox watcher's poll (inbox.poll_seconds: 60 s by default)
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
