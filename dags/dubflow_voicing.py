@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 from dubflow_airflow.assets import PUBLISHED, published_asset
 from dubflow_airflow.hooks import REPO, bad_input_fails_fast, base_settings, in_repo, pipeline_settings
 from dubflow_airflow.inbox_watch import event_keys, inbox_asset
@@ -162,9 +163,11 @@ def voicing_dag(dag_id: str, title: str, profile: str) -> DAG:
                 return run(pipeline_settings(), item, context["run_id"], **options)
 
         @task(outlets=[PUBLISHED], trigger_rule="all_done")
-        def summarize(discovered: list[dict[str, str]], results: list[dict[str, Any]]) -> dict[str, Any]:
+        def summarize(discovered: list[dict[str, str]] | None, results: list[dict[str, Any]]) -> dict[str, Any]:
+            if discovered is None:  # discover failed (its error is the run's): nothing was voiced, nothing to say
+                raise AirflowSkipException("discover failed: no scripts were voiced")
             context = get_current_context()
-            results = [r for r in results if r]
+            results = [r for r in results or [] if r]
             # Only versions this run published: a re-run of an interval must not re-trigger consumers.
             published = [r for r in results if r.get("manifest") and not r.get("already_published")]
             for result in published:  # one asset event per published version, named by project

@@ -21,6 +21,7 @@ from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessE
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 from airflow.configuration import conf
+from airflow.models.dagrun import DagRun
 from airflow.models.taskinstance import TaskInstance
 from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
@@ -53,7 +54,7 @@ def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user
 
     rows = _voicing_results(session, dag_id, run_id)
     store, problem = _store()
-    running = any(state in RUNNING for _, state, _, _ in rows)
+    running = _run_state(session, dag_id, run_id) in RUNNING or any(state in RUNNING for _, state, _, _ in rows)
     scripts = [] if store is None else [script_view(store, *row) for row in rows if row[1] not in RUNNING]
     shown = {"dag_id": dag_id, "run_id": run_id, "scripts": scripts, "store_problem": problem, "root": "../../../"}
     shown |= {"running": running, "progress_url": f"{quote(run_id, safe='')}/progress"}
@@ -71,7 +72,9 @@ def progress(dag_id: str, run_id: str) -> Response:
     store, problem = _store()
     if store is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, problem)
-    body = json.dumps(run_progress(store, run_id))
+    with create_session() as session:
+        state = _run_state(session, dag_id, run_id)
+    body = json.dumps({"run": state, "scripts": run_progress(store, run_id)})
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
@@ -125,13 +128,20 @@ def _voicing_results(session: Any, dag_id: str, run_id: str) -> list[tuple[str, 
         .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id == VOICING_TASK)
         .order_by(TaskInstance.map_index)
     ).all()
-    if not tis:  # not a voicing DAG, or no such run
+    if not tis and _run_state(session, dag_id, run_id) not in RUNNING:  # not a voicing DAG, or no such run
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{dag_id} run {run_id} has no {VOICING_TASK} tasks to review")
     ours = (XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.task_id == VOICING_TASK)
     xcoms = session.scalars(select(XComModel).where(*ours, XComModel.key == "return_value"))
     values = {x.map_index: XComModel.deserialize_value(x) for x in xcoms}
     # An empty expansion leaves one unmapped (map index -1), skipped instance.
     return [(label or f"script {i}", str(state or "none"), i, values.get(i)) for i, state, label in tis if i >= 0]
+
+
+def _run_state(session: Any, dag_id: str, run_id: str) -> str:
+    """The run's state ("missing" when there is no such run): a run still discovering its scripts has no voicing
+    tasks yet, but its Review tab already shows its progress."""
+    state = session.scalar(select(DagRun.state).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    return str(state) if state is not None else "missing"
 
 
 def _store() -> tuple[Any, str | None]:

@@ -24,7 +24,7 @@ import pytest
 from pipeline.settings import load_settings
 from pipeline.storage.inbox import put_script
 from pipeline.storage.store import ObjectStore
-from tests.conftest import REPO, SAMPLES, remove_env_buckets, s3_env_vars
+from tests.conftest import REPO, SAMPLES, remove_env_buckets, s3_env_vars, screenshot
 
 DAY = date(2026, 10, 5)
 DAG_ID = "dubflow_dubbing"
@@ -203,3 +203,38 @@ def _retake_runs(server: Server) -> list[dict]:
     with server.client("admin") as client:
         runs = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 100}).json()["dag_runs"]
     return [run for run in runs if run["dag_run_id"].startswith("retake__review_ep")]
+
+
+def test_while_the_run_goes_on_the_page_shows_its_progress(server: Server, browser) -> None:
+    """The voicing task marked running and its progress object in staging: the page shows the progress view (not
+    the lines), the JSON endpoint answers the object, and in chromium the view fills itself from it."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    from pipeline.progress import ProgressRecorder
+
+    def set_state(state: TaskInstanceState) -> None:
+        with create_session() as session:
+            ours = {"dag_id": DAG_ID, "run_id": server.run_id, "task_id": "voice_script"}
+            for ti in session.query(TaskInstance).filter_by(**ours):
+                ti.state = state
+
+    recorder = ProgressRecorder(server.store, server.run_id, "review_ep.srt")
+    recorder.progress.stage, recorder.progress.total, recorder.progress.synthesized = "synthesize", 3, 2
+    recorder._write()
+    set_state(TaskInstanceState.RUNNING)
+    try:
+        with server.client("viewer") as client:
+            html = client.get(server.page).text
+            answer = client.get(server.page + "/progress")
+        assert 'data-running="yes"' in html and 'class="line"' not in html, html[:3000]
+        assert answer.status_code == 200 and [p["done"] for p in answer.json()["scripts"]] == [2], answer.text
+        page = browser.new_context(extra_http_headers={"Authorization": f"Bearer {server.tokens['viewer']}"}).new_page()
+        page.goto(server.url + server.page)
+        page.wait_for_selector("tr.script-progress", timeout=15_000)
+        assert page.locator("tr.script-progress .done").inner_text() == "2 / 3"
+        assert page.locator("tr.script-progress .stage").inner_text() == "synthesize"
+        screenshot(page, "review-progress-view")
+    finally:
+        set_state(TaskInstanceState.SUCCESS)
