@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from contextlib import nullcontext
+from itertools import pairwise
 from pathlib import Path
 
 # This file is named like the package it measures: take its folder off the path, and the sentences from engines.py.
@@ -153,9 +154,11 @@ def main() -> None:
     print("\n| ratio | measured | target |\n|---|---|---|")
     for key, value in ratios.items():
         print(f"| {key} | {value:.2f} | ≤ {TARGETS[key]} {'met' if value <= TARGETS[key] else 'NOT met'} |")
-    print("\n| stage of (b) | s | share |\n|---|---|---|")
-    for (stage, at), (_, until) in zip(clock.marks, clock.marks[1:], strict=False):
-        print(f"| {stage} | {until - at:.1f} | {(until - at) / b:.0%} |")
+    print("\n| stage | (b) s | share of (b) | (d) s | (e) s |\n|---|---|---|---|---|")
+    spans = {name: _spans(runs[name][2].marks) for name in ("b", "d", "e")}
+    for stage, seconds in spans["b"].items():
+        d, e = spans["d"].get(stage, 0.0), spans["e"].get(stage, 0.0)
+        print(f"| {stage} | {seconds:.1f} | {seconds / b:.0%} | {d:.1f} | {e:.1f} |")
     if report and report.workers:
         synth_wall = next(
             u - t for (s, t), (_, u) in zip(clock.marks, clock.marks[1:], strict=False) if s == "synthesize"
@@ -166,6 +169,11 @@ def main() -> None:
               f"included); QA {counts}")  # fmt: skip
     print(f"progress: {clock.writes} writes to staging, {clock.write_seconds:.2f} s on a background thread "
           f"({clock.write_seconds / b:.1%} of (b))")  # fmt: skip
+
+
+def _spans(marks: list[tuple[str, float]]) -> dict[str, float]:
+    """Seconds per stage from the stage marks (``stage`` → when it began)."""
+    return {stage: until - at for (stage, at), (_, until) in pairwise(marks)}
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param, get_current_context, task
+from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowSkipException
 from dubflow_airflow.assets import PUBLISHED, published_asset
 from dubflow_airflow.hooks import REPO, bad_input_fails_fast, base_settings, in_repo, pipeline_settings
@@ -31,6 +32,9 @@ RETAKE_FIELDS = {
     "reviewer": {"type": "string", "maxLength": 200},
     "from_version": {"type": ["integer", "null"], "minimum": 1},
 }
+# The first retry's delay (then exponential): Airflow config [dubflow] retry_delay_seconds, e.g.
+# AIRFLOW__DUBFLOW__RETRY_DELAY_SECONDS (the e2e tests use 2 s).
+RETRY_DELAY = timedelta(seconds=conf.getint("dubflow", "retry_delay_seconds", fallback=20))
 # Prompt pickup (dubflow_airflow.inbox_watch): settings inbox.poll_seconds and inbox.daily_only.
 INBOX = inbox_asset(_SETTINGS.inbox.poll_seconds)
 RETAKE_ENTRY = {"type": "object", "required": ["take"], "additionalProperties": False, "properties": RETAKE_FIELDS}
@@ -95,7 +99,7 @@ def voicing_dag(dag_id: str, title: str, profile: str) -> DAG:
         default_args={
             "owner": "dubflow",
             "retries": 2,
-            "retry_delay": timedelta(seconds=20),
+            "retry_delay": RETRY_DELAY,
             "retry_exponential_backoff": True,
             "max_retry_delay": timedelta(minutes=10),
         },

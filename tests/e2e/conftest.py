@@ -177,6 +177,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, s3_module_env: dict[str
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database.start(),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__DUBFLOW__RETRY_DELAY_SECONDS": "2",  # a killed task is retried at once (20 s by default)
         "DUBFLOW_INBOX__POLL_SECONDS": "5",  # the inbox watcher's poll (inbox.poll_seconds: 60 s by default)
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
