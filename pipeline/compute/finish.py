@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-import numpy as np
-
 from pipeline import metrics
-from pipeline.audio.encode import decode_wav
 from pipeline.audio.profiles import Profile
 from pipeline.compute.cluster import LazyClient
 from pipeline.compute.fanout import LineResult, RunReport, Stage, ensure_engines
@@ -25,10 +22,8 @@ from pipeline.compute.plugin import current_plugin
 from pipeline.compute.shards import task_resources
 from pipeline.events import RunTag, line_event
 from pipeline.qa.gate import Gate, Slot, finish_lines, result_key, slots
-from pipeline.qa.report import stored_media
 from pipeline.qa.results import Check, LineQa
 from pipeline.settings import QaSettings
-from pipeline.storage.store import ObjectStore
 from pipeline.voices.plan import Job
 
 log = logging.getLogger(__name__)
@@ -76,18 +71,9 @@ def finish_batch(
                 plugin.store.put_bytes(
                     "staging", item.result_key, json.dumps(line_qa.to_dict()).encode(), content_type="application/json"
                 )
-            if line_qa.key:  # the report's plot and player, here in parallel rather than on the client later
-                try:
-                    stored_media(plugin.store, line_qa.key, lambda key=line_qa.key: _clip(plugin.store, key))
-                except Exception as exc:  # the report makes it then
-                    log.warning("report media of %s: %s", item.job.line.line_id, exc)
         account_qa(item.job, line_qa, plugin.address, tag, failure)
         results.append(line_qa)
     return results
-
-
-def _clip(store: ObjectStore, key: str) -> tuple[np.ndarray, int]:
-    return decode_wav(store.get_bytes("staging", key))
 
 
 def account_qa(job: Job, line_qa: LineQa, worker: str, tag: RunTag | None, failure: str) -> None:

@@ -26,6 +26,7 @@ from pipeline.events import RunTag, line_event
 from pipeline.qa import models
 from pipeline.qa.asr_pack import transcribe_packed
 from pipeline.qa.checks import line_checks, validity
+from pipeline.qa.report import stored_media
 from pipeline.qa.results import Check, LineQa, overall
 from pipeline.settings import QaSettings
 from pipeline.storage import keys
@@ -194,6 +195,10 @@ def _settle(gate: Gate, item: Item, take: Take, heard: str | None) -> LineQa:
     key = keys.post_key(digest, "wav")
     wav, metadata = encode_wav(processed.samples, processed.rate), {"line-id": job.line.line_id, "verdict": verdict}
     gate.store.put_bytes("staging", key, wav, content_type="audio/wav", metadata=metadata)
+    try:  # the report's plot and player, made here with the clip in memory (the workers check lines in parallel)
+        stored_media(gate.store, key, lambda: (processed.samples, processed.rate))
+    except Exception as exc:  # the report makes it then
+        log.warning("report media of %s: %s", job.line.line_id, exc)
     loud = next((c.value for c in checks if c.name == "loudness"), None)
     return LineQa(
         line_id=job.line.line_id,
