@@ -24,7 +24,6 @@ from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 
 log = logging.getLogger(__name__)
-STAGES = ("ingest", "synthesize", "finish", "package", "publish", "done")
 
 
 @dataclass
@@ -49,9 +48,11 @@ class Progress:
     @property
     def done(self) -> int:
         """Lines through the current stage: spoken (or failed) while synthesizing, checked (or failed) after."""
+        if self.stage == "ingest":
+            return 0
         if self.stage == "synthesize":
             return self.synthesized + self.cached + self.failed
-        return self.checked + self.failed if self.stage == "finish" else self.total if self.stage != "ingest" else 0
+        return self.checked + self.failed if self.stage == "finish" else self.total
 
     @property
     def eta_s(self) -> float | None:

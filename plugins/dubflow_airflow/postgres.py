@@ -93,10 +93,11 @@ class LocalPostgres:
     def _check_reachable(self) -> None:
         """As the service user, the binaries must run and ``root`` must be writable: every folder above both
         needs o+x (a home directory such as /root often has not)."""
-        for argv in ([str(binaries() / "postgres"), "--version"], ["test", "-w", str(self.root)]):
+        server = binaries() / "postgres"
+        for path, argv in ((server, [str(server), "--version"]), (self.root, ["test", "-w", str(self.root)])):
             if subprocess.run(argv, user=self.user, capture_output=True).returncode != 0:
                 fix = "give every folder above it o+x, or put the database folder elsewhere (PG_DIR=…)"
-                raise RuntimeError(f"postgres runs as {self.user} (not root), who cannot reach {argv[-1]}: {fix}")
+                raise RuntimeError(f"postgres runs as {self.user} (not root), who cannot reach {path}: {fix}")
 
     def _init(self) -> dict[str, object]:
         """initdb with a generated password (scram-sha-256 for TCP); nothing secret leaves ``root``."""
@@ -195,12 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=Path("var/postgres"))
     args = parser.parse_args(argv)
     server = LocalPostgres(args.dir)
-    if args.command == "start":
-        print(server.start())
-    elif args.command == "stop":
-        server.stop()
-    else:
-        print(server.url())
+    try:
+        if args.command == "start":
+            print(server.start())
+        elif args.command == "stop":
+            server.stop()
+        else:
+            print(server.url())
+    except (RuntimeError, OSError) as exc:  # an unreachable folder, a server that would not start, no credentials
+        print(f"postgres in {args.dir}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
