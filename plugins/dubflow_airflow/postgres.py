@@ -45,12 +45,20 @@ def service_user() -> str | None:
     """None when we are not root; else the unprivileged user the server runs as (created once)."""
     if os.geteuid() != 0:
         return None
-    try:
-        pwd.getpwnam(SERVICE_USER)
-    except KeyError:
+    if not _user_exists(SERVICE_USER):
         useradd = [shutil.which("useradd") or "/usr/sbin/useradd", "--system", "--no-create-home"]
-        subprocess.run([*useradd, "--shell", "/usr/sbin/nologin", SERVICE_USER], check=True, capture_output=True)
+        done = subprocess.run([*useradd, "--shell", "/usr/sbin/nologin", SERVICE_USER], capture_output=True, text=True)
+        if done.returncode != 0 and not _user_exists(SERVICE_USER):  # another process may have just created it
+            raise RuntimeError(f"could not create the user {SERVICE_USER} for PostgreSQL: {done.stderr.strip()}")
     return SERVICE_USER
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 class LocalPostgres:

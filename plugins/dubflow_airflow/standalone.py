@@ -80,21 +80,23 @@ def _supervise(grace: float) -> int:
         start_new_session=True,  # its own group: the terminal's Ctrl-C reaches it through us, once
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job ignores SIGINT
     )
-    stopping = False
+    stopping: list[str] = []
 
     def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
+        # Only note it: the stop runs in the loop below. Run here, inside the handler that interrupted
+        # ``proc.wait()``, ``proc.poll()`` could not reap standalone (wait holds Popen's lock), so every stop
+        # waited out the whole grace period on standalone's zombie.
         if not stopping:
-            stopping = True
-            print(f"dubflow: stopping Airflow ({signal.Signals(signum).name})", file=sys.stderr, flush=True)
-            stop(proc, grace)
+            stopping.append(signal.Signals(signum).name)
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    code = proc.wait()
-    if not stopping:  # standalone died on its own: take its group with it
-        stop(proc, 0)
-    return 0 if stopping else code
+    while proc.poll() is None and not stopping:
+        time.sleep(0.2)
+    if stopping:
+        print(f"dubflow: stopping Airflow ({stopping[0]})", file=sys.stderr, flush=True)
+    stop(proc, grace if stopping else 0)  # standalone died on its own: take its group with it
+    return 0 if stopping else (proc.returncode or 0)
 
 
 if __name__ == "__main__":

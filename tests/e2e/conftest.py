@@ -254,14 +254,16 @@ def _wait_for_dag(airflow: Standalone, proc: subprocess.Popen[bytes], dag_id: st
 
 
 def _stop(proc: subprocess.Popen[bytes], ports: tuple[int, ...], log: Path) -> None:
-    """SIGTERM to the supervisor; SIGKILL to the process group only after 60 s; then nothing may be left."""
+    """SIGTERM to the supervisor; SIGKILL to the process group only after 60 s; then nothing may be left. Standalone
+    stops its components in a few seconds: a stop over 20 s is a failure (the supervisor once waited out its whole
+    grace period on every stop)."""
     import psutil
 
     try:
         started = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
     except psutil.NoSuchProcess:
         started = []
-    killed = False
+    killed, stopping = False, time.monotonic()
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -281,6 +283,7 @@ def _stop(proc: subprocess.Popen[bytes], ports: tuple[int, ...], log: Path) -> N
                 continue
         return alive
 
+    took = time.monotonic() - stopping
     deadline = time.monotonic() + 20
     while (left := leftovers()) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -294,6 +297,8 @@ def _stop(proc: subprocess.Popen[bytes], ports: tuple[int, ...], log: Path) -> N
     problems = []
     if killed:
         problems.append("airflow standalone (supervised) ignored SIGTERM for 60 s and was killed")
+    elif took > 20:
+        problems.append(f"airflow standalone (supervised) took {took:.0f} s to stop")
     if described:
         problems.append("processes left after shutdown (killed now):\n" + "\n".join(described))
     if busy := [port for port in ports if _listening(port)]:
