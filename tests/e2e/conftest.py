@@ -110,7 +110,7 @@ class Standalone:
             if all(state in ("success", "failed") for state in states.values()):
                 break
             self.assert_scheduler_alive()
-            time.sleep(3)
+            time.sleep(1)
         if expect != "success":
             return states
         # A green run is not enough: every task instance must have succeeded (or been skipped).

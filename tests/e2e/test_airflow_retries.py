@@ -439,7 +439,7 @@ def test_a_broken_script_fails_its_run_and_a_publish_triggers_the_consumer(
                 consumer, arrived = run, announced
                 break
         else:
-            time.sleep(3)
+            time.sleep(1)
     assert consumer is not None, (f"no successful {CONSUMER} run announced {manifest_uri} within 180 s; runs: "
                                   f"{[(r['dag_run_id'], r['run_type'], r['state']) for r in runs]}")  # fmt: skip
     assert consumer["run_type"] == "asset_triggered", consumer

@@ -33,7 +33,7 @@ def _backfill(airflow: Standalone, start: date, end: date) -> list[str]:
         response = airflow.client.post("/api/v2/backfills", json=body)
         if not (response.status_code == 409 and "already a running backfill" in response.text):
             break
-        time.sleep(3)
+        time.sleep(1)
     assert response.is_success, f"POST /backfills: HTTP {response.status_code} {response.text[:2000]}"
     backfill = response.json()
     deadline = time.monotonic() + RUN_TIMEOUT
@@ -44,7 +44,7 @@ def _backfill(airflow: Standalone, start: date, end: date) -> list[str]:
         done = airflow.api("GET", f"/backfills/{backfill['id']}")["completed_at"] is not None
         if done or time.monotonic() > deadline:
             break
-        time.sleep(3)
+        time.sleep(1)
     run_ids = [run["dag_run_id"] for run in ours]
     airflow.wait_for_runs(DAG_ID, run_ids, timeout=max(deadline - time.monotonic(), 1))
     return run_ids
