@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -22,6 +22,8 @@ from pipeline.compute.finish import finish
 from pipeline.deliver import Package, inputs_digest, package, publish_package, published_inputs
 from pipeline.events import RunTag, script_event
 from pipeline.ids import MAX_TAKE
+from pipeline.lexicon.lines import with_lexicon
+from pipeline.lexicon.load import LexiconError, project_lexicon
 from pipeline.qa.results import LineQa, ScriptQa
 from pipeline.scripts.ingest import ingest_bytes
 from pipeline.scripts.model import IngestResult
@@ -154,6 +156,12 @@ def voice(
     overrides = check_overrides(catalog, options.voices or {}, options.engine, settings)
     voice_map = {**catalog.voice_map(project), **overrides.get("voices", {})}
     ingested = ingest_bytes(script.data, script.name, settings.ingest, voice_map=voice_map)
+    if ingested.ok:  # the project's pronunciations, from its lexicon files in the inbox (none: no change)
+        try:
+            lexicon = project_lexicon(store, project)
+        except LexiconError as exc:
+            raise InputError(f"the lexicon of project {project!r} has errors: {exc}") from exc
+        ingested = replace(ingested, lines=tuple(with_lexicon(ingested.lines, lexicon, settings.ingest.normalize)))
     outcome = Outcome(script, ingested, overrides=overrides)
     lines, script_id, inbox_key = ingested.lines, ingested.script_id, script.source.get("inbox_key")
     script_event(log, "script ingested", tag, script_id, script_key=inbox_key, lines=len(lines), ok=ingested.ok)

@@ -40,6 +40,7 @@ class LineView:
     checks: list[CheckView] = field(default_factory=list)
     duration: float | None = None
     audio_url: str | None = None  # presigned; None when there is no clip left to play
+    lexicon: list[str] = field(default_factory=list)  # the project lexicon's entries the line used
 
 
 @dataclass
@@ -90,7 +91,8 @@ def script_view(
         entry = published.get(qa["line_id"])
         said = (qa["line_id"], qa.get("lang", ""), qa.get("text", ""), qa.get("verdict", ""))
         checks = [CheckView(c["name"], c["verdict"], _value(c)) for c in qa.get("checks", [])]
-        held = {"reasons": list(qa.get("reasons") or []), "checks": checks, "duration": qa.get("duration_s")}
+        held = {"reasons": list(qa.get("reasons") or []), "checks": checks, "duration": qa.get("duration_s"),
+                "lexicon": list(qa.get("lexicon") or [])}  # fmt: skip
         url, take = _audio_url(store, entry, qa.get("key")), int((entry or {}).get("take", 0))
         view.lines.append(LineView(*said, take, entry is not None, **held, audio_url=url))
     # An older version without a JSON report: the published lines are still reviewable.

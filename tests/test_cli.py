@@ -57,10 +57,12 @@ def test_every_malformed_fixture_is_covered() -> None:
 
 
 def test_ingest_writes_tables_and_exits_zero(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["ingest", "--out", str(tmp_path), *map(str, sorted(SAMPLES.iterdir()))])
+    scripts = sorted(str(p) for p in SAMPLES.iterdir() if p.is_file())  # samples/lexicon/ is the demo's lexicon
+    result = runner.invoke(app, ["ingest", "--out", str(tmp_path), *scripts])
     assert result.exit_code == 0, result.output
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == ["en_dub_ep01.lines.parquet", "narration_harbour.lines.parquet", "zh_linesheet.lines.parquet"]
+    names = ["en_dub_ep01", "ja_dub_ep01", "narration_harbour", "zh_linesheet"]
+    assert written == [f"{name}.lines.parquet" for name in names]
     assert len(read_lines(tmp_path / "zh_linesheet.lines.parquet")) == 6
 
 
@@ -92,11 +94,12 @@ def test_text_command_shows_the_structure() -> None:
 def test_demo_speaks_and_publishes_all_samples(tmp_path: Path, s3_env: dict[str, str]) -> None:
     result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert len(list((tmp_path / "lines").glob("*.lines.parquet"))) == 3
-    assert result.output.count("v1 published:") == 3
+    assert "lexicon: s3://" in result.output and "/demo/lexicon/demo.yaml" in result.output
+    assert len(list((tmp_path / "lines").glob("*.lines.parquet"))) == 4
+    assert result.output.count("v1 published:") == 4
     listed = runner.invoke(app, ["catalog", "list"])
-    assert listed.exit_code == 0 and "3 published version(s)" in listed.output
-    for script in ("en_dub_ep01", "narration_harbour", "zh_linesheet"):
+    assert listed.exit_code == 0 and "4 published version(s)" in listed.output
+    for script in ("en_dub_ep01", "ja_dub_ep01", "narration_harbour", "zh_linesheet"):
         assert script in listed.output
     # The cached re-run (no cluster, nothing uploaded) is checked on make demo's path: tests/dags/test_demo.py.
 
@@ -130,7 +133,7 @@ def test_voices_preview_writes_a_wav_and_refuses_what_the_voice_cannot_speak(tmp
     assert result.exit_code == 0, result.output
     assert sf.info(str(out)).samplerate == 22050 and sf.info(str(out)).duration > 0.3
     refused = runner.invoke(app, ["voices", "preview", "en-joe", "你好"])
-    assert refused.exit_code == 1 and "piper does not speak 'zh'" in refused.output
+    assert refused.exit_code == 1 and "voice en-joe speaks en, not zh" in refused.output
     unknown = runner.invoke(app, ["voices", "preview", "nobody", "hi"])
     assert unknown.exit_code == 1 and "unknown voice 'nobody'" in unknown.output
 

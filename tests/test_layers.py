@@ -9,11 +9,11 @@ from tests.conftest import REPO
 
 # Lowest first; a module may import from its own layer and the ones below it.
 LAYERS = [
-    {"ids", "digest", "processes", "events", "metrics"},
+    {"ids", "digest", "processes", "events", "metrics", "model_parts"},
     {"text", "audio"},
     {"settings"},
     {"scripts", "engines", "storage"},
-    {"voices"},
+    {"voices", "lexicon"},
     {"qa"},
     {"compute", "deliver", "review", "console"},
     {"chain", "progress"},

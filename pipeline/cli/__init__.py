@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from pipeline.cli.common import ConfigOpt, console, err, fail
+from pipeline.cli.common import ConfigOpt, console, err, fail, failing
 from pipeline.cli.common import language as _language
 from pipeline.cli.common import settings_or_exit as _settings
+from pipeline.cli.lexicon import lexicon_app
 from pipeline.cli.storage import catalog_app, inbox_app, s3_app
 from pipeline.console import lines_table, print_problems, rows_table
 from pipeline.scripts.formats import FORMATS
@@ -24,6 +25,7 @@ app = typer.Typer(help="dubflow: scripts in, checked voice assets out.", no_args
 app.add_typer(s3_app, name="s3")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(lexicon_app, name="lexicon")
 
 
 @app.command()
@@ -80,9 +82,11 @@ def text(
     source: Annotated[str, typer.Argument(help="Script text with markup, e.g. '她[h][ào]干净'.")],
     lang: Annotated[str | None, typer.Option(help="Language (default: detected).")] = None,
     style: Annotated[str | None, typer.Option(help="A style instruction to parse, e.g. '用兴奋的语气说'.")] = None,
+    project: Annotated[str | None, typer.Option(help="Apply this project's stored pronunciation lexicon.")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Show how dubflow reads one line: markup structure, canonical form, spoken text, style."""
+    """Show how dubflow reads one line: markup structure, canonical form, spoken text, style (and, with --project,
+    which entries of the project's lexicon it uses)."""
     from pipeline.text.markup import MarkupError, features, parse, plain, render
     from pipeline.text.normalize import normalize
     from pipeline.text.style import parse_style
@@ -92,8 +96,19 @@ def text(
     except MarkupError as exc:
         raise fail("\n".join(map(str, exc.issues))) from exc
     language = _language(lang) if lang else langs.detect(source, _settings(config).ingest.default_lang)
+    used: tuple = ()
+    if project is not None:
+        from pipeline.cli.common import store_or_exit
+        from pipeline.ids import InvalidIdError
+        from pipeline.lexicon.load import LexiconError, project_lexicon
+        from pipeline.storage.errors import StorageError
+
+        with failing(StorageError, InvalidIdError, LexiconError):
+            utterance, used = project_lexicon(store_or_exit(config), project).apply(utterance, language)
     spoken = plain(normalize(utterance, language))
     shown = [f"lang:      {language}", f"canonical: {render(utterance)}", f"spoken:    {spoken}"]
+    if project is not None:
+        shown.append(f"lexicon:   {'; '.join(e.shown() + ' (' + e.source + ')' for e in used) or '-'}")
     shown += [f"features:  {', '.join(sorted(features(utterance))) or '-'}", *(f"  {s!r}" for s in utterance)]
     shown += [] if style is None else [repr(parse_style(style))]
     console.print("\n".join(shown), markup=False, highlight=False)
@@ -159,30 +174,21 @@ def voices_preview(
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible output.")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Speak a line with one voice and write a WAV."""
+    """Speak a line with one voice and write a WAV: audition a catalog voice before casting it."""
     import soundfile as sf
 
     from pipeline.engines.base import EngineError
     from pipeline.engines.registry import EngineRegistry
-    from pipeline.scripts.model import Line
-    from pipeline.text.markup import MarkupError, parse
-    from pipeline.voices.plan import Job
-    from pipeline.voices.speak import speak
+    from pipeline.voices.audition import AuditionError, audition
 
     settings, catalog = _catalog(config)
     try:
-        chosen = catalog.voice(voice)
-        language = _language(lang) if lang else langs.detect(text, chosen.languages[0])
-        # A script of one line: script_id, line_id, index, source_line, text, spoken_text, text_hash, lang.
-        said = parse(text)
-        line = Line("preview", "preview", 0, 1, text, text, "", language, voice=chosen.id, style=style, utterance=said)
-        job = Job(line, chosen, None, seed or 0, (chosen.engine,), cache_key="", gpu=False)  # this voice, no other
-        result = speak(EngineRegistry(settings.engines), job, catalog.reference_path(chosen), seed=seed).result
-    except KeyError as exc:
-        raise fail(exc.args[0]) from exc
-    except (MarkupError, EngineError) as exc:
-        raise fail(f"{'markup' if isinstance(exc, MarkupError) else voice}: {exc}") from exc
-    path = out or Path("build/preview") / f"{chosen.id}.wav"
+        result = audition(EngineRegistry(settings.engines), catalog, voice, text, lang, style, seed)
+    except AuditionError as exc:
+        raise fail(exc) from exc
+    except EngineError as exc:
+        raise fail(f"{voice}: {exc}") from exc
+    path = out or Path("build/preview") / f"{voice}.wav"
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, result.samples, result.sample_rate, subtype="PCM_16")
     for warning in result.warnings:
@@ -226,14 +232,15 @@ def demo(
     samples: Annotated[Path, typer.Option(help="Sample scripts to run.")] = Path("samples"),
     config: ConfigOpt = None,
 ) -> None:
-    """``dubflow voice samples/* --project demo --out build/demo``: the embedded defaults, end to end."""
+    """``dubflow voice samples/* --project demo --out build/demo``, with the samples' lexicon (samples/lexicon/)
+    stored with the project first: the embedded defaults, end to end."""
     from pipeline.cli.voice import Batch
     from pipeline.scripts.ingest import supported_suffixes
 
     files = sorted(p for p in samples.iterdir() if p.suffix.lower() in supported_suffixes())
     if not files:
         raise fail(f"no sample scripts in {samples}")
-    raise typer.Exit(Batch(_settings(config), DEMO_PROJECT, out=out).run(files))
+    raise typer.Exit(Batch(_settings(config), DEMO_PROJECT, out=out, samples=samples).run(files))
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from pipeline.compute.cluster import ClusterError, LazyClient
 from pipeline.compute.fanout import LineResult
 from pipeline.console import frame_table, lines_table, print_problems, qa_table, rows_table, run_table
 from pipeline.digest import sha256_file
+from pipeline.lexicon.load import LexiconError, store_sample_lexicons
 from pipeline.qa.results import LineQa
 from pipeline.scripts.model import IngestResult
 from pipeline.scripts.table import write_lines
@@ -117,6 +118,7 @@ class Batch:
     publish: bool = True
     out: Path | None = None  # keep <out>/lines/ and <out>/delivery/
     force: bool = False
+    samples: Path | None = None  # dubflow demo's samples folder: its lexicon/ files are stored with the project
 
     def run(self, files: list[Path]) -> int:
         """Voice each file on its own (one that cannot be voiced never costs the others); returns the exit code."""
@@ -131,6 +133,13 @@ class Batch:
             return 2
         if server is not None:
             console.print(f"local S3 server {server.describe()} (stop it with `dubflow s3 stop`)", highlight=False)
+        if self.samples is not None:  # dubflow demo: the samples' lexicon goes with the project first
+            try:
+                for key in store_sample_lexicons(store, self.project, self.samples):
+                    console.print(f"lexicon: s3://{store.bucket('inbox')}/{key}", highlight=False)
+            except (LexiconError, StorageError) as exc:
+                console.print(f"[red]lexicon: {escape(str(exc))}[/red]")
+                return 1
         run_id = "voice-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         kept = self.out / "delivery" if self.out else None
         options = chain.Options(run_id, profile=self.profile, force=self.force, publish=self.publish, delivery_dir=kept)

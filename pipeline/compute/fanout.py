@@ -274,6 +274,7 @@ def _engine_settings(settings: Settings, threads: int):  # -> EngineSettings
         update={
             "piper": engines.piper.model_copy(update={"num_threads": engines.piper.num_threads or threads}),
             "mandarin": engines.mandarin.model_copy(update={"num_threads": threads}),
+            "kokoro": engines.kokoro.model_copy(update={"num_threads": engines.kokoro.num_threads or threads}),
         }
     )
 

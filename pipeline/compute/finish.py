@@ -46,7 +46,7 @@ class ToCheck:
         """The line as a failed, quarantined one: an error is never a lost line."""
         line, failed = self.job.line, [Check("post_processing", "fail", detail=reason)]
         held = {"quarantined": True, "reasons": [reason], "voice": self.job.voice.id, "engine": self.result.engine}
-        return LineQa(line.line_id, line.lang, line.text, "fail", failed, **held, line=line)
+        return LineQa(line.line_id, line.lang, line.text, "fail", failed, **held, lexicon=list(line.lexicon), line=line)
 
 
 def finish_batch(
@@ -113,6 +113,7 @@ def finish(
 
     def done(item: ToCheck, line_qa: LineQa, cached: bool) -> None:
         line_qa.line = item.job.line  # the record goes on with its line (not serialized: the cache keeps ids only)
+        line_qa.lexicon = list(item.job.line.lexicon)  # this run's lexicon, whatever a cached result recorded
         results[line_qa.line_id] = line_qa
         level, fields = _checked(line_qa, line_qa.engine, attempts=line_qa.attempts, cached=cached)
         line_event(log, "line checked", tag, item.job.line, level, **fields, reasons=line_qa.reasons or None)

@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.engines.base import Engine, EngineError
 from pipeline.settings import EngineSettings
 
-KNOWN_ENGINES = ("cosyvoice", "piper", "mandarin", "espeak")
+KNOWN_ENGINES = ("cosyvoice", "piper", "mandarin", "kokoro", "espeak")
 
 
 class NoEngineError(EngineError):
@@ -30,6 +30,12 @@ def _factories(settings: EngineSettings, prompt_store: Any = None) -> dict[str, 
         from pipeline.engines.mandarin import MandarinEngine
 
         return MandarinEngine(settings.mandarin.cache_dir, settings.mandarin.num_threads)
+
+    def kokoro() -> Engine:
+        from pipeline.engines.kokoro import KokoroEngine
+
+        k = settings.kokoro
+        return KokoroEngine(k.cache_dir, k.num_threads, k.default_voice)
 
     def espeak() -> Engine:
         from pipeline.engines.espeak import EspeakEngine
@@ -50,7 +56,7 @@ def _factories(settings: EngineSettings, prompt_store: Any = None) -> dict[str, 
             prompt_store=prompt_store,
         )
 
-    factories = {"piper": piper, "mandarin": mandarin, "espeak": espeak, "cosyvoice": cosyvoice}
+    factories = {"piper": piper, "mandarin": mandarin, "kokoro": kokoro, "espeak": espeak, "cosyvoice": cosyvoice}
     for name, target in settings.custom.items():
         factories[name] = _import_factory(name, target)
     return factories

@@ -7,11 +7,8 @@ model, a voice without a reference clip, or a missing package is ``not-checked``
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 import re
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ import numpy as np
 import soxr
 
 from pipeline.audio.profiles import Profile
+from pipeline.model_parts import join_parts
 from pipeline.qa.results import Check
 from pipeline.text.normalize import normalize_text
 
@@ -61,28 +59,13 @@ def default_asr_models(cache_dir: Path = Path("var/cache/models")) -> Models:
 
 
 def join_model(parts: list[Path], extras: Path, target: Path, sha256: str) -> Path:
-    """``target/model.bin`` from ``parts`` plus the small files of ``extras``, once: the join is hashed as it is
-    written and refused when it does not match ``sha256``; later calls trust the recorded digest and size."""
-    model, marker = target / "model.bin", target / "model.bin.sha256"
-    size = sum(part.stat().st_size for part in parts)
-    if model.is_file() and model.stat().st_size == size and marker.is_file() and marker.read_text() == sha256:
-        return target
+    """``target/model.bin`` from ``parts`` (see :func:`pipeline.model_parts.join_parts`) plus the small files of
+    ``extras`` that faster-whisper reads beside it."""
     target.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-        if (extras / name).is_file():
+        if (extras / name).is_file() and not (target / name).is_file():
             shutil.copyfile(extras / name, target / name)
-    digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(dir=target, prefix=".model.bin.", delete=False) as out:
-        for part in parts:
-            with part.open("rb") as source:
-                while chunk := source.read(1 << 20):
-                    digest.update(chunk)
-                    out.write(chunk)
-    if digest.hexdigest() != sha256:
-        Path(out.name).unlink()
-        raise ValueError(f"joined {', '.join(p.name for p in parts)}: sha256 {digest.hexdigest()}, expected {sha256}")
-    os.replace(out.name, model)  # atomic: a concurrent reader sees the old file or the whole new one
-    marker.write_text(sha256)
+    join_parts(parts, target / "model.bin", sha256)
     return target
 
 

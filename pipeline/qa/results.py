@@ -49,6 +49,7 @@ class LineQa:
     engine: str | None = None
     voice: str | None = None
     start_s: float | None = None  # placement in the stem (dubbing)
+    lexicon: list[str] = field(default_factory=list)  # the project lexicon's entries the line used (SQL → sequel)
     line: Line | None = field(default=None, compare=False, repr=False)  # the record's line, on the client only
 
     def to_dict(self) -> dict[str, Any]:

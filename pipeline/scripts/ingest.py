@@ -102,6 +102,14 @@ def _derived_id(speaker: str | None, canonical_text: str) -> str:
     return f"L{digest[:12]}"
 
 
+def speech_of(
+    utterance: Utterance, lang: str, spell_out: bool, failed: list[str] | None = None
+) -> tuple[Utterance, str]:
+    """What the engine is asked to say (normalized) and what the listener should hear (``spoken_text``)."""
+    speech = normalize(utterance, lang, failed)
+    return speech, plain(speech if spell_out else utterance)
+
+
 def ingest_bytes(
     data: bytes,
     name: str,
@@ -252,8 +260,7 @@ def _build_lines(
         spoken, speech = item.text, None
         if utterance is not None:
             failed: list[str] = []
-            speech = normalize(utterance, language, failed)
-            spoken = plain(speech if settings.normalize else utterance)
+            speech, spoken = speech_of(utterance, language, settings.normalize, failed)
             if failed:
                 words = ", ".join(f"'{w}'" for w in dict.fromkeys(failed))
                 report.warning(item.source_line, "normalize-failed", f"{words} not spelled out (kept as written)")

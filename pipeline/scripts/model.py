@@ -47,6 +47,7 @@ class Line:
     chapter: str | None = None
     paragraph: int | None = None
     pause_after: float = 0.0
+    lexicon: tuple[str, ...] = ()  # the project lexicon's entries this line used, as shown (``SQL → sequel``)
     # What the engine is asked to say (markup parsed and normalized once, at ingest); not in the lines table.
     utterance: Utterance | None = field(default=None, compare=False, repr=False)
 

@@ -34,6 +34,7 @@ SCHEMA = pa.schema(
         ("chapter", pa.string()),
         ("paragraph", pa.int32()),
         ("pause_after", pa.float64()),
+        ("lexicon", pa.list_(pa.string())),
     ]
 )
 # Not an assert: must hold under python -O too. A line's parsed utterance is not stored (it is re-read from text).
@@ -46,7 +47,7 @@ class TableError(ValueError):
 
 
 def to_arrow(result: IngestResult) -> pa.Table:
-    rows = [tuple(getattr(line, name) for name in SCHEMA.names) for line in result.lines]
+    rows = [tuple(_cell(getattr(line, name)) for name in SCHEMA.names) for line in result.lines]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in SCHEMA]
     table = pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA
@@ -62,6 +63,10 @@ def to_arrow(result: IngestResult) -> pa.Table:
         "dubflow_version": __version__,
     }
     return table.replace_schema_metadata({"dubflow": json.dumps(meta)})
+
+
+def _cell(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def write_lines(result: IngestResult, path: str | Path) -> Path:
@@ -85,7 +90,7 @@ def read_lines(path: str | Path) -> list[Line]:
     table = pq.read_table(path)
     if table.schema.remove_metadata() != SCHEMA:
         raise TableError(f"{path}: not a dubflow lines table (schema differs)")
-    return [Line(**row) for row in table.to_pylist()]
+    return [Line(**{**row, "lexicon": tuple(row["lexicon"] or ())}) for row in table.to_pylist()]
 
 
 def table_metadata(path: str | Path) -> dict[str, str]:

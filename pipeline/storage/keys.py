@@ -143,6 +143,23 @@ def inbox_key(project: str, day: date, filename: str) -> str:
     return f"{project_id(project)}/{day.isoformat()}/{slugify(stem or filename)}{suffix}"
 
 
+LEXICON_SUFFIXES = (".pls", ".yaml", ".yml")
+
+
+def lexicon_prefix(project: str) -> str:
+    """``{project}/lexicon/`` in the inbox bucket: the project's pronunciation lexicon files (.pls, .yaml)."""
+    return f"{project_id(project)}/lexicon/"
+
+
+def lexicon_key(project: str, filename: str) -> str:
+    """``{project}/lexicon/{slug}{suffix}``: the name is slugified, the suffix checked, as for scripts."""
+    stem, dot, suffix = filename.rpartition(".")
+    suffix = f".{suffix.lower()}" if dot else ""
+    if suffix not in LEXICON_SUFFIXES:
+        raise InvalidIdError(f"{shown(filename)} is not a lexicon file (expected one of {list(LEXICON_SUFFIXES)})")
+    return f"{lexicon_prefix(project)}{slugify(stem or filename)}{suffix}"
+
+
 def catalog_key(day: date, project: str, script_id: str, version: int) -> str:
     """One Parquet part per published version, hive-partitioned so any Parquet reader can prune by date/project."""
     return (

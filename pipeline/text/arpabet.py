@@ -65,3 +65,36 @@ def to_ipa(phones: tuple[str, ...] | list[str]) -> str:
             ipa = _IPA[base]
         out.append(_STRESS[stress] + ipa)
     return "".join(out)
+
+
+# IPA → ARPAbet for lexicon entries written in IPA (PLS's usual alphabet): longest symbol first; length marks and
+# syllable dots carry nothing ARPAbet can say.
+_FROM_IPA = {
+    "tʃ": "CH", "dʒ": "JH", "aʊ": "AW", "aɪ": "AY", "eɪ": "EY", "oʊ": "OW", "əʊ": "OW", "ɔɪ": "OY", "ɜɹ": "ER",
+    "ɑ": "AA", "ɒ": "AA", "a": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɔ": "AO", "ɛ": "EH", "e": "EH", "ɜ": "ER",
+    "ɚ": "ER", "ɝ": "ER", "ɪ": "IH", "i": "IY", "o": "OW", "ʊ": "UH", "u": "UW",
+    "b": "B", "d": "D", "ð": "DH", "f": "F", "ɡ": "G", "g": "G", "h": "HH", "k": "K", "l": "L", "m": "M", "n": "N",
+    "ŋ": "NG", "p": "P", "ɹ": "R", "r": "R", "s": "S", "ʃ": "SH", "t": "T", "θ": "TH", "v": "V", "w": "W",
+    "j": "Y", "z": "Z", "ʒ": "ZH", "ɾ": "T", "ʔ": "T",
+}  # fmt: skip
+_IPA_SYMBOL = re.compile("|".join(sorted(map(re.escape, _FROM_IPA), key=len, reverse=True)) + "|ˈ|ˌ|[ː.\\s]|.")
+
+
+def from_ipa(ipa: str) -> list[str]:
+    """One word in IPA → ARPAbet (``ŋwiən`` → ``NG W IY0 AH0 N``): a stress mark goes to the next vowel, other
+    vowels get 0. Raises ``ArpabetError`` naming a symbol it has no phoneme for."""
+    out: list[str] = []
+    stress = "0"
+    for symbol in _IPA_SYMBOL.findall(ipa):
+        if symbol in ("ˈ", "ˌ"):
+            stress = "1" if symbol == "ˈ" else "2"
+        elif symbol in _FROM_IPA:
+            phone = _FROM_IPA[symbol]
+            if phone in VOWELS:
+                phone, stress = phone + stress, "0"
+            out.append(phone)
+        elif not (symbol == "ː" or symbol == "." or symbol.isspace()):
+            raise ArpabetError(f"IPA symbol '{symbol}' has no ARPAbet phoneme")
+    if not out:
+        raise ArpabetError(f"'{ipa}' has no phonemes")
+    return out

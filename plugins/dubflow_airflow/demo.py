@@ -85,10 +85,13 @@ def _published(runs: list[RunOutcome]) -> list[ScriptOutcome]:
 
 
 def queue_samples(store: ObjectStore, samples: Path, project: str, day: date) -> list[str]:
-    """Every supported script in ``samples`` into the project's inbox for ``day``; returns the inbox keys."""
+    """Every supported script in ``samples`` into the project's inbox for ``day``, and the samples' lexicon with
+    the project; returns the inbox keys of the scripts."""
+    from pipeline.lexicon.load import store_sample_lexicons
     from pipeline.scripts.ingest import supported_suffixes
     from pipeline.storage.inbox import put_script
 
+    store_sample_lexicons(store, project, samples)
     files = sorted(p for p in samples.iterdir() if p.suffix.lower() in supported_suffixes())
     return [put_script(store, path, project, day).key for path in files]
 

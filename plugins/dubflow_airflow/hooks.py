@@ -8,6 +8,7 @@ those connections their own types in the UI (``dubflow_s3``, ``dubflow_dask``: l
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterator
@@ -172,3 +173,25 @@ def review_store():  # -> pipeline.storage.store.ObjectStore
     storage = pipeline_settings().storage
     local = storage.local.model_copy(update={"data_dir": REPO / storage.local.data_dir})  # an absolute one stays
     return ObjectStore.from_settings(storage.model_copy(update={"local": local}))
+
+
+def review_voices():  # -> (pipeline.engines.registry.EngineRegistry, pipeline.voices.catalog.Catalog)
+    """The voice catalog and one engine registry for the API server's auditions, with relative paths resolved
+    against the repository (never chdir in a threaded server). The registry is kept for the process: each engine
+    loads once, on its first audition; the catalog is read each time (an edited catalog is seen at once)."""
+    from pipeline.voices.catalog import load_catalog
+
+    settings = pipeline_settings()
+    return _audition_registry(), load_catalog(REPO / settings.voices_file)
+
+
+@functools.cache
+def _audition_registry():  # -> pipeline.engines.registry.EngineRegistry
+    from pipeline.engines.registry import EngineRegistry
+
+    engines = pipeline_settings().engines
+    cached = {name: getattr(engines, name) for name in ("mandarin", "kokoro")}
+    update = {name: part.model_copy(update={"cache_dir": REPO / part.cache_dir}) for name, part in cached.items()}
+    if engines.piper.voices_dir is not None:
+        update["piper"] = engines.piper.model_copy(update={"voices_dir": REPO / engines.piper.voices_dir})
+    return EngineRegistry(engines.model_copy(update=update))

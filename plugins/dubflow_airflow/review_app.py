@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -35,6 +36,7 @@ VOICING_TASK = "voice_script"
 RUNNING = {"none", "scheduled", "queued", "running", "up_for_retry", "restarting", "deferred"}  # not finished yet
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape())
 
+_AUDITION = threading.Lock()
 app = FastAPI(title="dubflow review", docs_url=None, redoc_url=None, openapi_url=None)
 CanRead = Depends(requires_access_dag("GET", DagAccessEntity.RUN))
 CanTrigger = Depends(requires_access_dag("POST", DagAccessEntity.RUN))
@@ -46,6 +48,31 @@ async def _login_first(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == status.HTTP_401_UNAUTHORIZED and request.method == "GET":
         return RedirectResponse(get_auth_manager().get_url_login(next_url=str(request.url)), status.HTTP_303_SEE_OTHER)
     return Response(json.dumps({"detail": exc.detail}), exc.status_code, media_type="application/json")
+
+
+@app.get("/audition/{dag_id}", dependencies=[CanRead])
+def audition_clip(dag_id: str, voice: str, text: str, lang: str | None = None) -> Response:
+    """A catalog voice saying ``text``, as WAV: the review page's audition panel (one at a time per API server, so
+    auditions never crowd out the page itself)."""
+    import io
+
+    import soundfile as sf
+
+    from dubflow_airflow.hooks import review_voices
+    from pipeline.engines.base import EngineError
+    from pipeline.voices.audition import AuditionError, audition
+
+    registry, catalog = review_voices()
+    try:
+        with _AUDITION:
+            result = audition(registry, catalog, voice, text, lang or None)
+    except AuditionError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    except EngineError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"{voice}: {exc}") from None
+    out = io.BytesIO()
+    sf.write(out, result.samples, result.sample_rate, format="WAV", subtype="PCM_16")
+    return Response(out.getvalue(), media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
 @app.get("/review/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[CanRead])
@@ -60,6 +87,7 @@ def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user
     shown |= {"running": running, "progress_url": f"{quote(run_id, safe='')}/progress"}
     shown |= {"reviewer": user.get_name(), "action": f"{quote(run_id, safe='')}/retake"}
     shown |= {key: request.query_params.get(key) for key in ("queued", "error")}
+    shown |= _audition_panel(dag_id)
     page = TEMPLATES.get_template("review.html").render(shown)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
@@ -135,6 +163,20 @@ def _voicing_results(session: Any, dag_id: str, run_id: str) -> list[tuple[str, 
     values = {x.map_index: XComModel.deserialize_value(x) for x in xcoms}
     # An empty expansion leaves one unmapped (map index -1), skipped instance.
     return [(label or f"script {i}", str(state or "none"), i, values.get(i)) for i, state, label in tis if i >= 0]
+
+
+def _audition_panel(dag_id: str) -> dict[str, Any]:
+    from dubflow_airflow.hooks import review_voices
+    from pipeline.voices.audition import MAX_CHARS
+
+    try:
+        _, catalog = review_voices()
+        voices = sorted(catalog.voices.values(), key=lambda v: v.id)
+    except Exception:  # a broken catalog must not cost the review; the audition panel is simply empty
+        voices = []
+    languages = sorted({lang for voice in voices for lang in voice.languages})
+    url = f"../../audition/{quote(dag_id, safe='')}"  # from /dubflow/review/{dag}/{run}
+    return {"voices": voices, "languages": languages, "audition_url": url, "audition_max": MAX_CHARS}
 
 
 def _run_state(session: Any, dag_id: str, run_id: str) -> str:

@@ -23,7 +23,12 @@ from pipeline.storage.local_server import LocalS3Server
 from pipeline.storage.store import ObjectStore
 from tests.conftest import REPO
 
-SCRIPTS = {"dubflow_dubbing": {"en_dub_ep01", "zh_linesheet"}, "dubflow_narration": {"narration_harbour"}}
+SCRIPTS = {
+    "dubflow_dubbing": {"en_dub_ep01", "ja_dub_ep01", "zh_linesheet"},
+    "dubflow_narration": {"narration_harbour"},
+}
+UNIT = {"zh": "PER", "ja": "CER"}  # and WER for the others
+HEARD = {"en_dub_ep01": {"en"}, "ja_dub_ep01": {"ja"}, "zh_linesheet": {"zh"}, "narration_harbour": {"en", "zh"}}
 MANIFEST = re.compile(r"s3://[a-z0-9.-]+/demo/([A-Za-z0-9._-]+)/v(\d+)/manifest\.json")
 
 
@@ -63,16 +68,13 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
                     assert sha256_file(local / entry["name"]) == entry["sha256"], (dag_id, entry["name"])
                 assert (local / "qa" / "report.html").is_file()
                 heard = _intelligibility(local / "qa" / "report.json")
-                # Mandarin is heard too (Whisper base), dialect lines are not-checked with their reason.
-                assert all(
-                    c["unit"] == ("PER" if lang == "zh" else "WER") for lang, c in heard if c["value"] is not None
-                )
-                assert {lang for lang, c in heard if c["verdict"] in ("pass", "warn", "fail")} >= (
-                    {"zh"} if script != "en_dub_ep01" else {"en"}
-                ), heard
+                # Mandarin and Japanese are heard too (Whisper base), dialect lines are not-checked with their reason.
+                assert all(c["unit"] == UNIT.get(lang, "WER") for lang, c in heard if c["value"] is not None)
+                assert {lang for lang, c in heard if c["verdict"] in ("pass", "warn", "fail")} >= HEARD[script], heard
         catalog = read_catalog(store, "demo")
         langs = catalog.groupby("script_id")["lang"].agg(set).to_dict()
         assert langs["en_dub_ep01"] == {"en"} and langs["zh_linesheet"] == {"zh"}, langs
+        assert langs["ja_dub_ep01"] == {"ja"}, langs
         assert {"en", "zh"} <= langs["narration_harbour"], langs
 
         # The runs are in the metadata DB `make airflow` would serve; the demo stopped the server it started.

@@ -13,8 +13,9 @@ def registry() -> EngineRegistry:
 
 
 def test_voice_engine_first_then_language_fallback(registry) -> None:
-    assert registry.order("en", None) == ["cosyvoice", "piper", "espeak"]
-    assert registry.order("en-us", "espeak") == ["espeak", "cosyvoice", "piper"]
+    assert registry.order("en", None) == ["cosyvoice", "piper", "kokoro", "espeak"]
+    assert registry.order("en-us", "espeak") == ["espeak", "cosyvoice", "piper", "kokoro"]
+    assert registry.order("ja", None) == ["cosyvoice", "kokoro", "espeak"]
     assert registry.order("fr", None) == ["cosyvoice", "espeak"]
 
 

@@ -238,3 +238,40 @@ def test_while_the_run_goes_on_the_page_shows_its_progress(server: Server, brows
         screenshot(page, "review-progress-view")
     finally:
         set_state(TaskInstanceState.SUCCESS)
+
+
+def test_the_audition_panel_plays_any_catalog_voice_on_a_sentence(server: Server, browser) -> None:
+    """Cast before a run: in chromium, a voice chosen in the panel says the sentence (WAV from the API server); a
+    voice that cannot speak the language is refused with the reason on the page; a reader must be logged in."""
+    import io
+
+    import soundfile as sf
+
+    with server.client("viewer") as client:
+        answer = client.get(f"/dubflow/audition/{DAG_ID}", params={"voice": "ja-kumo", "text": "駅まで歩こう。"})
+        assert answer.status_code == 200 and answer.headers["content-type"] == "audio/wav", answer.text[:500]
+        clip, rate = sf.read(io.BytesIO(answer.content))
+        assert rate == 24000 and 0.5 < len(clip) / rate < 5
+        refused = client.get(f"/dubflow/audition/{DAG_ID}", params={"voice": "en-joe", "text": "你好"})
+        assert refused.status_code == 422 and "speaks en, not zh" in refused.json()["detail"]
+        long = client.get(f"/dubflow/audition/{DAG_ID}", params={"voice": "en-joe", "text": "a" * 301})
+        assert long.status_code == 422 and "at most 300" in long.json()["detail"]
+    with server.client(None) as anonymous:
+        assert anonymous.get(f"/dubflow/audition/{DAG_ID}", params={"voice": "en-joe", "text": "Hi."}).status_code in (
+            401, 303)  # fmt: skip
+
+    page = browser.new_context(extra_http_headers={"Authorization": f"Bearer {server.tokens['viewer']}"}).new_page()
+    page.goto(server.url + server.page)
+    page.locator("#audition-panel summary").click()
+    options = page.locator("#audition select[name=voice] option").all_inner_texts()
+    assert any(o.startswith("ja-haruka · ja/en") for o in options), options
+    page.select_option("#audition select[name=voice]", "ja-haruka")
+    page.fill("#audition input[name=text]", "今日はとても良い天気ですね。")
+    page.click("#audition button")
+    page.wait_for_function("document.getElementById('audition-player').duration > 0.5", timeout=60_000)
+    screenshot(page, "review-audition")
+    page.select_option("#audition select[name=voice]", "en-joe")
+    page.fill("#audition input[name=text]", "你好")
+    page.click("#audition button")
+    page.wait_for_function("document.getElementById('audition-error').textContent.length > 0", timeout=30_000)
+    assert "speaks en, not zh" in page.locator("#audition-error").inner_text()
