@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.common import ConfigOpt, console, err, fail, failing, settings_or_exit, store_or_exit
+from pipeline.console import print_problems
 from pipeline.ids import InvalidIdError
 from pipeline.lexicon.load import FORMATS, LexiconError, build, project_lexicon, store_lexicon
 from pipeline.storage.errors import StorageError
@@ -22,8 +23,7 @@ def lexicon_check(files: Annotated[list[Path], typer.Argument(help=f"Lexicon fil
     try:
         lexicon = build((str(path), _read(path)) for path in files)
     except LexiconError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
+        print_problems(err, exc.problems)
         raise typer.Exit(1) from None
     console.print(f"{len(lexicon.entries)} entries, no problems", highlight=False)
 
@@ -41,8 +41,7 @@ def lexicon_put(files: Annotated[list[Path], typer.Argument(help="Lexicon files.
         try:
             key, count = store_lexicon(store, project, path.name, _read(path))
         except LexiconError as exc:
-            for problem in exc.problems:
-                err.print(str(problem), markup=False, highlight=False)
+            print_problems(err, exc.problems)
             raise typer.Exit(1) from None
         except (StorageError, InvalidIdError) as exc:
             raise fail(exc) from exc

@@ -24,13 +24,13 @@ from __future__ import annotations
 import importlib.resources
 import json
 import re
-import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.engines.base import Capabilities, Engine, EngineError, SynthesisRequest, UnsupportedInputError, silence
+from pipeline.engines.piper import ESPEAK_BRIDGE
 from pipeline.model_parts import join_parts
 from pipeline.text import arpabet
 from pipeline.text.markup import Break, Phonemes, Pinyin, Segment, Span, Text, Utterance
@@ -70,7 +70,6 @@ class KokoroEngine(Engine):
         self.cache_dir = Path(cache_dir)
         self.num_threads = num_threads
         self.default_voice = default_voice
-        self._lock = threading.Lock()  # the espeak-ng phonemizer and MeCab are process-global
         self._session = None
         self._vocab: dict[str, int] = {}
         self._styles: dict[str, np.ndarray] = {}
@@ -147,8 +146,7 @@ class KokoroEngine(Engine):
         style = self._styles[self._voice(request)]
         speed = request.effective_speed * RETAKE_SPEED[request.take % len(RETAKE_SPEED)]
         warnings: list[str] = []
-        with self._lock:
-            parts = phoneme_parts(request.utterance, request.lang.split("-", 1)[0], warnings)
+        parts = phoneme_parts(request.utterance, request.lang.split("-", 1)[0], warnings)
         pieces: list[np.ndarray] = []
         for kind, value in parts:
             if kind == "pause":
@@ -224,8 +222,8 @@ def phoneme_parts(utterance: Utterance, lang: str, warnings: list[str]) -> list[
                 out.append(("pause", seg.seconds))
             elif isinstance(seg, Span):
                 walk(seg.children)
-            elif isinstance(seg, Pinyin):
-                text.append("".join(seg.syllables))  # not Mandarin: reported as dropped markup by the base class
+            elif isinstance(seg, Pinyin):  # events are reported as dropped markup by the base class
+                warnings.append(f"kokoro ignores pinyin in a {lang} line")
 
     walk(utterance.segments)
     flush()
@@ -246,7 +244,9 @@ def _merge(parts: list[tuple[str, str | float]]) -> list[tuple[str, str | float]
 def _phonemize(lang: str, text: str) -> str:
     if lang == "ja":
         return _japanese()(text)
-    return " ".join(_espeak_to_kokoro("".join(s)) for s in _espeak().phonemize("en-us", text))
+    with ESPEAK_BRIDGE:
+        sentences = _espeak().phonemize("en-us", text)
+    return " ".join(_espeak_to_kokoro("".join(s)) for s in sentences)
 
 
 @lru_cache(maxsize=1)

@@ -24,6 +24,9 @@ from pipeline.engines.espeak_input import text_runs
 DEFAULT_VOICE = "en_US-joe-medium"
 NOISE_SCALE = 0.667
 NOISE_W_SCALE = 0.8
+# piper-tts's espeak-ng bridge holds process-global state: every caller of it (Piper's synthesis, Kokoro's English
+# phonemes) takes this lock.
+ESPEAK_BRIDGE = threading.Lock()
 
 
 @dataclass
@@ -76,7 +79,6 @@ class PiperEngine(Engine):
         self.num_threads = num_threads
         self._voices: dict[str, _Voice] = {}
         self._version = "piper-1.8"
-        self._lock = threading.Lock()  # the espeak phonemizer inside piper is process-global
         self.capabilities = Capabilities(languages=frozenset({"en"}), markup=frozenset({"phonemes", "break"}))
 
     def _load(self) -> None:
@@ -154,7 +156,7 @@ class PiperEngine(Engine):
                 continue
             if not str(value).strip():
                 continue
-            with self._lock:
+            with ESPEAK_BRIDGE:
                 chunks = list(voice.piper.synthesize(str(value), syn_config=config))
             pieces.extend(c.audio_float_array for c in chunks)
         if not pieces:

@@ -53,7 +53,7 @@ def build(files: Iterable[tuple[str, bytes]]) -> Lexicon:
         problems.extend(trouble)
     kept: dict[str, list[Entry]] = {}  # spelling (casefolded unless match_case) → entries so far
     for entry in entries:
-        same = kept.setdefault(_spelling(entry), [])
+        same = kept.setdefault(entry.spelling, [])
         overlapping = [e for e in same if e.lang is None or entry.lang is None or e.lang == entry.lang]
         if first := next((e for e in overlapping if e.value != entry.value or e.kind != entry.kind), None):
             file, _, line = entry.source.rpartition(":")
@@ -65,10 +65,6 @@ def build(files: Iterable[tuple[str, bytes]]) -> Lexicon:
     if errors := [p for p in problems if p.severity == "error"]:
         raise LexiconError(errors)
     return Lexicon([e for group in kept.values() for e in group])
-
-
-def _spelling(entry: Entry) -> str:
-    return entry.grapheme if entry.match_case else entry.grapheme.casefold()
 
 
 def _stored(store: Any, project: str) -> list[tuple[str, bytes]]:

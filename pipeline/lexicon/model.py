@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pipeline.text.lang import writing_system
+from pipeline.text.lang import primary, writing_system
 from pipeline.text.markup import Phonemes, Pinyin, Segment, Span, Text, Utterance, canonical
 
 Kind = Literal["alias", "arpabet", "pinyin"]
@@ -36,6 +36,11 @@ class Entry:
             return (Phonemes(self.value),)
         return (Pinyin(self.value),)
 
+    @property
+    def spelling(self) -> str:
+        """What it is looked up by: the grapheme as written (``match_case``) or casefolded."""
+        return self.grapheme if self.match_case else self.grapheme.casefold()
+
     def shown(self) -> str:
         """``SQL → sequel``, ``Nguyen → /N W IY1 N/``, ``西安 → xi1 an1``: how the review page lists it."""
         said = {"alias": self.value[0], "arpabet": f"/{' '.join(self.value)}/", "pinyin": " ".join(self.value)}
@@ -45,22 +50,21 @@ class Entry:
 @dataclass
 class Lexicon:
     entries: list[Entry] = field(default_factory=list)
-    _patterns: dict[str, re.Pattern[str] | None] = field(default_factory=dict, repr=False)
+    _compiled: dict[str, tuple[re.Pattern[str], dict[str, Entry]] | None] = field(default_factory=dict, repr=False)
 
     def __bool__(self) -> bool:
         return bool(self.entries)
 
     def for_lang(self, lang: str) -> list[Entry]:
-        primary = lang.split("-", 1)[0]
-        return [e for e in self.entries if e.lang is None or e.lang == primary]
+        return [e for e in self.entries if e.lang is None or e.lang == primary(lang)]
 
     def apply(self, utterance: Utterance, lang: str) -> tuple[Utterance, tuple[Entry, ...]]:
         """The utterance with every entry's word replaced by its pronunciation, and the entries used (in order of
         first use)."""
-        pattern = self._pattern(lang)
-        if pattern is None:
+        compiled = self._compile(lang)
+        if compiled is None:
             return utterance, ()
-        lookup = self._lookup(lang)
+        pattern, lookup = compiled
         used: dict[Entry, None] = {}
 
         def replace(text: str) -> list[Segment]:
@@ -90,18 +94,17 @@ class Lexicon:
 
         return Utterance(walk(utterance.segments)), tuple(used)
 
-    def _lookup(self, lang: str) -> dict[str, Entry]:
-        found: dict[str, Entry] = {}
-        for entry in self.for_lang(lang):
-            found.setdefault(entry.grapheme if entry.match_case else entry.grapheme.casefold(), entry)
-        return found
-
-    def _pattern(self, lang: str) -> re.Pattern[str] | None:
-        primary = lang.split("-", 1)[0]
-        if primary not in self._patterns:
+    def _compile(self, lang: str) -> tuple[re.Pattern[str], dict[str, Entry]] | None:
+        """One alternation of the language's words (longest first) and their entries by spelling, once per language."""
+        key = primary(lang)
+        if key not in self._compiled:
             entries = sorted(self.for_lang(lang), key=lambda e: len(e.grapheme), reverse=True)
-            self._patterns[primary] = re.compile("|".join(map(_alternative, entries))) if entries else None
-        return self._patterns[primary]
+            lookup: dict[str, Entry] = {}
+            for entry in entries:
+                lookup.setdefault(entry.spelling, entry)
+            pattern = re.compile("|".join(map(_alternative, entries))) if entries else None
+            self._compiled[key] = (pattern, lookup) if pattern is not None else None
+        return self._compiled[key]
 
 
 def _alternative(entry: Entry) -> str:

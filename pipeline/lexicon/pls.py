@@ -6,8 +6,9 @@
     </lexicon>
 
 Each ``<lexeme>`` gives one or more graphemes and its first ``<phoneme>`` (in the lexicon's or the phoneme's own
-``alphabet``: ``ipa``, ``x-arpabet`` or ``x-pinyin``) or ``<alias>``. Read with expat, line by line; a DOCTYPE or
-entity declaration is refused (no entity expansion, no external fetch): a lexicon from outside is untrusted input.
+``alphabet``: ``ipa``, ``x-arpabet``/``cmu-arpabet`` or ``x-pinyin``) or ``<alias>``. Read with expat, line by
+line; a DOCTYPE or entity declaration is refused (no entity expansion, no external fetch): a lexicon from outside is
+untrusted input.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from pipeline.scripts.model import Report
 
 NAMESPACE = "http://www.w3.org/2005/01/pronunciation-lexicon"
 XML_LANG = "http://www.w3.org/XML/1998/namespace lang"
-ALPHABETS = {"ipa": "ipa", "x-arpabet": "arpabet", "arpabet": "arpabet", "x-pinyin": "pinyin", "pinyin": "pinyin"}
+# PLS names alphabets freely: "ipa" is the standard's; ElevenLabs' dictionaries export ARPAbet as "cmu-arpabet".
+ALPHABETS = {"ipa": "ipa", "x-arpabet": "arpabet", "arpabet": "arpabet", "cmu-arpabet": "arpabet",
+             "x-pinyin": "pinyin", "pinyin": "pinyin"}  # fmt: skip
 
 
 class _Refused(ValueError):

@@ -25,6 +25,18 @@ def test_a_vendor_pls_gives_one_entry_per_spelling_with_its_preferred_pronunciat
     assert shown["Nguyen"][:2] == ("arpabet", ("N", "W", "IH1", "N"))  # the first <phoneme>, in its own alphabet
 
 
+def test_a_dictionary_exported_with_cmu_arpabet_and_escaped_graphemes_reads_as_written() -> None:
+    """The shape ElevenLabs' pronunciation dictionaries are exported in: alphabet "cmu-arpabet", tabs, an escaped
+    ampersand in a grapheme, an IPA phoneme with a syllable dot under its own alphabet attribute."""
+    entries, problems = _read("elevenlabs_export.pls")
+    assert problems == []
+    assert [(e.grapheme, e.kind, e.value) for e in entries] == [
+        ("Para & Code", "alias", ("Para and Code",)),
+        ("tomato", "arpabet", ("T", "AH0", "M", "EY1", "T", "OW2")),
+        ("Acme", "arpabet", ("AE1", "K", "M", "IY0")),
+    ]
+
+
 def test_a_pinyin_pls_is_mandarin_in_canonical_syllables() -> None:
     entries, problems = _read("studio_zh.pls")
     assert problems == [] and [(e.grapheme, e.value, e.lang) for e in entries] == [
