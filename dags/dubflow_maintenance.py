@@ -1,8 +1,8 @@
 """Maintenance DAGs for data engineers: rebuild the asset catalog for a date range, and enroll voices.
 
 ``dubflow_catalog_backfill`` re-derives catalog parts from the published manifests (after a backfill of the
-voicing DAGs, or a lost part); it never rewrites assets. ``dubflow_voice_enrollment`` checks every voice's
-reference clip (length, decoding, transcript) and records its content hash before a production run uses it.
+voicing DAGs, or a lost part); it never rewrites assets. ``dubflow_voice_enrollment`` enrolls every new voice
+(``pipeline.voices.enroll``): its reference clip checked, prepared, transcribed and stored with the voice.
 """
 
 from __future__ import annotations
@@ -58,18 +58,26 @@ with DAG(
     doc_md="""
 ### Enroll voices
 
-Run after editing the voice catalog (`configs/voices.yaml` or the production catalog): every voice's reference
-clip is fetched (local path or `s3://`), checked (3–30 s, decodes, mono/stereo, transcript present) and its
-content hash recorded in the task's result. The run fails, naming each voice and its problem, if any voice is
-unusable.
+Run after adding a voice to the catalog (`configs/voices.yaml` or the production catalog). Every voice without a
+current enrollment gets one: its reference clip (local path or `s3://`) is checked — sample rate, 3–30 s of
+speech, level, noise, clipping, one speaker — trimmed, leveled, transcribed with the multilingual Whisper model
+(unless the catalog gives `reference_text`) and stored with the voice in `inbox/voices/<voice>/`; a CPU voice
+speaks a reference passage with its own engine, so QA's speaker-similarity check can tell it from a fallback.
+Voices already enrolled with the same clip are kept; *force* enrolls them again. The run fails at the end, naming
+each refused voice and why. Correct a Whisper transcript with `dubflow voices transcript` or on the Review tab.
 """,
+    params={
+        "voices": Param([], type="array", items={"type": "string"}, description="Voice ids (default: every voice)"),
+        "force": Param(False, type="boolean", description="Enroll again even when the enrollment is current"),
+    },
 ):
 
     @task
     def enroll() -> dict[str, Any]:
         from pipeline.orchestrate import enroll_voices
 
+        params = get_current_context()["params"]
         with in_repo(), bad_input_fails_fast():
-            return enroll_voices(pipeline_settings())
+            return enroll_voices(pipeline_settings(), list(params["voices"]) or None, bool(params["force"]))
 
     enroll()

@@ -22,6 +22,7 @@ from pipeline.storage.connect import connect_store
 from pipeline.storage.inbox import discover
 from pipeline.storage.locks import Holder
 from pipeline.voices.catalog import load_catalog
+from pipeline.voices.enrollment import with_enrollments
 
 # The stages, and what they take from the chain: the highest take a retake may ask for, the error of a bad request.
 __all__ = ["discover_scripts", "enroll_voices", "rebuild_catalog", "script_kind", "voice_script"]
@@ -111,7 +112,7 @@ def voice_script(settings: Settings, item: dict[str, str], run_id: str, **asked:
     this run; ``engine`` speaks every line with that engine. Both are recorded in ``source.overrides``.
     """
     store, _ = connect_store(settings)
-    catalog = load_catalog(settings.voices_file)
+    catalog = with_enrollments(load_catalog(settings.voices_file), store)
     project, key = item["project"], item["script_key"]
     script = Script(item["name"], store.get_bytes("inbox", key), project, {"inbox_key": key})
     options = Options(run_id, **asked)
@@ -141,28 +142,44 @@ def rebuild_catalog(settings: Settings, project: str | None, since: date, until:
     return {"project": project, "since": since.isoformat(), "until": until.isoformat(), "parts": len(parts)}
 
 
-def enroll_voices(settings: Settings) -> dict[str, Any]:
-    """Check every voice's reference clip (fetched when it is an s3:// URI) and record its content hash, so
-    workers and cache keys agree on it; report what is unusable. Raises when any voice has a problem."""
-    from pipeline.digest import sha256_file
-    from pipeline.voices.catalog import check_reference_clip
-    from pipeline.voices.speak import reference_file
+def enroll_voices(settings: Settings, voice_ids: list[str] | None = None, force: bool = False) -> dict[str, Any]:
+    """Enroll every catalog voice (or ``voice_ids``) with no current enrollment: a reference clip is checked,
+    prepared, transcribed and stored; a CPU voice speaks its own reference. Every voice is tried; the run raises
+    at the end, naming each refused voice and why, so one bad clip never hides the others' results."""
+    from pipeline.engines.registry import EngineRegistry
+    from pipeline.qa.models import default_asr_models
+    from pipeline.voices.enroll import enroll_new
 
     store, _ = connect_store(settings)
     catalog = load_catalog(settings.voices_file)
-    checked: dict[str, Any] = {}
     problems = [str(p) for p in catalog.problems if p.severity == "error"]
-    for voice in catalog.voices.values():
-        if voice.reference is None:
-            continue
-        remote = voice.reference.startswith("s3://")
-        path = reference_file(voice.reference, store) if remote else catalog.reference_path(voice)
-        reason = check_reference_clip(path) if path is not None else "no local path"
-        if reason:
-            problems.append(f"{voice.id}: {reason}")
-            continue
-        digest = sha256_file(path)
-        checked[voice.id] = {"reference": voice.reference, "sha256": digest, "transcript": bool(voice.reference_text)}
+    unknown = [v for v in voice_ids or () if v not in catalog.voices]
+    problems += [f"voice '{v}' is not in the catalog {catalog.path}" for v in unknown]
     if problems:
         raise InputError("voice catalog problems: " + "; ".join(problems))
-    return {"voices": len(catalog.voices), "references": checked}
+    asr = {**default_asr_models(settings.qa.model_cache), **settings.qa.asr_models}
+    outcome = enroll_new(store, EngineRegistry(settings.engines), catalog, asr, voice_ids, force)
+    for voice_id, record in outcome.enrolled.items():
+        said = f"transcript from the {record.transcript_source}" if record.confirmed else "Whisper's transcript"
+        log.info("enrolled %s: %.1f s clip, %s: %s", voice_id, record.duration_s, said, record.transcript)
+        for warning in record.warnings():
+            log.warning("%s: %s", voice_id, warning)
+    summary = {
+        "enrolled": {v: _enrolled(r) for v, r in outcome.enrolled.items()},
+        "kept": sorted(outcome.kept),
+        "skipped": outcome.skipped,
+        "failed": outcome.failed,
+    }
+    if outcome.failed:
+        raise InputError("voices not enrolled: " + "; ".join(outcome.failed.values()))
+    return summary
+
+
+def _enrolled(record: Any) -> dict[str, Any]:
+    return {
+        "clip": record.clip_key,
+        "seconds": record.duration_s,
+        "transcript": record.transcript,
+        "confirmed": record.confirmed,
+        "warnings": record.warnings(),
+    }

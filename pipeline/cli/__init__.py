@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from pipeline.cli import enroll
 from pipeline.cli.common import ConfigOpt, console, err, fail, failing
 from pipeline.cli.common import language as _language
 from pipeline.cli.common import settings_or_exit as _settings
@@ -114,8 +115,11 @@ def text(
     console.print("\n".join(shown), markup=False, highlight=False)
 
 
-voices_app = typer.Typer(help="The voice catalog: list, check, preview.", no_args_is_help=True)
+voices_app = typer.Typer(help="The voice catalog: list, check, preview, enroll.", no_args_is_help=True)
 app.add_typer(voices_app, name="voices")
+voices_app.command("enroll")(enroll.voices_enroll)
+voices_app.command("enrolled")(enroll.voices_enrolled)
+voices_app.command("transcript")(enroll.voices_transcript)
 
 
 def _catalog(config: Path | None):

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipeline import chain
+from pipeline.chain import InputError
 from pipeline.cli.common import console
 from pipeline.compute.cluster import ClusterError, LazyClient
 from pipeline.compute.fanout import LineResult
@@ -36,7 +37,8 @@ from pipeline.storage.errors import StorageError
 from pipeline.storage.inbox import put_script
 from pipeline.storage.locks import Holder
 from pipeline.storage.store import ObjectStore
-from pipeline.voices.catalog import load_catalog
+from pipeline.voices.catalog import Catalog, load_catalog
+from pipeline.voices.enrollment import with_enrollments
 
 log = logging.getLogger(__name__)
 SUMMARY_COLUMNS = ("script", "lines", "status", "synthesized", "cached", "failed", "passed", "quarantined", "version")
@@ -120,6 +122,26 @@ class Batch:
     force: bool = False
     samples: Path | None = None  # dubflow demo's samples folder: its lexicon/ files are stored with the project
 
+    def _prepare_demo(self, store: ObjectStore, catalog: Catalog) -> bool:
+        """dubflow demo, as make demo does: the samples' lexicon goes with the project and its cast is enrolled."""
+        from pipeline.orchestrate import enroll_voices
+
+        try:
+            for key in store_sample_lexicons(store, self.project, self.samples or Path()):
+                console.print(f"lexicon: s3://{store.bucket('inbox')}/{key}", highlight=False)
+        except (LexiconError, StorageError) as exc:
+            console.print(f"[red]lexicon: {escape(str(exc))}[/red]")
+            return False
+        try:
+            with console.status("enrolling the cast's voices"):
+                enrolled = enroll_voices(self.settings, catalog.cast_and_recordings(self.project))
+        except (InputError, StorageError) as exc:
+            console.print(f"[red]enrollment: {escape(str(exc))}[/red]")
+            return False
+        news, kept = ", ".join(enrolled["enrolled"]) or "none", len(enrolled["kept"])
+        console.print(f"voices enrolled: {news} ({kept} already enrolled)", highlight=False)
+        return True
+
     def run(self, files: list[Path]) -> int:
         """Voice each file on its own (one that cannot be voiced never costs the others); returns the exit code."""
         catalog = load_catalog(self.settings.voices_file)
@@ -133,13 +155,9 @@ class Batch:
             return 2
         if server is not None:
             console.print(f"local S3 server {server.describe()} (stop it with `dubflow s3 stop`)", highlight=False)
-        if self.samples is not None:  # dubflow demo: the samples' lexicon goes with the project first
-            try:
-                for key in store_sample_lexicons(store, self.project, self.samples):
-                    console.print(f"lexicon: s3://{store.bucket('inbox')}/{key}", highlight=False)
-            except (LexiconError, StorageError) as exc:
-                console.print(f"[red]lexicon: {escape(str(exc))}[/red]")
-                return 1
+        if self.samples is not None and not self._prepare_demo(store, catalog):
+            return 1
+        catalog = with_enrollments(catalog, store)
         run_id = "voice-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         kept = self.out / "delivery" if self.out else None
         options = chain.Options(run_id, profile=self.profile, force=self.force, publish=self.publish, delivery_dir=kept)

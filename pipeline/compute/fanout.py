@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from itertools import groupby
 from typing import Any, Literal
 
@@ -119,7 +119,8 @@ def synthesize(
     started = time.perf_counter()
     tag = RunTag(run_id or new_run_id(), project)
     registry, synthesis = EngineRegistry(settings.engines), settings.synthesis
-    run = Run(partial(_reference_digest, store), takes or {}, engine, synthesis.max_line_chars, settings.dask.shards)
+    digest = cache(partial(_reference_digest, store))  # one HEAD per voice, not per line
+    run = Run(digest, takes or {}, engine, synthesis.max_line_chars, settings.dask.shards)
     jobs, plan_failures = plan_jobs(lines, catalog, project, registry, synthesis.seed, run)
     results: dict[str, LineResult] = {}
 

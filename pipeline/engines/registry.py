@@ -131,6 +131,10 @@ class EngineRegistry:
         """Does engine ``name`` have a voice for ``lang``, by its declared capabilities (nothing is loaded)?"""
         return self._instance(name).capabilities.speaks(lang)
 
+    def clones(self, name: str) -> bool:
+        """Does engine ``name`` speak in the voice of a reference clip (rather than a voice of its own)?"""
+        return self._instance(name).capabilities.cloning
+
     def needs_gpu(self, name: str) -> bool:
         return self._instance(name).capabilities.needs_gpu
 

@@ -78,8 +78,11 @@ def _digest(*identity: Any) -> str:
 
 def result_key(raw_key: str, job: Job, profile: Profile, qa: QaSettings, slot: Slot) -> str:
     """Where a line's QA result is cached: everything it depends on — the raw clip (text, voice and reference are
-    in its key), where the line sits (start, slot, gap), the voice, the profile and the QA settings."""
+    in its key), where the line sits (start, slot, gap), the voice and the reference clip its speaker is checked
+    against, the profile and the QA settings."""
     identity = [raw_key, job.line.start, job.voice.id, job.line.spoken_text, profile.model_dump(mode="json")]
+    if job.reference_sha256 is not None:  # only then: results cached before references existed stay valid
+        identity.append(job.reference_sha256)
     return keys.qa_result_key(_digest(*identity, qa.model_dump(mode="json"), slot.cue_s, slot.gap_after_s))
 
 

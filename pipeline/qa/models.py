@@ -189,7 +189,8 @@ def heard_check(heard: str, spoken_text: str, lang: str, profile: Profile) -> Ch
     return Check("intelligibility", verdict, round(float(value), 3), unit, band, said)
 
 
-def _voice_encoder() -> Any:
+def speaker_encoder() -> Any:
+    """Resemblyzer's encoder (weights ship in its wheel), loaded once per process."""
     with _lock:
         if not _encoder:
             from resemblyzer import VoiceEncoder
@@ -198,20 +199,36 @@ def _voice_encoder() -> Any:
         return _encoder[0]
 
 
+def reference_embedding(reference: Path) -> np.ndarray:
+    """The speaker embedding of a reference clip, computed once per clip content (a worker checks many lines of
+    one voice against the same clip)."""
+    from pipeline.digest import sha256_file
+
+    return _embedding_of(str(reference), sha256_file(reference))
+
+
+@functools.lru_cache(maxsize=64)
+def _embedding_of(path: str, sha256: str) -> np.ndarray:
+    import soundfile as sf
+    from resemblyzer import preprocess_wav
+
+    ref, ref_rate = sf.read(path, dtype="float32", always_2d=False)
+    wav = preprocess_wav(ref if ref.ndim == 1 else ref.mean(axis=1), source_sr=ref_rate)
+    return speaker_encoder().embed_utterance(wav)
+
+
 def similarity(x: np.ndarray, rate: int, reference: Path | None, profile: Profile) -> Check:
     """Cosine similarity of Resemblyzer speaker embeddings of the clip and the voice's reference clip."""
     if reference is None:
         return Check("speaker_similarity", "not-checked", detail="the voice has no reference clip")
     try:
-        import soundfile as sf
         from resemblyzer import preprocess_wav
 
-        encoder = _voice_encoder()
-        ref, ref_rate = sf.read(reference, dtype="float32", always_2d=False)
+        encoder = speaker_encoder()
+        voice = reference_embedding(reference)
     except Exception as exc:
         return Check("speaker_similarity", "not-checked", detail=f"speaker encoder unavailable: {exc}")
     clip = encoder.embed_utterance(preprocess_wav(x.astype(np.float32), source_sr=rate))
-    voice = encoder.embed_utterance(preprocess_wav(ref if ref.ndim == 1 else ref.mean(axis=1), source_sr=ref_rate))
     value = float(np.dot(clip, voice) / (np.linalg.norm(clip) * np.linalg.norm(voice) + 1e-12))
     qa = profile.qa
     verdict = "pass" if value >= qa.warn_similarity else "warn" if value >= qa.min_similarity else "fail"

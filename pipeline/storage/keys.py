@@ -13,9 +13,10 @@ from datetime import date
 from pipeline.ids import ID_PATTERN, InvalidIdError, check_id, check_lang, shown, slugify
 from pipeline.scripts.formats import suffixes
 
-# Top-level prefixes of the assets bucket that are not projects.
+# Top-level prefixes that are not projects: the asset catalog (assets bucket), enrolled voices (inbox bucket).
 CATALOG_PREFIX = "catalog/"
-RESERVED_PROJECTS = frozenset({"catalog"})
+VOICES_PREFIX = "voices/"
+RESERVED_PROJECTS = frozenset({"catalog", "voices"})
 
 AUDIO_EXTENSIONS = frozenset({"wav", "flac", "mp3"})
 SCRIPT_SUFFIXES = suffixes()  # every format ingest reads
@@ -33,7 +34,8 @@ _EXTRA = re.compile(
 def project_id(value: str) -> str:
     check_id(value, "project")
     if value.lower() in RESERVED_PROJECTS:
-        raise InvalidIdError(f"project {shown(value)} is reserved (the catalog lives under '{CATALOG_PREFIX}')")
+        where = f"'{CATALOG_PREFIX}' holds the asset catalog, '{VOICES_PREFIX}' the enrolled voices"
+        raise InvalidIdError(f"project {shown(value)} is a reserved name ({where})")
     return value
 
 
@@ -158,6 +160,22 @@ def lexicon_key(project: str, filename: str) -> str:
     if suffix not in LEXICON_SUFFIXES:
         raise InvalidIdError(f"{shown(filename)} is not a lexicon file (expected one of {list(LEXICON_SUFFIXES)})")
     return f"{lexicon_prefix(project)}{slugify(stem or filename)}{suffix}"
+
+
+def voice_prefix(voice_id: str) -> str:
+    """``voices/{voice_id}/`` in the inbox bucket: a voice's enrolled reference clips and its enrollment record."""
+    return f"{VOICES_PREFIX}{check_id(voice_id, 'voice id')}/"
+
+
+def voice_clip_key(voice_id: str, digest: str) -> str:
+    """``voices/{voice_id}/reference-{sha256[:16]}.wav``: addressed by content, so re-enrolling never overwrites
+    the clip a running job may still be reading."""
+    return f"{voice_prefix(voice_id)}reference-{content_hash(digest)[:16]}.wav"
+
+
+def enrollment_key(voice_id: str) -> str:
+    """``voices/{voice_id}/enrollment.json``: the record naming the clip in use, its transcript and its checks."""
+    return f"{voice_prefix(voice_id)}enrollment.json"
 
 
 def catalog_key(day: date, project: str, script_id: str, version: int) -> str:

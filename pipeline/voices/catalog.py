@@ -102,6 +102,16 @@ class Catalog:
             raise KeyError(f"{named}project '{project}' has no default voice for '{lang}'")
         return self.voice(chosen)
 
+    def cast(self, project: str) -> list[str]:
+        """The voices a project's lines can be given: its speakers' and its language defaults', each once."""
+        chosen = self.project(project)
+        return sorted({*chosen.speakers.values(), *chosen.defaults.values()} & self.voices.keys())
+
+    def cast_and_recordings(self, project: str) -> list[str]:
+        """What a demo enrolls: the project's cast, and every voice with a recording (cheap to enroll, and the
+        only human voices there are)."""
+        return sorted({*self.cast(project), *(v.id for v in self.voices.values() if v.reference)})
+
     def reference_path(self, voice: Voice) -> Path | None:
         if voice.reference is None or voice.reference.startswith("s3://"):
             return None
@@ -164,9 +174,12 @@ def _check_voice(catalog: Catalog, voice: Voice, line: int | None, report: Repor
         report.error(line, "bad-voice-id", str(exc))
     if voice.engine in CLONING_ENGINES:
         if not voice.reference:
-            report.error(line, "no-reference", f"voice '{voice.id}': {voice.engine} clones from a reference clip")
-        if not (voice.reference_text or "").strip():
-            report.error(line, "no-transcript", f"voice '{voice.id}': the reference clip needs its transcript")
+            by_hand = "give reference: here, or enroll one: dubflow voices enroll ID --clip FILE"
+            report.warning(
+                line, "no-reference", f"voice '{voice.id}': {voice.engine} clones from a reference clip ({by_hand})"
+            )
+        # No reference_text is no problem here: enrolling the voice transcribes the clip with Whisper, and the
+        # review page and `dubflow voices transcript` let a person confirm it.
     if not voice.reference or not check_references:
         return
     path = catalog.reference_path(voice)

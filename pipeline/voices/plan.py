@@ -41,6 +41,7 @@ class Job:
     gpu: bool  # the first candidate runs on a GPU worker
     take: int = 0  # the reviewer's retake number; 0 = the original take
     shard: str | None = None  # the worker resource a GPU line needs besides GPU (dask.shards)
+    reference_sha256: str | None = None  # the reference clip's content (QA's speaker check depends on it)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,11 @@ def plan_jobs(
             failures.append(PlanFailure(line, f"{where}: {speaks} (tried: {why or 'none configured'})"))
             continue
         reference = _reference(catalog, voice)
+        if registry.clones(engines[0]) and (reference is None or not (voice.reference_text or "").strip()):
+            missing = "reference clip" if reference is None else "prompt transcript"
+            enroll = "enroll it (dubflow voices enroll, or the dubflow_voice_enrollment DAG)"
+            failures.append(PlanFailure(line, f"{where}: voice {voice.id} has no {missing}: {enroll}"))
+            continue
         try:
             ref_digest = None
             if reference is not None and not reference.startswith("s3://"):
@@ -108,14 +114,17 @@ def plan_jobs(
             elif reference is not None and run.reference_digest:
                 ref_digest = run.reference_digest(reference)
             fingerprints = [(name, registry.fingerprint(name)) for name in engines]
+            # An engine with voices of its own never hears the reference (it is there for QA's speaker check):
+            # enrolling a CPU voice, or correcting its transcript, must not re-voice its lines.
+            heard_voice = voice if any(registry.clones(n) for n in engines) else _without_reference(voice)
         except (OSError, EngineError, KeyError) as exc:  # a missing reference clip or model: this line cannot run
             failures.append(PlanFailure(line, f"line {line.line_id}: {exc}"))
             continue
         take = run.takes.get(line.line_id, 0)
         seed = line_seed(base_seed, line.line_id, take)
-        key = cache_key(line, voice, ref_digest, seed, fingerprints, take)
+        key = cache_key(line, heard_voice, ref_digest if heard_voice is voice else None, seed, fingerprints, take)
         gpu, shard = registry.needs_gpu(engines[0]), shard_for(run.shards, project, voice.id)
-        jobs.append(Job(line, voice, reference, seed, engines, key, gpu, take, shard))
+        jobs.append(Job(line, voice, reference, seed, engines, key, gpu, take, shard, ref_digest))
     return jobs, failures
 
 
@@ -153,6 +162,10 @@ def shard_for(shards: Sequence[ShardSettings], project: str, voice: str) -> str 
         if project in rule.projects:
             return rule.resource
     return None
+
+
+def _without_reference(voice: Voice) -> Voice:
+    return voice.model_copy(update={"reference": None, "reference_text": None, "reference_lang": None})
 
 
 def _reference(catalog: Catalog, voice: Voice) -> str | None:

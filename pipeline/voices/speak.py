@@ -58,12 +58,15 @@ def choose(
     "cannot speak this" moves on to the next one: an engine that fails to load fails the line (it is retried on
     another worker), so a clip is never made by an engine the plan did not expect in that position. An engine other
     than the voice's own (default: the first) does not get the voice's engine-specific voice name (a Piper model
-    name means nothing to espeak)."""
+    name means nothing to espeak). A voice of a non-cloning engine has its reference clip for QA's speaker check
+    only: no engine gets it; a cloning voice's clip still goes to a fallback, which says it cannot clone."""
     own = voice_engine or engines[0]
     reasons = []
     for name in engines:
         engine = registry.get(name)  # EngineError (load failure) propagates
         candidate = request if name == own else replace(request, voice=replace(request.voice, engine_voice=None))
+        if not engine.capabilities.cloning and not registry.clones(own):  # the clip is QA's reference, no prompt
+            candidate = replace(candidate, voice=replace(candidate.voice, reference_wav=None, reference_text=None))
         try:
             engine.check(candidate)
         except UnsupportedInputError as exc:

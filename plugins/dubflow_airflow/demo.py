@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[2]
 PROJECT = "demo"
 AIRFLOW_HOME = REPO / "var" / "airflow"  # the one `make airflow` serves
 DAG_IDS = ("dubflow_dubbing", "dubflow_narration")
+ENROLLMENT_DAG = "dubflow_voice_enrollment"
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 RUNS_COLUMNS = ("DAG run", "state", "script", "status", "version", "QA lines")
 
@@ -96,8 +97,16 @@ def queue_samples(store: ObjectStore, samples: Path, project: str, day: date) ->
     return [put_script(store, path, project, day).key for path in files]
 
 
-def run_dag(dag_id: str, day: date, project: str) -> RunOutcome:
-    """``dag.test()`` of one voicing DAG for the interval starting at ``day`` (UTC midnight, like the schedule)."""
+def enroll_cast(voices_file: Path, project: str, day: date) -> RunOutcome:
+    """``dag.test()`` of the enrollment DAG for the project's cast and recordings: each voice without an enrollment speaks (or has
+    checked) its reference clip, so QA's speaker check runs on every demo line."""
+    from pipeline.voices.catalog import load_catalog
+
+    return run_dag(ENROLLMENT_DAG, day, {"voices": load_catalog(voices_file).cast_and_recordings(project)})
+
+
+def run_dag(dag_id: str, day: date, conf: dict[str, Any]) -> RunOutcome:
+    """``dag.test()`` of one DAG for the interval starting at ``day`` (UTC midnight, like the schedule)."""
     from airflow.models import DagBag
 
     bag = DagBag(dag_folder=str(REPO / "dags"))
@@ -105,12 +114,15 @@ def run_dag(dag_id: str, day: date, project: str) -> RunOutcome:
     if dag is None:
         raise RuntimeError(f"DAG {dag_id} not found in {REPO / 'dags'}: {bag.import_errors}")
     started = time.monotonic()
-    run = dag.test(logical_date=datetime(day.year, day.month, day.day, tzinfo=UTC), run_conf={"project": project})
+    run = dag.test(logical_date=datetime(day.year, day.month, day.day, tzinfo=UTC), run_conf=conf)
     outcome = RunOutcome(dag_id, run.run_id, str(run.state), time.monotonic() - started)
     instances = run.get_task_instances()
     done = [ti for ti in instances if str(ti.state) == "success"]
-    pulled = {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in done if ti.task_id in ("discover", "summarize")}
+    tasks = ("discover", "summarize", "enroll")
+    pulled = {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in done if ti.task_id in tasks}
     discovered, outcome.note = pulled.get("discover") or [], (pulled.get("summarize") or {}).get("note", "")
+    if enrolled := pulled.get("enroll"):
+        outcome.note = f"{len(enrolled['enrolled'])} voice(s) enrolled, {len(enrolled['kept'])} already enrolled"
     for ti in sorted((t for t in instances if t.task_id == "voice_script"), key=lambda t: t.map_index):
         name = discovered[ti.map_index]["name"] if 0 <= ti.map_index < len(discovered) else f"#{ti.map_index}"
         result = ti.xcom_pull(task_ids="voice_script", map_indexes=ti.map_index) if str(ti.state) == "success" else None
@@ -186,7 +198,7 @@ def report(
     url = f"http://127.0.0.1:{port}"
     say(f"  {make} → {url}  user admin, password in {_shown(password)}{written}")
     say(f"  the runs above are in the grid view of {' and '.join(r.dag_id for r in runs)}")
-    for run in runs:  # the review page: listen, read the QA verdicts, reject lines for a retake
+    for run in (r for r in runs if r.dag_id in DAG_IDS):  # the review page: listen, read the QA verdicts, retake
         page = f"{url}/dubflow/review/{run.dag_id}/{quote(run.run_id, safe='')}"
         say(f"  review {run.dag_id}: {page}  (or the run's Review tab)")
 
@@ -228,10 +240,11 @@ def _run_demo(args: argparse.Namespace, started: float) -> int:
             say(f"local S3 server {server.describe()}")
         for key in keys:
             say(f"inbox: s3://{store.bucket('inbox')}/{key}")
-        runs = []
+        console.rule(f"{ENROLLMENT_DAG}: dag.test() for the cast of {args.project}")
+        runs = [enroll_cast(settings.voices_file, args.project, args.day)]
         for dag_id in DAG_IDS:
             console.rule(f"{dag_id}: dag.test() for {args.day}")
-            runs.append(run_dag(dag_id, args.day, args.project))
+            runs.append(run_dag(dag_id, args.day, {"project": args.project}))
         for script in _published(runs):
             folder = args.out / "delivery" / script.result["script_id"] / f"v{script.result['version']}"
             script.local = download_version(store, script.result["manifest"], folder)

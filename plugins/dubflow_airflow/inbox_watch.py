@@ -64,11 +64,12 @@ class InboxTrigger(BaseEventTrigger):
 
 def recent_scripts(store: Any, now: datetime) -> dict[str, str]:
     """Inbox key → ETag of every script in today's and yesterday's folder of every project."""
-    from pipeline.storage.keys import INBOX_KEY_PATTERN
+    from pipeline.storage.keys import INBOX_KEY_PATTERN, RESERVED_PROJECTS
 
     pattern = re.compile(INBOX_KEY_PATTERN)
     days = [(now - timedelta(days=n)).date().isoformat() for n in (1, 0)]
-    projects = [p.key for p in store.list("inbox", "", recursive=False) if p.key.endswith("/")]
+    folders = [p.key for p in store.list("inbox", "", recursive=False) if p.key.endswith("/")]
+    projects = [folder for folder in folders if folder[:-1] not in RESERVED_PROJECTS]  # voices/ is no project
     found = {}
     for project in projects:
         for day in days:

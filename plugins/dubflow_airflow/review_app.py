@@ -75,6 +75,32 @@ def audition_clip(dag_id: str, voice: str, text: str, lang: str | None = None) -
     return Response(out.getvalue(), media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
+@app.post("/voices/{dag_id}/transcript", dependencies=[CanTrigger])
+async def voice_transcript(dag_id: str, request: Request, user: GetUserDep) -> Response:
+    """A reviewer corrects an enrolled voice's prompt transcript (form: ``voice``, ``text``, ``run`` to return to);
+    the next run that clones the voice prompts with it. Who corrected it is recorded with the voice."""
+    _same_origin(request)
+    form = await request.form()
+    voice, text, run = (str(form.get(key) or "") for key in ("voice", "text", "run"))
+    page = f"../../review/{quote(dag_id, safe='')}/{quote(run, safe='')}"
+    return await run_in_threadpool(_save_transcript, page, voice, text, user.get_name())
+
+
+def _save_transcript(page: str, voice: str, text: str, reviewer: str) -> Response:
+    from pipeline.ids import InvalidIdError
+    from pipeline.storage.errors import StorageError
+    from pipeline.voices.enrollment import EnrollmentError, correct_transcript
+
+    store, problem = _store()
+    if store is None:
+        return _back(page, error=problem or "object store unavailable")
+    try:
+        record = correct_transcript(store, voice, text, reviewer)
+    except (EnrollmentError, InvalidIdError, StorageError) as exc:
+        return _back(page, error=str(exc))
+    return _back(page, saved=f"{record.voice}: the transcript is now {record.transcript!r} (by {reviewer})")
+
+
 @app.get("/review/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[CanRead])
 def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user: GetUserDep) -> HTMLResponse:
     from pipeline.review import script_view
@@ -86,8 +112,9 @@ def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user
     shown = {"dag_id": dag_id, "run_id": run_id, "scripts": scripts, "store_problem": problem, "root": "../../../"}
     shown |= {"running": running, "progress_url": f"{quote(run_id, safe='')}/progress"}
     shown |= {"reviewer": user.get_name(), "action": f"{quote(run_id, safe='')}/retake"}
-    shown |= {key: request.query_params.get(key) for key in ("queued", "error")}
+    shown |= {key: request.query_params.get(key) for key in ("queued", "error", "saved")}
     shown |= _audition_panel(dag_id)
+    shown |= _voices_panel(store, dag_id)
     page = TEMPLATES.get_template("review.html").render(shown)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
@@ -177,6 +204,20 @@ def _audition_panel(dag_id: str) -> dict[str, Any]:
     languages = sorted({lang for voice in voices for lang in voice.languages})
     url = f"../../audition/{quote(dag_id, safe='')}"  # from /dubflow/review/{dag}/{run}
     return {"voices": voices, "languages": languages, "audition_url": url, "audition_max": MAX_CHARS}
+
+
+def _voices_panel(store: Any, dag_id: str) -> dict[str, Any]:
+    """Every enrolled voice with its clip, checks and transcript, for a person to hear and confirm or correct."""
+    from pipeline.voices.enrollment import enrollments
+
+    if store is None:
+        return {"enrolled": []}
+    try:
+        records = sorted(enrollments(store).values(), key=lambda r: (r.confirmed, r.voice))  # unconfirmed first
+        enrolled = [(r, store.presigned_get("inbox", r.clip_key)) for r in records]
+    except Exception:  # like the audition panel: a store problem is shown above, the review must still render
+        enrolled = []
+    return {"enrolled": enrolled, "transcript_url": f"../../voices/{quote(dag_id, safe='')}/transcript"}
 
 
 def _run_state(session: Any, dag_id: str, run_id: str) -> str:
