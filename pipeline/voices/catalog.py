@@ -172,14 +172,12 @@ def _check_voice(catalog: Catalog, voice: Voice, line: int | None, report: Repor
         check_id(voice.id, "voice id")
     except InvalidIdError as exc:
         report.error(line, "bad-voice-id", str(exc))
-    if voice.engine in CLONING_ENGINES:
-        if not voice.reference:
-            by_hand = "give reference: here, or enroll one: dubflow voices enroll ID --clip FILE"
-            report.warning(
-                line, "no-reference", f"voice '{voice.id}': {voice.engine} clones from a reference clip ({by_hand})"
-            )
-        # No reference_text is no problem here: enrolling the voice transcribes the clip with Whisper, and the
-        # review page and `dubflow voices transcript` let a person confirm it.
+    if voice.engine in CLONING_ENGINES and not voice.reference:
+        # No reference_text is no problem: enrolling the voice transcribes its clip with Whisper, and the review
+        # page and `dubflow voices transcript` let a person confirm it.
+        by_hand = "give reference: here, or enroll one: dubflow voices enroll ID --clip FILE"
+        clones = f"voice '{voice.id}': {voice.engine} clones from a reference clip ({by_hand})"
+        report.warning(line, "no-reference", clones)
     if not voice.reference or not check_references:
         return
     path = catalog.reference_path(voice)

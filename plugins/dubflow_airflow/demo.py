@@ -98,8 +98,8 @@ def queue_samples(store: ObjectStore, samples: Path, project: str, day: date) ->
 
 
 def enroll_cast(voices_file: Path, project: str, day: date) -> RunOutcome:
-    """``dag.test()`` of the enrollment DAG for the project's cast and recordings: each voice without an enrollment speaks (or has
-    checked) its reference clip, so QA's speaker check runs on every demo line."""
+    """``dag.test()`` of the enrollment DAG for the project's cast and every voice with a recording: each voice
+    without an enrollment speaks (or has checked) its reference clip, so QA's speaker check runs on every line."""
     from pipeline.voices.catalog import load_catalog
 
     return run_dag(ENROLLMENT_DAG, day, {"voices": load_catalog(voices_file).cast_and_recordings(project)})
