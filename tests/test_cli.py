@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,14 @@ def test_demo_speaks_and_publishes_all_samples(tmp_path: Path, s3_env: dict[str,
     result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "lexicon: s3://" in result.output and "/demo/lexicon/demo.yaml" in result.output
+    assert "voices enrolled: en-clone, en-joe," in result.output  # the cast and the recordings, before any line
+    from pipeline.settings import load_settings
+    from pipeline.storage.store import ObjectStore
+
+    store = ObjectStore.from_settings(load_settings().storage)
+    report = json.loads(store.get_bytes("assets", "demo/en_dub_ep01/v1/qa/report.json"))
+    similar = [c for line in report["lines"] for c in line["checks"] if c["name"] == "speaker_similarity"]
+    assert len(similar) == 6 and all(c["value"] is not None for c in similar), similar  # every voice has its clip
     assert len(list((tmp_path / "lines").glob("*.lines.parquet"))) == 4
     assert result.output.count("v1 published:") == 4
     listed = runner.invoke(app, ["catalog", "list"])

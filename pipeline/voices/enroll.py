@@ -48,19 +48,13 @@ TARGET_LUFS = -20.0  # a prompt's level: loud enough for the speaker encoder, we
 CEILING_DBTP = -2.0  # CosyVoice's web UI scales prompts to a peak of 0.8 (-1.9 dBFS)
 TRIM_BELOW_PEAK_DB = 50.0  # silence is 50 dB under the clip's peak (CosyVoice trims at 60 dB with librosa)
 PAD_MS, TAIL_MS = 100, 200  # CosyVoice's web UI appends 0.2 s of silence to a trimmed prompt
-# What a CPU voice says for its own reference (our own sentences, 8-12 s spoken): varied vowels and consonants
-# give the speaker encoder a fair sample.
+# What a CPU voice says for its own reference (our own sentences, 5-8 s spoken): varied vowels and consonants give
+# the speaker encoder a fair sample, and three 2-second stretches for the one-speaker check.
 PASSAGES = {
-    "en": (
-        "The harbour lights came on one by one as the fishing boats returned. Nobody on the pier said a word "
-        "until the last engine went quiet, and then everyone started talking at once."
-    ),
-    "zh": "傍晚的码头亮起了一盏盏灯，渔船陆续回港。最后一台发动机熄火以后，岸上的人才一起说起话来，声音又轻又快。",
-    "yue": "夜晚嘅码头一盏一盏咁着灯，啲渔船慢慢返嚟。最后一部摩打停咗之后，岸边啲人先至一齐倾起偈嚟。",
-    "ja": (
-        "夕方の港に灯りがひとつずつともり、漁船が次々に戻ってきた。"
-        "最後のエンジンが止まると、岸にいた人たちは一斉に話し始めた。"
-    ),
+    "en": "The harbour lights came on one by one as the fishing boats returned, and nobody on the pier said a word.",
+    "zh": "傍晚的码头亮起了一盏盏灯，渔船陆续回港，岸上的人一时都没有说话。",
+    "yue": "夜晚嘅码头一盏一盏咁着灯，啲渔船慢慢返嚟，岸边啲人都冇出声。",
+    "ja": "夕方の町に明かりが一つずつつき、人々は静かに家へ帰っていった。",
 }
 
 

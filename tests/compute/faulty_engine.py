@@ -56,3 +56,13 @@ class GpuOnlyEngine(FaultyEngine):
     def __init__(self) -> None:
         super().__init__()
         self.capabilities = Capabilities(languages=frozenset({"en"}), sample_rate=16000, needs_gpu=True)
+
+
+class CloningEngine(FaultyEngine):
+    """Says it clones from the reference clip, as CosyVoice does: its lines' keys depend on the clip and transcript."""
+
+    name = "cloning"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.capabilities = Capabilities(languages=frozenset({"en"}), sample_rate=16000, cloning=True)

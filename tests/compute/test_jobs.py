@@ -70,3 +70,43 @@ def test_a_language_no_enabled_engine_speaks_fails_at_plan_time_naming_line_lang
     assert (
         "zu-1" in message and "source line 3" in message and "'zu'" in message and "espeak: no voice for it" in message
     )
+
+
+def test_a_reference_clip_is_in_the_key_only_of_a_voice_that_clones_from_it(tmp_path, settings, sheet) -> None:
+    """Enrolling a CPU voice (its clip is QA's reference) keeps its lines cached; correcting a cloning voice's
+    transcript re-voices that voice's lines only. QA's cached result follows the clip either way."""
+    import shutil
+
+    from pipeline.audio.profiles import Profile
+    from pipeline.qa.gate import Slot, result_key
+    from pipeline.settings import QaSettings
+    from pipeline.voices.catalog import load_catalog
+    from tests.conftest import REPO
+
+    shutil.copy(REPO / "samples" / "voices" / "cosyvoice-zero-shot-prompt.wav", tmp_path / "clip.wav")
+    engines = settings.engines.model_copy(update={
+        "enabled": [*settings.engines.enabled, "cloning"],
+        "custom": {**settings.engines.custom, "cloning": "tests.compute.faulty_engine:CloningEngine"}})  # fmt: skip
+    settings = settings.model_copy(update={"engines": engines})
+
+    def plan(joe: str, clone: str) -> dict[str, object]:
+        path = tmp_path / "voices.yaml"
+        path.write_text(
+            f"voices:\n  joe: {{engine: piper, engine_voice: en_US-joe-medium, languages: [en]{joe}}}\n"
+            f"  clone: {{engine: cloning, languages: [en], fallback: false, reference: clip.wav{clone}}}\n"
+        )
+        jobs, failures = plan_jobs(sheet([("a", "Hello.", "joe"), ("b", "Hi.", "clone")]), load_catalog(path), "t",
+                                   EngineRegistry(settings.engines), 0)  # fmt: skip
+        return {"failures": failures, **{job.line.line_id: job for job in jobs}}
+
+    unenrolled = plan("", ", reference_text: 'Words.'")
+    enrolled = plan(", reference: clip.wav, reference_text: 'The passage.'", ", reference_text: 'Words.'")
+    corrected = plan(", reference: clip.wav, reference_text: 'The passage.'", ", reference_text: 'Other words.'")
+    assert enrolled["a"].cache_key == unenrolled["a"].cache_key == corrected["a"].cache_key
+    assert corrected["b"].cache_key != enrolled["b"].cache_key == unenrolled["b"].cache_key
+    assert enrolled["a"].reference_sha256 is not None and unenrolled["a"].reference_sha256 is None
+    qa, slot, profile = QaSettings(), Slot(None, None), Profile(name="t")
+    assert result_key("k", enrolled["a"], profile, qa, slot) != result_key("k", unenrolled["a"], profile, qa, slot)
+    no_transcript = plan("", "")
+    assert not no_transcript.get("b") and "voice clone has no prompt transcript: enroll it" in str(
+        no_transcript["failures"][0].error)  # fmt: skip

@@ -55,7 +55,20 @@ def test_catalog_backfill_rebuilds_lost_parts(airflow_home, s3_env, tmp_path) ->
     assert len(read_catalog(store, "acme")) == before
 
 
-def test_voice_enrollment_checks_the_catalog(airflow_home, s3_env) -> None:
-    _store()
-    run = _run("dubflow_voice_enrollment")
-    assert set(_states(run).values()) == {"success"}, _states(run)  # the embedded voices have no reference clips
+def test_voice_enrollment_enrolls_new_voices_and_keeps_current_ones(airflow_home, s3_env) -> None:
+    """The DAG on the shipped catalog: a human recording (upstream's prompt, with its transcript) and a CPU voice
+    speaking its own reference are stored with their checks; run again, both are kept; an unknown voice fails."""
+    from pipeline.voices.enrollment import enrollments
+
+    store = _store()
+    run = _run("dubflow_voice_enrollment", voices=["zh-clone", "en-espeak"])
+    assert set(_states(run).values()) == {"success"}, _states(run)
+    result = next(ti for ti in run.get_task_instances() if ti.task_id == "enroll").xcom_pull(task_ids="enroll")
+    assert sorted(result["enrolled"]) == ["en-espeak", "zh-clone"] and result["failed"] == {}
+    assert result["enrolled"]["zh-clone"]["transcript"] == "希望你以后能够做的比我还好呦。"
+    assert sorted(enrollments(store)) == ["en-espeak", "zh-clone"]
+    again = _run("dubflow_voice_enrollment", voices=["zh-clone", "en-espeak"])
+    kept = next(ti for ti in again.get_task_instances() if ti.task_id == "enroll").xcom_pull(task_ids="enroll")
+    assert kept["kept"] == ["en-espeak", "zh-clone"] and kept["enrolled"] == {}
+    unknown = _run("dubflow_voice_enrollment", voices=["nobody"])
+    assert _states(unknown) == {"enroll[-1]": "failed"}

@@ -42,12 +42,12 @@ def _demo(tmp_path: Path, postgres: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
 
 
-@pytest.mark.timeout(1800)  # both DAGs on all samples (ASR included), then again: minutes on a loaded 2-core box
-def _intelligibility(report: Path) -> list[tuple[str, dict]]:
+def _checks(report: Path, name: str) -> list[tuple[str, dict]]:
     lines = json.loads(report.read_text())["lines"]
-    return [(line["lang"], c) for line in lines for c in line["checks"] if c["name"] == "intelligibility"]
+    return [(line["lang"], c) for line in lines for c in line["checks"] if c["name"] == name]
 
 
+@pytest.mark.timeout(1800)  # enrollment, then both DAGs on all samples (ASR included): minutes on a loaded 2-core box
 def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path: Path, postgres_dir: Path) -> None:
     try:
         first = _demo(tmp_path, postgres_dir)
@@ -67,10 +67,13 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
                 for entry in [*manifest["lines"], *manifest["files"]]:
                     assert sha256_file(local / entry["name"]) == entry["sha256"], (dag_id, entry["name"])
                 assert (local / "qa" / "report.html").is_file()
-                heard = _intelligibility(local / "qa" / "report.json")
+                heard = _checks(local / "qa" / "report.json", "intelligibility")
                 # Mandarin and Japanese are heard too (Whisper base), dialect lines are not-checked with their reason.
                 assert all(c["unit"] == UNIT.get(lang, "WER") for lang, c in heard if c["value"] is not None)
                 assert {lang for lang, c in heard if c["verdict"] in ("pass", "warn", "fail")} >= HEARD[script], heard
+                # Every demo voice was enrolled first: each line's speaker is checked against its voice's clip.
+                similar = _checks(local / "qa" / "report.json", "speaker_similarity")
+                assert similar and all(c["value"] is not None for _, c in similar), (script, similar)
         catalog = read_catalog(store, "demo")
         langs = catalog.groupby("script_id")["lang"].agg(set).to_dict()
         assert langs["en_dub_ep01"] == {"en"} and langs["zh_linesheet"] == {"zh"}, langs
@@ -87,13 +90,22 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
                 runs = set(cur.fetchall())
         finally:
             database.stop()
-        assert runs == {("dubflow_dubbing", "success"), ("dubflow_narration", "success")}, runs
+        voicing = {("dubflow_dubbing", "success"), ("dubflow_narration", "success")}
+        assert runs == {*voicing, ("dubflow_voice_enrollment", "success")}, runs
+        from pipeline.voices.catalog import load_catalog
+        from pipeline.voices.enrollment import enrollments
+
+        cast = load_catalog(REPO / "configs" / "voices.yaml").cast_and_recordings("demo")
+        enrolled = enrollments(store)
+        assert sorted(enrolled) == cast and {"zh-clone", "en-clone", "en-joe", "ja-kumo"} <= set(cast), enrolled
+        assert enrolled["zh-clone"].transcript_source == "catalog" and enrolled["en-clone"].transcript_source == "asr"
+        assert enrolled["en-joe"].source.kind == "self"
 
         # The printed guide names the assets, the S3 server and its credentials, the CLI and the UI.
         out = first.stdout
         needles = ["catalog list --project demo", "catalog show demo", str(tmp_path / "s3" / "credentials.env")]
         needles += ["http://127.0.0.1:8080", f"make airflow AIRFLOW_DIR={tmp_path / 'airflow'}", "user admin"]
-        for needle in [*needles, "simple_auth_manager_passwords.json.generated", "2 of 2 DAG runs succeeded"]:
+        for needle in [*needles, "simple_auth_manager_passwords.json.generated", "3 of 3 DAG runs succeeded"]:
             assert needle in out, needle
         assert "http://127.0.0.1:8080/dubflow/review/dubflow_dubbing/manual__" in out  # each run's review page
         # A second `make demo` (30 s here) is not run: that a repeat publishes nothing is pinned on the DAG path by

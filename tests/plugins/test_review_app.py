@@ -275,3 +275,48 @@ def test_the_audition_panel_plays_any_catalog_voice_on_a_sentence(server: Server
     page.click("#audition button")
     page.wait_for_function("document.getElementById('audition-error').textContent.length > 0", timeout=30_000)
     assert "speaks en, not zh" in page.locator("#audition-error").inner_text()
+
+
+def test_a_reviewer_hears_a_voices_reference_and_corrects_its_transcript(server: Server, browser) -> None:
+    """The voice-references panel: an enrolled clip with Whisper's transcript is shown first and open, playable; a
+    reviewer saves the right words and the voice's record says who did; a viewer may not; another site may not."""
+    from pipeline.qa.models import default_asr_models
+    from pipeline.settings import Settings
+    from pipeline.voices.catalog import load_catalog
+    from pipeline.voices.enroll import enroll_clip
+    from pipeline.voices.enrollment import load_enrollment
+
+    catalog = load_catalog(REPO / "configs" / "voices.yaml")
+    voice = catalog.voice("en-clone")
+    asr = default_asr_models(Settings().qa.model_cache)
+    whisper = enroll_clip(server.store, voice, catalog.reference_path(voice), asr, voice.reference)
+    assert not whisper.confirmed
+
+    form = {"voice": "en-clone", "text": "Words.", "run": server.run_id}
+    with server.client("viewer") as viewer:
+        assert viewer.post(f"/dubflow/voices/{DAG_ID}/transcript", data=form).status_code == 403
+    with server.client("admin") as admin:
+        foreign = admin.post(f"/dubflow/voices/{DAG_ID}/transcript", data=form, headers={"Origin": "http://evil.test"})
+        assert foreign.status_code == 403
+    assert load_enrollment(server.store, "en-clone") == whisper
+
+    page = browser.new_context(extra_http_headers={"Authorization": f"Bearer {server.tokens['admin']}"}).new_page()
+    page.goto(server.url + server.page)
+    panel = page.locator("#voices-panel")
+    assert panel.get_attribute("open") is not None  # an unconfirmed transcript opens it
+    row = page.locator("#voice-en-clone")
+    assert "Whisper, unconfirmed" in row.inner_text()
+    page.evaluate("document.querySelector('#voice-en-clone audio').load()")  # preload=none: fetch it now
+    page.wait_for_function("document.querySelector('#voice-en-clone audio').duration > 10", timeout=30_000)
+    screenshot(page, "review-voices")
+    row.locator("textarea").fill("And then later on, fully acquiring that company.")
+    row.locator("button").click()
+    page.wait_for_selector("#saved", timeout=30_000)
+    assert "en-clone: the transcript is now 'And then later on, fully acquiring that company.'" in page.inner_text(
+        "#saved"
+    )
+    record = load_enrollment(server.store, "en-clone")
+    assert record.transcript == "And then later on, fully acquiring that company." and record.corrected_by == "admin"
+    assert record.previous_transcript == whisper.transcript
+    assert "by admin" in page.locator("#voice-en-clone").text_content()  # confirmed now: the panel starts closed
+    assert page.locator("#voices-panel").get_attribute("open") is None

@@ -90,9 +90,26 @@ def test_bad_extensions_and_extra_names() -> None:
             keys.extra_key("p", "s", 1, name)
 
 
-def test_catalog_prefix_is_not_a_project() -> None:
+def test_catalog_and_voices_prefixes_are_not_projects() -> None:
     with pytest.raises(InvalidIdError, match="reserved"):
         keys.asset_key("catalog", "s", 1, "en", "l1", "wav")
+    with pytest.raises(InvalidIdError, match="'voices/' the enrolled voices"):
+        keys.inbox_key("voices", date(2026, 1, 2), "ep.srt")
+
+
+@given(st.sampled_from(HOSTILE))
+def test_a_voice_id_cannot_leave_its_prefix(voice: str) -> None:
+    with pytest.raises(InvalidIdError):
+        keys.enrollment_key(voice)
+    with pytest.raises(InvalidIdError):
+        keys.voice_clip_key(voice, "0" * 64)
+
+
+def test_enrolled_clips_are_addressed_by_content() -> None:
+    assert keys.voice_clip_key("lin", "ab" * 32) == "voices/lin/reference-abababababababab.wav"
+    assert keys.enrollment_key("lin") == "voices/lin/enrollment.json"
+    with pytest.raises(InvalidIdError):
+        keys.voice_clip_key("lin", "../x")
 
 
 def test_inbox_names_are_slugified_inside_their_prefix() -> None:

@@ -31,6 +31,15 @@ def test_a_fallback_engine_gets_no_engine_specific_voice_name(registry: EngineRe
     assert (engine.name, fell_back_from, sent.voice.engine_voice) == ("espeak", "piper", None)
 
 
+def test_a_cpu_voices_reference_is_for_qa_only_and_reaches_no_engine(registry: EngineRegistry) -> None:
+    """A Piper voice enrolled with a clip of itself: neither Piper nor a fallback is handed the clip (the Mandarin
+    engine used to warn "cannot clone" on every line of an enrolled voice)."""
+    voiced = request("Hello there.", "en", voice=VoiceRef("v", reference_wav="/ref.wav", reference_text="Hi."))
+    for engines in (("piper", "espeak"), ("espeak",)):
+        _, _, sent = choose(registry, voiced, engines, voice_engine="piper")
+        assert (sent.voice.reference_wav, sent.voice.reference_text) == (None, None)
+
+
 def test_no_planned_engine_names_the_line_and_every_engine_tried(registry: EngineRegistry) -> None:
     with pytest.raises(NoEngineError) as info:
         choose(registry, request("Hola a todos.", "es"), ("piper",))
