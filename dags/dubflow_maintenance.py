@@ -2,7 +2,7 @@
 
 ``dubflow_catalog_backfill`` re-derives catalog parts from the published manifests (after a backfill of the
 voicing DAGs, or a lost part); it never rewrites assets. ``dubflow_voice_enrollment`` enrolls every new voice
-(``pipeline.voices.enroll``): its reference clip checked, prepared, transcribed and stored with the voice.
+(``pipeline.enrollment.enroll``): its reference clip checked, prepared, transcribed and stored with the voice.
 """
 
 from __future__ import annotations

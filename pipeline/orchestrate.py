@@ -14,6 +14,7 @@ from typing import Any, TypedDict, Unpack
 from pipeline import chain
 from pipeline.chain import MAX_TAKE, InputError, Options, Script
 from pipeline.compute.cluster import LazyClient
+from pipeline.enrollment.record import with_enrollments
 from pipeline.progress import ProgressRecorder
 from pipeline.scripts.formats import suffixes
 from pipeline.settings import Settings
@@ -22,7 +23,6 @@ from pipeline.storage.connect import connect_store
 from pipeline.storage.inbox import discover
 from pipeline.storage.locks import Holder
 from pipeline.voices.catalog import load_catalog
-from pipeline.voices.enrollment import with_enrollments
 
 # The stages, and what they take from the chain: the highest take a retake may ask for, the error of a bad request.
 __all__ = ["discover_scripts", "enroll_voices", "rebuild_catalog", "script_kind", "voice_script"]
@@ -147,8 +147,8 @@ def enroll_voices(settings: Settings, voice_ids: list[str] | None = None, force:
     prepared, transcribed and stored; a CPU voice speaks its own reference. Every voice is tried; the run raises
     at the end, naming each refused voice and why, so one bad clip never hides the others' results."""
     from pipeline.engines.registry import EngineRegistry
+    from pipeline.enrollment.enroll import enroll_new
     from pipeline.qa.models import default_asr_models
-    from pipeline.voices.enroll import enroll_new
 
     store, _ = connect_store(settings)
     catalog = load_catalog(settings.voices_file)

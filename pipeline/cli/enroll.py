@@ -11,9 +11,9 @@ import typer
 
 from pipeline.cli.common import ConfigOpt, console, err, fail, failing, settings_or_exit, store_or_exit
 from pipeline.console import rows_table
+from pipeline.enrollment.record import Enrollment, EnrollmentError, correct_transcript, enrollments, load_enrollment
 from pipeline.ids import InvalidIdError
 from pipeline.storage.errors import StorageError
-from pipeline.voices.enrollment import Enrollment, EnrollmentError, correct_transcript, enrollments, load_enrollment
 
 
 def voices_enroll(
@@ -26,10 +26,10 @@ def voices_enroll(
     """Check, prepare, transcribe and store reference clips: each voice from its catalog clip (or --clip), a CPU
     voice from its own engine. Prints each voice's checks and transcript; exit 1 if any voice was refused."""
     from pipeline.engines.registry import EngineRegistry
+    from pipeline.enrollment.enroll import enroll_clip, enroll_new
     from pipeline.qa.models import default_asr_models
     from pipeline.storage.connect import connect_store
     from pipeline.voices.catalog import load_catalog
-    from pipeline.voices.enroll import enroll_clip, enroll_new
 
     settings = settings_or_exit(config)
     catalog = load_catalog(settings.voices_file)

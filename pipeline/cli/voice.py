@@ -26,6 +26,7 @@ from pipeline.compute.cluster import ClusterError, LazyClient
 from pipeline.compute.fanout import LineResult
 from pipeline.console import frame_table, lines_table, print_problems, qa_table, rows_table, run_table
 from pipeline.digest import sha256_file
+from pipeline.enrollment.record import with_enrollments
 from pipeline.lexicon.load import LexiconError, store_sample_lexicons
 from pipeline.qa.results import LineQa
 from pipeline.scripts.model import IngestResult
@@ -38,7 +39,6 @@ from pipeline.storage.inbox import put_script
 from pipeline.storage.locks import Holder
 from pipeline.storage.store import ObjectStore
 from pipeline.voices.catalog import Catalog, load_catalog
-from pipeline.voices.enrollment import with_enrollments
 
 log = logging.getLogger(__name__)
 SUMMARY_COLUMNS = ("script", "lines", "status", "synthesized", "cached", "failed", "passed", "quarantined", "version")

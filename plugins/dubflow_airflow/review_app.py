@@ -87,9 +87,9 @@ async def voice_transcript(dag_id: str, request: Request, user: GetUserDep) -> R
 
 
 def _save_transcript(page: str, voice: str, text: str, reviewer: str) -> Response:
+    from pipeline.enrollment.record import EnrollmentError, correct_transcript
     from pipeline.ids import InvalidIdError
     from pipeline.storage.errors import StorageError
-    from pipeline.voices.enrollment import EnrollmentError, correct_transcript
 
     store, problem = _store()
     if store is None:
@@ -208,7 +208,7 @@ def _audition_panel(dag_id: str) -> dict[str, Any]:
 
 def _voices_panel(store: Any, dag_id: str) -> dict[str, Any]:
     """Every enrolled voice with its clip, checks and transcript, for a person to hear and confirm or correct."""
-    from pipeline.voices.enrollment import enrollments
+    from pipeline.enrollment.record import enrollments
 
     if store is None:
         return {"enrolled": []}

@@ -58,7 +58,7 @@ def test_catalog_backfill_rebuilds_lost_parts(airflow_home, s3_env, tmp_path) ->
 def test_voice_enrollment_enrolls_new_voices_and_keeps_current_ones(airflow_home, s3_env) -> None:
     """The DAG on the shipped catalog: a human recording (upstream's prompt, with its transcript) and a CPU voice
     speaking its own reference are stored with their checks; run again, both are kept; an unknown voice fails."""
-    from pipeline.voices.enrollment import enrollments
+    from pipeline.enrollment.record import enrollments
 
     store = _store()
     run = _run("dubflow_voice_enrollment", voices=["zh-clone", "en-espeak"])

@@ -92,8 +92,8 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
             database.stop()
         voicing = {("dubflow_dubbing", "success"), ("dubflow_narration", "success")}
         assert runs == {*voicing, ("dubflow_voice_enrollment", "success")}, runs
+        from pipeline.enrollment.record import enrollments
         from pipeline.voices.catalog import load_catalog
-        from pipeline.voices.enrollment import enrollments
 
         cast = load_catalog(REPO / "configs" / "voices.yaml").cast_and_recordings("demo")
         enrolled = enrollments(store)

@@ -280,11 +280,11 @@ def test_the_audition_panel_plays_any_catalog_voice_on_a_sentence(server: Server
 def test_a_reviewer_hears_a_voices_reference_and_corrects_its_transcript(server: Server, browser) -> None:
     """The voice-references panel: an enrolled clip with Whisper's transcript is shown first and open, playable; a
     reviewer saves the right words and the voice's record says who did; a viewer may not; another site may not."""
+    from pipeline.enrollment.enroll import enroll_clip
+    from pipeline.enrollment.record import load_enrollment
     from pipeline.qa.models import default_asr_models
     from pipeline.settings import Settings
     from pipeline.voices.catalog import load_catalog
-    from pipeline.voices.enroll import enroll_clip
-    from pipeline.voices.enrollment import load_enrollment
 
     catalog = load_catalog(REPO / "configs" / "voices.yaml")
     voice = catalog.voice("en-clone")

@@ -21,13 +21,8 @@ import soundfile as sf
 from pipeline.audio.edit import fade, remove_dc, trim
 from pipeline.audio.loudness import normalize
 from pipeline.digest import sha256_file
-from pipeline.qa import models
-from pipeline.qa.results import Check
-from pipeline.storage import keys
-from pipeline.storage.store import sha256_bytes
-from pipeline.voices.catalog import CLONING_ENGINES, Catalog, Voice
-from pipeline.voices.clip_checks import BANDS, Bands, check_clip
-from pipeline.voices.enrollment import (
+from pipeline.enrollment.checks import BANDS, Bands, check_clip
+from pipeline.enrollment.record import (
     Enrollment,
     EnrollmentError,
     Source,
@@ -37,6 +32,11 @@ from pipeline.voices.enrollment import (
     now,
     save_enrollment,
 )
+from pipeline.qa import models
+from pipeline.qa.results import Check
+from pipeline.storage import keys
+from pipeline.storage.store import sha256_bytes
+from pipeline.voices.catalog import CLONING_ENGINES, Catalog, Voice
 
 if TYPE_CHECKING:
     from pipeline.engines.registry import EngineRegistry

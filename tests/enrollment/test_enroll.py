@@ -13,18 +13,18 @@ import soundfile as sf
 
 from pipeline.audio.loudness import integrated_loudness, true_peak_db
 from pipeline.engines.registry import EngineRegistry
-from pipeline.qa import models
-from pipeline.settings import Settings
-from pipeline.storage import keys
-from pipeline.voices.catalog import load_catalog
-from pipeline.voices.enroll import enroll_clip, enroll_new
-from pipeline.voices.enrollment import (
+from pipeline.enrollment.enroll import enroll_clip, enroll_new
+from pipeline.enrollment.record import (
     EnrollmentError,
     correct_transcript,
     enrollments,
     load_enrollment,
     with_enrollments,
 )
+from pipeline.qa import models
+from pipeline.settings import Settings
+from pipeline.storage import keys
+from pipeline.voices.catalog import load_catalog
 from pipeline.voices.speak import reference_file
 from tests.conftest import REPO
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pipeline.voices.clip_checks import check_clip, one_speaker, signal_to_noise
+from pipeline.enrollment.checks import check_clip, one_speaker, signal_to_noise
 from tests.conftest import REPO
 
 VOICES = REPO / "samples" / "voices"
