@@ -189,7 +189,7 @@ def enroll_self(
 ) -> Enrollment:
     """A CPU voice's reference: its own engine speaking ``PASSAGES`` in the voice's first language."""
     from pipeline.engines.base import EngineError
-    from pipeline.voices.audition import audition
+    from pipeline.voices.audition import AuditionError, audition
 
     lang = voice.reference_lang or voice.languages[0]
     passage = PASSAGES.get(lang.split("-", 1)[0])
@@ -197,7 +197,7 @@ def enroll_self(
         raise EnrollmentError(f"voice '{voice.id}': no reference passage for '{lang}' (enroll a recording instead)")
     try:
         spoken = audition(registry, catalog, voice.id, passage, lang)
-    except EngineError as exc:
+    except (EngineError, AuditionError) as exc:
         raise EnrollmentError(f"voice '{voice.id}': its engine could not speak its reference: {exc}") from None
     fingerprint = registry.fingerprint(voice.engine)
     source = Source(kind="self", engine=voice.engine, engine_voice=voice.engine_voice, fingerprint=fingerprint)
@@ -245,8 +245,10 @@ def enroll_new(
                 outcome.skipped[voice_id] = f"{voice.engine} clones from a reference clip and the catalog gives none"
             else:
                 outcome.enrolled[voice_id] = enroll_self(store, registry, catalog, voice, asr_models)
-        except (EnrollmentError, OSError, KeyError) as exc:
+        except EnrollmentError as exc:
             outcome.failed[voice_id] = str(exc)
+        except (OSError, KeyError) as exc:  # a clip that is not there (locally or in the store)
+            outcome.failed[voice_id] = f"voice '{voice_id}': reference clip {voice.reference}: {exc}"
     return outcome
 
 

@@ -136,3 +136,16 @@ def test_a_cpu_voices_own_reference_tells_it_from_a_fallback_voice(store, catalo
     own = models.similarity(*speech, reference, profile)
     fallback = models.similarity(*other_voice, reference, profile)
     assert own.verdict == "pass" and fallback.verdict == "fail", (own, fallback)
+
+
+def test_one_refused_clip_does_not_stop_the_others_and_each_says_why(store, catalog, asr, tmp_path) -> None:
+    registry = EngineRegistry(Settings().engines)
+    x, rate = sf.read(ZH_CLIP, dtype="float32")
+    sf.write(catalog.reference_path(catalog.voice("lin")), x * 0.003, rate)  # a whisper of a take: too quiet
+    (tmp_path / "en.wav").unlink()
+    outcome = enroll_new(store, registry, catalog, asr, ["kai", "lin", "robot"])
+    assert list(outcome.enrolled) == ["robot"]
+    assert outcome.failed["lin"].startswith("voice 'lin': the clip cannot be enrolled: level") and "quiet" in (
+        outcome.failed["lin"])  # fmt: skip
+    assert outcome.failed["kai"].startswith("voice 'kai': reference clip en.wav:") and "en.wav" in outcome.failed["kai"]
+    assert sorted(enrollments(store)) == ["robot"]
