@@ -59,9 +59,10 @@ with DAG(
 ### Enroll voices
 
 Run after adding a voice to the catalog (`configs/voices.yaml` or the production catalog). Every voice without a
-current enrollment gets one: its reference clip (local path or `s3://`) is checked — sample rate, 3–30 s of
-speech, level, noise, clipping, one speaker — trimmed, leveled, transcribed with the multilingual Whisper model
-(unless the catalog gives `reference_text`) and stored with the voice in `inbox/voices/<voice>/`; a CPU voice
+current enrollment gets one: its reference clip (local path or `s3://`) is checked — sample rate, 2.5–29.5 s of
+speech, level, noise, clipping, one speaker — trimmed, leveled, heard by the multilingual Whisper model (its
+transcript is the prompt unless the catalog gives `reference_text`, which it is compared with) and stored with the
+voice in `inbox/voices/<voice>/`; a CPU voice
 speaks a reference passage with its own engine, so QA's speaker-similarity check can tell it from a fallback.
 Voices already enrolled with the same clip are kept; *force* enrolls them again. The run fails at the end, naming
 each refused voice and why. Correct a Whisper transcript with `dubflow voices transcript` or on the Review tab.

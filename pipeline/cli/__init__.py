@@ -184,10 +184,18 @@ def voices_preview(
     from pipeline.engines.base import EngineError
     from pipeline.engines.registry import EngineRegistry
     from pipeline.voices.audition import AuditionError, audition
+    from pipeline.voices.catalog import CLONING_ENGINES
 
     settings, catalog = _catalog(config)
+    store = None
+    if voice in catalog.voices and catalog.voices[voice].engine in CLONING_ENGINES:  # clones from its enrolled clip
+        from pipeline.cli.common import store_or_exit
+        from pipeline.enrollment.record import with_enrollments
+
+        store = store_or_exit(config)
+        catalog = with_enrollments(catalog, store)
     try:
-        result = audition(EngineRegistry(settings.engines), catalog, voice, text, lang, style, seed)
+        result = audition(EngineRegistry(settings.engines), catalog, voice, text, lang, style, seed, store)
     except AuditionError as exc:
         raise fail(exc) from exc
     except EngineError as exc:

@@ -1,5 +1,5 @@
 """``dubflow voices enroll | enrolled | transcript``: voice enrollment from the command line (the enrollment DAG
-and the Review tab do the same through ``pipeline.voices``)."""
+and the Review tab do the same through ``pipeline.enrollment``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.common import ConfigOpt, console, err, fail, failing, settings_or_exit, store_or_exit
-from pipeline.console import rows_table
+from pipeline.console import print_problems, rows_table
 from pipeline.enrollment.record import Enrollment, EnrollmentError, correct_transcript, enrollments, load_enrollment
 from pipeline.ids import InvalidIdError
 from pipeline.storage.errors import StorageError
@@ -52,6 +52,9 @@ def voices_enroll(
         raise fail("--text goes with --clip (to correct an enrolled transcript: dubflow voices transcript)")
     with failing(KeyError):
         ids = [catalog.voice(v).id for v in voices] if voices else None
+    if errors := [p for p in catalog.problems if p.severity == "error"]:
+        print_problems(err, errors)
+        raise typer.Exit(1)
     with console.status("enrolling"), failing(StorageError):
         outcome = enroll_new(store, EngineRegistry(settings.engines), catalog, asr, ids, force)
     for record in outcome.enrolled.values():

@@ -157,7 +157,11 @@ class Batch:
             console.print(f"local S3 server {server.describe()} (stop it with `dubflow s3 stop`)", highlight=False)
         if self.samples is not None and not self._prepare_demo(store, catalog):
             return 1
-        catalog = with_enrollments(catalog, store)
+        try:
+            catalog = with_enrollments(catalog, store)
+        except StorageError as exc:
+            console.print(f"[red]enrolled voices: {escape(str(exc))}[/red]")
+            return 2
         run_id = "voice-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         kept = self.out / "delivery" if self.out else None
         options = chain.Options(run_id, profile=self.profile, force=self.force, publish=self.publish, delivery_dir=kept)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.audio.edit import frame_db
+from pipeline.audio.edit import frame_db, speech_bounds
 from pipeline.audio.loudness import integrated_loudness
 from pipeline.qa.results import Check
 
@@ -67,11 +67,14 @@ def duration(x: np.ndarray, rate: int) -> Check:
 
 
 def speech_seconds(x: np.ndarray, rate: int) -> float:
+    bounds = _speech(x, rate)
+    return 0.0 if bounds is None else (bounds[1] - bounds[0]) / rate
+
+
+def _speech(x: np.ndarray, rate: int) -> tuple[int, int] | None:
+    """First and last sample of sound within 50 dB of the loudest 10 ms (the same rule ``enroll.prepare`` trims by)."""
     levels = frame_db(x, rate)
-    if levels.size == 0:
-        return 0.0
-    loud = np.flatnonzero(levels > max(float(levels.max()) - 50.0, -70.0))
-    return 0.0 if loud.size == 0 else (loud[-1] + 1 - loud[0]) * len(x) / rate / levels.size
+    return None if levels.size == 0 else speech_bounds(x, rate, max(float(levels.max()) - 50.0, -70.0))
 
 
 def level(x: np.ndarray, rate: int, bands: Bands = BANDS) -> Check:
@@ -86,8 +89,12 @@ def level(x: np.ndarray, rate: int, bands: Bands = BANDS) -> Check:
 
 def signal_to_noise(x: np.ndarray, rate: int) -> float:
     """Speech level (the loud frames' 95th percentile) over the noise floor (the quiet frames' 10th percentile) in
-    dB, on 10 ms frames. Digital silence is floored at -100 dBFS, so a clean synthetic clip reads high, not infinite."""
-    levels = np.maximum(frame_db(x, rate), -100.0)
+    dB, on 10 ms frames between the first and last sound: silence padded around a take cannot hide the hiss between
+    its words. Digital silence is floored at -100 dBFS, so a clean synthetic clip reads high, not infinite."""
+    bounds = _speech(x, rate)
+    if bounds is None:
+        return 0.0
+    levels = np.maximum(frame_db(x[bounds[0] : bounds[1]], rate), -100.0)
     if levels.size == 0:
         return 0.0
     return float(np.percentile(levels, 95) - np.percentile(levels, 10))

@@ -1,7 +1,7 @@
-"""Enrolling a voice, the way CosyVoice's own tools prepare a prompt: check the clip (``clip_checks``), trim its
+"""Enrolling a voice, the way CosyVoice's own tools prepare a prompt: check the clip (``checks``), trim its
 silence, bring it to one level under a peak ceiling, transcribe it with the multilingual Whisper model (a wrong
 prompt transcript spoils the clone, so the transcript is kept for a person to confirm), and store clip, transcript
-and checks with the voice (``enrollment``).
+and checks with the voice (``record``).
 
 A CPU voice has no studio recording: it is enrolled with a short passage spoken by its own engine, so speaker
 similarity in QA catches a fallback engine speaking in its place.
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import soundfile as sf
 
-from pipeline.audio.edit import fade, remove_dc, trim
+from pipeline.audio.edit import fade, frame_db, remove_dc, trim
 from pipeline.audio.loudness import normalize
 from pipeline.digest import sha256_file
 from pipeline.enrollment.checks import BANDS, Bands, check_clip
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 TARGET_LUFS = -20.0  # a prompt's level: loud enough for the speaker encoder, well under the ceiling
 CEILING_DBTP = -2.0  # CosyVoice's web UI scales prompts to a peak of 0.8 (-1.9 dBFS)
-TRIM_BELOW_PEAK_DB = 50.0  # silence is 50 dB under the clip's peak (CosyVoice trims at 60 dB with librosa)
+TRIM_BELOW_PEAK_DB = 50.0  # silence is 50 dB under the loudest 10 ms (CosyVoice trims at 60 dB with librosa)
 PAD_MS, TAIL_MS = 100, 200  # CosyVoice's web UI appends 0.2 s of silence to a trimmed prompt
 # What a CPU voice says for its own reference (our own sentences, 5-8 s spoken): varied vowels and consonants give
 # the speaker encoder a fair sample, and three 2-second stretches for the one-speaker check.
@@ -87,8 +87,8 @@ def prepare(x: np.ndarray, rate: int, voice_id: str, bands: Bands = BANDS) -> Pr
         reasons = "; ".join(f"{c.name} {c.value} {c.unit} ({c.threshold}): {c.detail}" for c in failed)
         raise EnrollmentError(f"voice '{voice_id}': the clip cannot be enrolled: {reasons}")
     x = remove_dc(x.astype(np.float32))
-    peak_db = 20 * np.log10(float(np.max(np.abs(x))) + 1e-12)
-    x = trim(x, rate, peak_db - TRIM_BELOW_PEAK_DB, PAD_MS)
+    loudest = float(np.max(frame_db(x, rate)))
+    x = trim(x, rate, max(loudest - TRIM_BELOW_PEAK_DB, -70.0), PAD_MS)  # the rule checks.duration measures by
     x, _, _ = normalize(x, rate, TARGET_LUFS, CEILING_DBTP)
     x = np.concatenate([fade(x.astype(np.float32), rate, 5), np.zeros(int(TAIL_MS / 1000 * rate), np.float32)])
     out = io.BytesIO()
@@ -104,7 +104,11 @@ def transcribe(x: np.ndarray, rate: int, lang: str, asr_models: models.Models) -
         path, _ = models.asr_model(lang, asr_models)
     if path is None:
         return None
-    whisper = models.whisper_model(path)
+    try:
+        whisper = models.whisper_model(path)
+    except Exception as exc:  # faster-whisper missing or the model unreadable: no transcript, said so
+        log.warning("no transcript for the reference clip: Whisper unavailable: %s", exc)
+        return None
     options = dict(models.GREEDY, without_timestamps=True, max_new_tokens=440)
     segments, _ = whisper.transcribe(models.at_16k(x, rate), language=lang.split("-", 1)[0], **options)
     return " ".join(segment.text.strip() for segment in segments).strip()
@@ -143,10 +147,13 @@ def enroll_samples(
     said = transcript_check(transcript, heard, lang)
     if said.verdict == "fail":
         raise EnrollmentError(f"voice '{voice.id}': the clip cannot be enrolled: {said.detail}")
+    digest = sha256_bytes(prepared.wav)
+    kept = _person_transcript(store, voice.id, digest)
+    if kept is not None:  # enrolled again (--force) from the same clip: a person's correction stays
+        transcript, transcript_source = kept, "person"
     text = transcript if transcript is not None else (heard or "")
     if not text:
         raise EnrollmentError(f"voice '{voice.id}': no transcript given and no ASR model for '{lang}' to make one")
-    digest = sha256_bytes(prepared.wav)
     clip_key = keys.voice_clip_key(voice.id, digest)
     if not store.has_same_content("inbox", clip_key, digest):
         store.put_bytes("inbox", clip_key, prepared.wav, "audio/wav")
@@ -168,6 +175,17 @@ def enroll_samples(
     return record
 
 
+def _person_transcript(store: ObjectStore, voice_id: str, digest: str) -> str | None:
+    from pipeline.enrollment.record import load_enrollment
+
+    try:
+        record = load_enrollment(store, voice_id)
+    except EnrollmentError:
+        return None
+    same = record is not None and record.clip_sha256 == digest and record.transcript_source == "person"
+    return record.transcript if same and record is not None else None
+
+
 def enroll_clip(
     store: ObjectStore,
     voice: Voice,
@@ -175,11 +193,13 @@ def enroll_clip(
     asr_models: models.Models,
     uri: str | None = None,
     transcript: str | None = None,
+    sha256: str | None = None,
 ) -> Enrollment:
-    """A studio's recording as the voice's reference; ``uri`` is what the catalog calls it (default: the path).
-    The transcript defaults to the catalog's ``reference_text``; without one, Whisper's (unconfirmed)."""
+    """A studio's recording as the voice's reference; ``uri`` is what the catalog calls it (default: the path) and
+    ``sha256`` its content as ``record.current_sha256`` sees it (default: the file's). The transcript defaults to
+    the catalog's ``reference_text``; without one, Whisper's (unconfirmed)."""
     x, rate = read_clip(clip)
-    source = Source(kind="clip", uri=uri or str(clip), sha256=sha256_file(clip))
+    source = Source(kind="clip", uri=uri or str(clip), sha256=sha256 or sha256_file(clip))
     text = transcript if transcript is not None else voice.reference_text
     return enroll_samples(store, voice, x, rate, source, asr_models, text, "person" if transcript else "catalog")
 
@@ -199,8 +219,8 @@ def enroll_self(
         spoken = audition(registry, catalog, voice.id, passage, lang)
     except (EngineError, AuditionError) as exc:
         raise EnrollmentError(f"voice '{voice.id}': its engine could not speak its reference: {exc}") from None
-    fingerprint = registry.fingerprint(voice.engine)
-    source = Source(kind="self", engine=voice.engine, engine_voice=voice.engine_voice, fingerprint=fingerprint)
+    by = {"engine": voice.engine, "engine_voice": voice.engine_voice, "speaker_id": voice.speaker_id, "lang": lang}
+    source = Source(kind="self", fingerprint=registry.fingerprint(voice.engine), **by)
     return enroll_samples(store, voice, spoken.samples, spoken.sample_rate, source, asr_models, passage, "script")
 
 
@@ -225,29 +245,36 @@ def enroll_new(
     """Enroll every voice of the catalog (or ``voice_ids``) that has no enrollment matching it: a voice with a
     reference clip from that clip, a CPU voice from its own engine. A refused clip is recorded and the others go
     on; a cloning voice without a clip is a catalog error reported elsewhere (``load_catalog``)."""
+    from pipeline.enrollment.record import current_sha256
+    from pipeline.storage.errors import StorageError, StorageUnavailableError
     from pipeline.voices.speak import reference_file
 
     records = enrollments(store)
     outcome = Outcome()
     for voice_id in voice_ids or sorted(catalog.voices):
         voice = catalog.voice(voice_id)
-        path = catalog.reference_path(voice)
+        record = records.get(voice_id)
         try:
-            if voice.reference is not None and voice.reference.startswith("s3://"):
-                path = reference_file(voice.reference, store)
-            digest = sha256_file(path) if path is not None and voice.reference is not None else None
-            record = records.get(voice_id)
+            digest = current_sha256(catalog, voice, store)
             if record is not None and not force and matches(record, voice, digest) and _current(record, registry):
                 outcome.kept[voice_id] = record
-            elif voice.reference is not None and path is not None:
-                outcome.enrolled[voice_id] = enroll_clip(store, voice, path, asr_models, voice.reference)
+            elif voice.reference is not None:
+                remote = voice.reference.startswith("s3://")
+                path = reference_file(voice.reference, store) if remote else catalog.reference_path(voice)
+                if path is None or digest is None:
+                    raise FileNotFoundError(f"{voice.reference} does not exist")
+                outcome.enrolled[voice_id] = enroll_clip(store, voice, path, asr_models, voice.reference, sha256=digest)
+            elif record is not None and record.source.kind == "clip":
+                outcome.skipped[voice_id] = "enrolled by hand from a clip: enroll it again with --clip"
             elif voice.engine in CLONING_ENGINES:
                 outcome.skipped[voice_id] = f"{voice.engine} clones from a reference clip and the catalog gives none"
             else:
                 outcome.enrolled[voice_id] = enroll_self(store, registry, catalog, voice, asr_models)
         except EnrollmentError as exc:
             outcome.failed[voice_id] = str(exc)
-        except (OSError, KeyError) as exc:  # a clip that is not there (locally or in the store)
+        except StorageUnavailableError:
+            raise  # the store is down: every voice would fail alike, and a retry may succeed
+        except (OSError, KeyError, StorageError) as exc:  # a clip that is not there (locally or in the store)
             outcome.failed[voice_id] = f"voice '{voice_id}': reference clip {voice.reference}: {exc}"
     return outcome
 

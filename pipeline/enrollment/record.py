@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.ids import InvalidIdError
 from pipeline.storage import keys
 from pipeline.voices.catalog import Catalog, Voice
 
@@ -40,6 +41,8 @@ class Source(BaseModel):
     sha256: str | None = None
     engine: str | None = None
     engine_voice: str | None = None
+    speaker_id: int | None = None
+    lang: str | None = None
     fingerprint: str | None = None
 
 
@@ -79,23 +82,44 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+MAX_TRANSCRIPT = 2000  # characters: a 30 s clip says a few hundred
+
+
 def load_enrollment(store: ObjectStore, voice_id: str) -> Enrollment | None:
+    found = _load(store, voice_id)
+    return found[0] if found else None
+
+
+def _load(store: ObjectStore, voice_id: str) -> tuple[Enrollment, str] | None:
+    """The record and its ETag (for a conditional replace)."""
     key = keys.enrollment_key(voice_id)
-    if store.stat("inbox", key) is None:
+    info = store.stat("inbox", key)
+    if info is None:
         return None
-    return _parse(store.get_bytes("inbox", key), key)
+    return _parse(store.get_bytes("inbox", key), key, voice_id), info.etag
 
 
-def _parse(data: bytes, key: str) -> Enrollment:
+def _parse(data: bytes, key: str, voice_id: str) -> Enrollment:
+    """A record, which must be of the voice whose folder holds it and name a clip inside that folder: a record
+    copied or written by hand can never lend one voice another's clip, or any other object."""
     try:
-        return Enrollment.model_validate(json.loads(data))
+        record = Enrollment.model_validate(json.loads(data))
     except (ValueError, ValidationError) as exc:
         raise EnrollmentError(f"{key}: not an enrollment record: {exc}") from None
+    prefix = keys.voice_prefix(voice_id)
+    own_clip = record.clip_key.startswith(prefix) and "/" not in record.clip_key[len(prefix) :]
+    if record.voice != voice_id or not own_clip:
+        named = f"voice {record.voice!r} and clip {record.clip_key!r}"
+        raise EnrollmentError(f"{key}: the record names {named}, not its own voice and clip")
+    return record
+
+
+def _encode(record: Enrollment) -> bytes:
+    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False, indent=2).encode()
 
 
 def save_enrollment(store: ObjectStore, record: Enrollment) -> None:
-    data = json.dumps(record.model_dump(mode="json"), ensure_ascii=False, indent=2).encode()
-    store.put_bytes("inbox", keys.enrollment_key(record.voice), data, "application/json")
+    store.put_bytes("inbox", keys.enrollment_key(record.voice), _encode(record), "application/json")
 
 
 def enrollments(store: ObjectStore) -> dict[str, Enrollment]:
@@ -105,62 +129,76 @@ def enrollments(store: ObjectStore) -> dict[str, Enrollment]:
         parts = obj.key.split("/")
         if len(parts) == 3 and parts[2] == "enrollment.json":
             try:
-                found[parts[1]] = _parse(store.get_bytes("inbox", obj.key), obj.key)
-            except EnrollmentError as exc:
+                found[parts[1]] = _parse(store.get_bytes("inbox", obj.key), obj.key, parts[1])
+            except (EnrollmentError, InvalidIdError) as exc:
                 log.warning("%s", exc)
     return found
 
 
-def correct_transcript(store: ObjectStore, voice_id: str, text: str, by: str) -> Enrollment:
-    """A person's transcript replaces the current one (the one it replaced is kept in the record)."""
+def correct_transcript(
+    store: ObjectStore, voice_id: str, text: str, by: str, clip_sha256: str | None = None
+) -> Enrollment:
+    """A person's transcript replaces the current one (the one it replaced is kept in the record). ``clip_sha256``
+    is the clip they listened to: if the voice was re-enrolled since, the correction is refused, not applied to a
+    clip they never heard; a record changed by someone else meanwhile is refused the same way (conditional PUT)."""
     text = " ".join(text.split())
     if not text:
         raise EnrollmentError(f"voice '{voice_id}': an empty transcript cannot be a prompt")
-    record = load_enrollment(store, voice_id)
-    if record is None:
+    if len(text) > MAX_TRANSCRIPT:
+        raise EnrollmentError(f"voice '{voice_id}': {len(text)} characters; a transcript has at most {MAX_TRANSCRIPT}")
+    found = _load(store, voice_id)
+    if found is None:
         raise EnrollmentError(f"voice '{voice_id}' is not enrolled (enroll it first: dubflow voices enroll)")
+    record, etag = found
+    if clip_sha256 is not None and clip_sha256 != record.clip_sha256:
+        raise EnrollmentError(f"voice '{voice_id}' was enrolled again with another clip since: listen to it first")
     if text == record.transcript and record.transcript_source == "person":
         return record
-    updated = record.model_copy(
-        update={
-            "transcript": text,
-            "transcript_source": "person",
-            "corrected_by": by,
-            "corrected_at": now(),
-            "previous_transcript": record.transcript,
-        }
-    )
-    save_enrollment(store, updated)
+    update = {"transcript": text, "transcript_source": "person", "corrected_by": by, "corrected_at": now()}
+    updated = record.model_copy(update={**update, "previous_transcript": record.transcript})
+    if not store.put_json_if("inbox", keys.enrollment_key(voice_id), _encode(updated), etag=etag):
+        raise EnrollmentError(f"voice '{voice_id}': its record changed while you edited it: reload and try again")
     return updated
 
 
 def matches(record: Enrollment, voice: Voice, reference_sha256: str | None = None) -> bool:
     """Does the record still describe what the catalog asks for? When the catalog names a clip, the record must be
     of that clip (its URI, and its content when known). When it names none, a clip enrolled by hand (``dubflow
-    voices enroll V --clip``) is the voice's; a self-enrolled one must be of the same engine and engine voice."""
+    voices enroll V --clip``) is the voice's; a self-enrolled one must be of the same engine, engine voice, speaker
+    and language."""
     source = record.source
     if voice.reference is not None:
         same_clip = source.kind == "clip" and source.uri == voice.reference
         return same_clip and (reference_sha256 is None or source.sha256 == reference_sha256)
     if source.kind == "clip":
         return True
-    return source.engine == voice.engine and source.engine_voice == voice.engine_voice
+    spoken = (voice.engine, voice.engine_voice, voice.speaker_id, voice.reference_lang or voice.languages[0])
+    return (source.engine, source.engine_voice, source.speaker_id, source.lang or spoken[3]) == spoken
+
+
+def current_sha256(catalog: Catalog, voice: Voice, store: ObjectStore) -> str | None:
+    """The content hash of the clip the catalog names for ``voice`` now (None: no clip, or not there)."""
+    from pipeline.digest import sha256_file
+
+    if voice.reference is None:
+        return None
+    if voice.reference.startswith("s3://"):
+        info = store.stat_uri(voice.reference)
+        return info.sha256 or info.etag if info is not None else None
+    path = catalog.reference_path(voice)
+    return sha256_file(path) if path is not None and path.is_file() else None
 
 
 def with_enrollments(catalog: Catalog, store: ObjectStore, records: dict[str, Enrollment] | None = None) -> Catalog:
     """The catalog with each enrolled voice's reference clip and transcript taken from its record. A record that no
     longer matches the catalog (a new clip was configured) is not used, with a warning: enroll the voice again."""
-    from pipeline.digest import sha256_file
-
     records = enrollments(store) if records is None else records
     voices = dict(catalog.voices)
     for voice_id, record in records.items():
         voice = voices.get(voice_id)
         if voice is None:
             continue
-        path = catalog.reference_path(voice)
-        digest = sha256_file(path) if path is not None and path.is_file() else None
-        if not matches(record, voice, digest):
+        if not matches(record, voice, current_sha256(catalog, voice, store)):
             log.warning("voice %s: its enrollment is for another clip or engine voice; enroll it again", voice_id)
             continue
         uri = f"s3://{store.bucket('inbox')}/{record.clip_key}"

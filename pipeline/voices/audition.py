@@ -12,7 +12,7 @@ from pipeline.text import lang as langs
 from pipeline.text.markup import parse
 from pipeline.voices.catalog import Catalog
 from pipeline.voices.plan import Job
-from pipeline.voices.speak import speak
+from pipeline.voices.speak import Fetcher, reference_file, speak
 
 MAX_CHARS = 300  # one sentence or two: an audition, not a script
 
@@ -22,7 +22,8 @@ class AuditionError(ValueError):
 
 
 def audition(registry: EngineRegistry, catalog: Catalog, voice_id: str, text: str, lang: str | None = None,
-             style: str | None = None, seed: int | None = None) -> SynthesisResult:  # fmt: skip
+             style: str | None = None, seed: int | None = None,
+             store: Fetcher | None = None) -> SynthesisResult:  # fmt: skip
     """The voice saying ``text`` (markup allowed; numbers spelled out as in a run). Raises ``AuditionError`` for a
     request that cannot be right, ``EngineError`` when the voice's engine cannot load or speak."""
     if not text.strip():
@@ -43,4 +44,10 @@ def audition(registry: EngineRegistry, catalog: Catalog, voice_id: str, text: st
     speech, spoken = speech_of(said, language, True)
     line = Line("audition", "audition", 0, 1, text, spoken, "", language, voice=voice.id, style=style, utterance=speech)
     job = Job(line, voice, None, seed or 0, (voice.engine,), cache_key="", gpu=False)  # this voice, no other
-    return speak(registry, job, catalog.reference_path(voice), seed=seed).result
+    reference = catalog.reference_path(voice)
+    if voice.reference is not None and voice.reference.startswith("s3://"):  # an enrolled clip: cloning needs it
+        try:
+            reference = reference_file(voice.reference, store)
+        except ValueError as exc:
+            raise AuditionError(f"voice {voice.id}: {exc}") from None
+    return speak(registry, job, reference, seed=seed).result

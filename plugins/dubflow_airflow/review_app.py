@@ -40,6 +40,8 @@ _AUDITION = threading.Lock()
 app = FastAPI(title="dubflow review", docs_url=None, redoc_url=None, openapi_url=None)
 CanRead = Depends(requires_access_dag("GET", DagAccessEntity.RUN))
 CanTrigger = Depends(requires_access_dag("POST", DagAccessEntity.RUN))
+ENROLLMENT_DAG = "dubflow_voice_enrollment"
+CanEnroll = Depends(requires_access_dag("POST", DagAccessEntity.RUN, param_dag_id=ENROLLMENT_DAG))
 
 
 @app.exception_handler(HTTPException)
@@ -62,10 +64,10 @@ def audition_clip(dag_id: str, voice: str, text: str, lang: str | None = None) -
     from pipeline.engines.base import EngineError
     from pipeline.voices.audition import AuditionError, audition
 
-    registry, catalog = review_voices()
+    registry, catalog, store = review_voices()
     try:
         with _AUDITION:
-            result = audition(registry, catalog, voice, text, lang or None)
+            result = audition(registry, catalog, voice, text, lang or None, store=store)
     except AuditionError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     except EngineError as exc:
@@ -75,18 +77,19 @@ def audition_clip(dag_id: str, voice: str, text: str, lang: str | None = None) -
     return Response(out.getvalue(), media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
-@app.post("/voices/{dag_id}/transcript", dependencies=[CanTrigger])
-async def voice_transcript(dag_id: str, request: Request, user: GetUserDep) -> Response:
-    """A reviewer corrects an enrolled voice's prompt transcript (form: ``voice``, ``text``, ``run`` to return to);
-    the next run that clones the voice prompts with it. Who corrected it is recorded with the voice."""
+@app.post("/voices/transcript", dependencies=[CanEnroll])
+async def voice_transcript(request: Request, user: GetUserDep) -> Response:
+    """A reviewer corrects an enrolled voice's prompt transcript (form: ``voice``, ``text``, ``clip`` — the clip's
+    sha256 they listened to — and ``dag``/``run``, the review page to return to). Transcripts are shared by every
+    project, so this needs trigger permission on the enrollment DAG, not on the page's DAG."""
     _same_origin(request)
     form = await request.form()
-    voice, text, run = (str(form.get(key) or "") for key in ("voice", "text", "run"))
-    page = f"../../review/{quote(dag_id, safe='')}/{quote(run, safe='')}"
-    return await run_in_threadpool(_save_transcript, page, voice, text, user.get_name())
+    voice, text, clip, dag, run = (str(form.get(key) or "") for key in ("voice", "text", "clip", "dag", "run"))
+    page = f"../review/{quote(dag, safe='')}/{quote(run, safe='')}"
+    return await run_in_threadpool(_save_transcript, page, voice, text, clip or None, user.get_name())
 
 
-def _save_transcript(page: str, voice: str, text: str, reviewer: str) -> Response:
+def _save_transcript(page: str, voice: str, text: str, clip: str | None, reviewer: str) -> Response:
     from pipeline.enrollment.record import EnrollmentError, correct_transcript
     from pipeline.ids import InvalidIdError
     from pipeline.storage.errors import StorageError
@@ -95,7 +98,7 @@ def _save_transcript(page: str, voice: str, text: str, reviewer: str) -> Respons
     if store is None:
         return _back(page, error=problem or "object store unavailable")
     try:
-        record = correct_transcript(store, voice, text, reviewer)
+        record = correct_transcript(store, voice, text, reviewer, clip)
     except (EnrollmentError, InvalidIdError, StorageError) as exc:
         return _back(page, error=str(exc))
     return _back(page, saved=f"{record.voice}: the transcript is now {record.transcript!r} (by {reviewer})")
@@ -114,7 +117,7 @@ def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user
     shown |= {"reviewer": user.get_name(), "action": f"{quote(run_id, safe='')}/retake"}
     shown |= {key: request.query_params.get(key) for key in ("queued", "error", "saved")}
     shown |= _audition_panel(dag_id)
-    shown |= _voices_panel(store, dag_id)
+    shown |= _voices_panel(store)
     page = TEMPLATES.get_template("review.html").render(shown)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
@@ -197,7 +200,7 @@ def _audition_panel(dag_id: str) -> dict[str, Any]:
     from pipeline.voices.audition import MAX_CHARS
 
     try:
-        _, catalog = review_voices()
+        _, catalog, _ = review_voices()
         voices = sorted(catalog.voices.values(), key=lambda v: v.id)
     except Exception:  # a broken catalog must not cost the review; the audition panel is simply empty
         voices = []
@@ -206,7 +209,7 @@ def _audition_panel(dag_id: str) -> dict[str, Any]:
     return {"voices": voices, "languages": languages, "audition_url": url, "audition_max": MAX_CHARS}
 
 
-def _voices_panel(store: Any, dag_id: str) -> dict[str, Any]:
+def _voices_panel(store: Any) -> dict[str, Any]:
     """Every enrolled voice with its clip, checks and transcript, for a person to hear and confirm or correct."""
     from pipeline.enrollment.record import enrollments
 
@@ -217,7 +220,7 @@ def _voices_panel(store: Any, dag_id: str) -> dict[str, Any]:
         enrolled = [(r, store.presigned_get("inbox", r.clip_key)) for r in records]
     except Exception:  # like the audition panel: a store problem is shown above, the review must still render
         enrolled = []
-    return {"enrolled": enrolled, "transcript_url": f"../../voices/{quote(dag_id, safe='')}/transcript"}
+    return {"enrolled": enrolled, "transcript_url": "../../voices/transcript"}  # from /dubflow/review/{dag}/{run}
 
 
 def _run_state(session: Any, dag_id: str, run_id: str) -> str:

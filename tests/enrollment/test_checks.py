@@ -89,6 +89,14 @@ def test_digital_silence_between_words_reads_as_a_high_finite_snr(speech) -> Non
     assert 40 < signal_to_noise(padded, rate) < 200
 
 
+def test_silence_padded_around_a_take_cannot_hide_its_hiss(human) -> None:
+    x, rate = human["en"]
+    hiss = x + np.random.default_rng(3).normal(0, float(np.sqrt(np.mean(x**2))) / 2, x.shape).astype(np.float32)
+    padded = np.concatenate([np.zeros(10 * rate, np.float32), hiss, np.zeros(10 * rate, np.float32)])
+    assert signal_to_noise(padded, rate) == pytest.approx(signal_to_noise(hiss, rate), abs=1.0)
+    assert signal_to_noise(padded, rate) < 15  # 20 s of digital silence around it used to read as 100 dB
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     arrays(np.float32, st.integers(0, 8000), elements=st.floats(-1.5, 1.5, width=32)),  # under 1 s at any rate

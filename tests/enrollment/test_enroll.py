@@ -147,5 +147,47 @@ def test_one_refused_clip_does_not_stop_the_others_and_each_says_why(store, cata
     assert list(outcome.enrolled) == ["robot"]
     assert outcome.failed["lin"].startswith("voice 'lin': the clip cannot be enrolled: level") and "quiet" in (
         outcome.failed["lin"])  # fmt: skip
-    assert outcome.failed["kai"].startswith("voice 'kai': reference clip en.wav:") and "en.wav" in outcome.failed["kai"]
+    assert outcome.failed["kai"].startswith("voice 'kai': reference clip en.wav:")
     assert sorted(enrollments(store)) == ["robot"]
+
+
+def test_a_correction_lands_only_on_the_clip_the_reviewer_heard(store, catalog, asr) -> None:
+    record = enroll_clip(store, catalog.voice("kai"), catalog.reference_path(catalog.voice("kai")), asr, "en.wav")
+    with pytest.raises(EnrollmentError, match="enrolled again with another clip since"):
+        correct_transcript(store, "kai", "Words.", "mei", clip_sha256="0" * 64)
+    with pytest.raises(EnrollmentError, match="at most 2000"):
+        correct_transcript(store, "kai", "word " * 500, "mei")
+    fixed = correct_transcript(store, "kai", "What it says.", "mei", clip_sha256=record.clip_sha256)
+    # Enrolled again from the same clip (--force): the person's transcript stays.
+    again = enroll_new(store, EngineRegistry(Settings().engines), catalog, asr, ["kai"], force=True)
+    assert again.enrolled["kai"].transcript == fixed.transcript and again.enrolled["kai"].transcript_source == "person"
+
+
+def test_a_record_cannot_lend_one_voice_another_voices_clip(store, catalog, asr) -> None:
+    record = enroll_clip(store, catalog.voice("lin"), catalog.reference_path(catalog.voice("lin")), asr, "zh.wav")
+    forged = record.model_copy(update={"voice": "kai"})
+    store.put_bytes("inbox", keys.enrollment_key("kai"), forged.model_dump_json().encode())
+    assert sorted(enrollments(store)) == ["lin"]  # kai's forged record is refused (and logged)
+    with pytest.raises(EnrollmentError, match="not its own voice and clip"):
+        load_enrollment(store, "kai")
+
+
+def test_an_s3_reference_replaced_at_the_same_uri_is_enrolled_again(store, catalog, asr, tmp_path) -> None:
+    uri = f"s3://{store.bucket('inbox')}/studio/lin.wav"
+    store.put_file("inbox", "studio/lin.wav", ZH_CLIP)
+    (tmp_path / "voices.yaml").write_text(
+        f"voices:\n  lin:\n    engine: cosyvoice\n    languages: [zh]\n    reference: {uri}\n"
+        "    reference_text: 希望你以后能够做的比我还好呦。\n",
+        encoding="utf-8",
+    )
+    remote = load_catalog(tmp_path / "voices.yaml")
+    registry = EngineRegistry(Settings().engines)
+    first = enroll_new(store, registry, remote, asr, ["lin"])
+    assert list(first.enrolled) == ["lin"] and with_enrollments(remote, store).voice("lin").reference != uri
+    assert list(enroll_new(store, registry, remote, asr, ["lin"]).kept) == ["lin"]
+    x, rate = sf.read(ZH_CLIP, dtype="float32")
+    replaced = io.BytesIO()
+    sf.write(replaced, x * 0.5, rate, format="WAV")
+    store.put_bytes("inbox", "studio/lin.wav", replaced.getvalue())
+    assert with_enrollments(remote, store).voice("lin").reference == uri  # the old enrollment no longer applies
+    assert list(enroll_new(store, registry, remote, asr, ["lin"]).enrolled) == ["lin"]

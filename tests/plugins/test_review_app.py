@@ -292,11 +292,11 @@ def test_a_reviewer_hears_a_voices_reference_and_corrects_its_transcript(server:
     whisper = enroll_clip(server.store, voice, catalog.reference_path(voice), asr, voice.reference)
     assert not whisper.confirmed
 
-    form = {"voice": "en-clone", "text": "Words.", "run": server.run_id}
+    form = {"voice": "en-clone", "text": "Words.", "clip": whisper.clip_sha256, "dag": DAG_ID, "run": server.run_id}
     with server.client("viewer") as viewer:
-        assert viewer.post(f"/dubflow/voices/{DAG_ID}/transcript", data=form).status_code == 403
+        assert viewer.post("/dubflow/voices/transcript", data=form).status_code == 403
     with server.client("admin") as admin:
-        foreign = admin.post(f"/dubflow/voices/{DAG_ID}/transcript", data=form, headers={"Origin": "http://evil.test"})
+        foreign = admin.post("/dubflow/voices/transcript", data=form, headers={"Origin": "http://evil.test"})
         assert foreign.status_code == 403
     assert load_enrollment(server.store, "en-clone") == whisper
 
