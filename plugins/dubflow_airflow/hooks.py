@@ -175,16 +175,21 @@ def review_store():  # -> pipeline.storage.store.ObjectStore
     return ObjectStore.from_settings(storage.model_copy(update={"local": local}))
 
 
+def review_catalog():  # -> pipeline.voices.catalog.Catalog
+    """The voice catalog as written (paths resolved against the repository): what the audition panel lists."""
+    from pipeline.voices.catalog import load_catalog
+
+    return load_catalog(REPO / pipeline_settings().voices_file)
+
+
 def review_voices():  # -> (EngineRegistry, Catalog, ObjectStore | None)
     """The voice catalog (with its enrolled clips and transcripts) and one engine registry for the API server's
     auditions, with relative paths resolved against the repository (never chdir in a threaded server). The registry
     is kept for the process: each engine loads once, on its first audition; the catalog is read each time (an
     edited catalog is seen at once). Without a store the catalog is used as written."""
     from pipeline.enrollment.record import with_enrollments
-    from pipeline.voices.catalog import load_catalog
 
-    settings = pipeline_settings()
-    catalog = load_catalog(REPO / settings.voices_file)
+    catalog = review_catalog()
     try:
         store = review_store()
         return _audition_registry(), with_enrollments(catalog, store), store

@@ -196,11 +196,11 @@ def _voicing_results(session: Any, dag_id: str, run_id: str) -> list[tuple[str, 
 
 
 def _audition_panel(dag_id: str) -> dict[str, Any]:
-    from dubflow_airflow.hooks import review_voices
+    from dubflow_airflow.hooks import review_catalog
     from pipeline.voices.audition import MAX_CHARS
 
-    try:
-        _, catalog, _ = review_voices()
+    try:  # the catalog as written: listing voices needs no enrollments (the voices panel lists those, once)
+        catalog = review_catalog()
         voices = sorted(catalog.voices.values(), key=lambda v: v.id)
     except Exception:  # a broken catalog must not cost the review; the audition panel is simply empty
         voices = []
