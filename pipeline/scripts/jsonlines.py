@@ -10,6 +10,7 @@ is refused before parsing (Python's parser would recurse until it fails).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -22,6 +23,7 @@ LINE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": {"type": ["string", "number", "null"]},
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON \uXXXX escape can name half a UTF-16 pair
 _WHITESPACE = " \t\r\n"
 
 
@@ -79,6 +81,12 @@ def _check(item: Any, path: str, line: int, report: Report) -> dict[str, Any] | 
         shown = type(value).__name__ if isinstance(value, dict | list) else repr(value)[:40]
         what = "a line must be an object of fields" if not error.path else "a field must be text, a number or null"
         report.error(line, "bad-field" if error.path else "bad-json", f"{where}: {shown} — {what}")
+    for key, value in item.items() if isinstance(item, dict) else ():
+        if half := _SURROGATE.search(key) or (isinstance(value, str) and _SURROGATE.search(value)):
+            code = f"\\u{ord(half.group()):04x}"
+            field = key.encode("utf-8", "backslashreplace").decode()  # printable, whatever the key holds
+            report.error(line, "bad-field", f"{path}.{field}: {code} is half of a character (an unpaired surrogate)")
+            return None
     return None if errors else item
 
 

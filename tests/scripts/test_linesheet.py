@@ -65,6 +65,39 @@ def test_corrupt_xlsx_is_a_clear_error(ingest_settings) -> None:
     assert [p.code for p in result.errors] == ["unreadable"]
 
 
+def test_xlsx_whose_sheet_xml_is_broken_is_a_clear_error(ingest_settings) -> None:
+    """Some exporters write control characters as XML character references (``&#1;``), which XML 1.0 forbids: the
+    sheet's XML is parsed only while rows are read (found by the fuzz test)."""
+    import zipfile
+
+    book = Workbook()
+    book.active.append(["text"])
+    book.active.append(["MARKER"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, zipfile.ZipFile(broken, "w") as out:
+        for item in src.infolist():
+            data = src.read(item)
+            out.writestr(item, data.replace(b"MARKER", b"a&#1;b") if "sheet1" in item.filename else data)
+    result = ingest_bytes(broken.getvalue(), "broken.xlsx", ingest_settings)
+    assert [(p.code, p.line) for p in result.errors] == [("unreadable", None)], result.problems
+    assert "the sheet's XML is broken" in result.errors[0].message
+
+
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_json_escape_naming_half_a_character_is_an_error_on_its_line(where: str, ingest_settings) -> None:
+    """``"\\ud83d"`` alone (an emoji cut in two by a tool that counts UTF-16 units) parses as JSON but is no text:
+    it is reported on its line, never a crash when the line is written out (found by the fuzz test)."""
+    half = '"Hi \\ud83d"'
+    line = f'{{"text": {half}}}' if where == "value" else f'{{"text": "Hi", {half}: "x"}}'
+    for name, text in (("s.json", f'[\n{{"text": "Fine."}},\n{line}\n]'), ("s.jsonl", f'{{"text": "Fine."}}\n{line}')):
+        result = ingest_text(text, name, ingest_settings)
+        assert [(p.code, p.line) for p in result.errors] == [("bad-field", 3 if name == "s.json" else 2)], name
+        assert "\\ud83d is half of a character" in result.errors[0].message
+        str(result.errors[0]).encode("utf-8")  # printable
+
+
 def test_json_array_and_object_forms_with_line_numbers(ingest_settings) -> None:
     items = [{"Line_ID": "j1", "text": "One."}, {"text": "Two.", "start": 1, "end": "00:00:02.000"}]
     as_list = ingest_text(json.dumps(items, indent=2), "s.json", ingest_settings)
