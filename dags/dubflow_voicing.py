@@ -31,12 +31,24 @@ RETAKE_FIELDS = {
     "note": {"type": "string", "maxLength": 1000},
     "reviewer": {"type": "string", "maxLength": 200},
     "from_version": {"type": ["integer", "null"], "minimum": 1},
+    "change": {  # what the reviewer asked this take to change (pipeline.chain.check_change): one of
+        "type": "object",
+        "maxProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "style": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "speed": {"type": "number", "minimum": 0.5, "maximum": 2.0},
+            "voice": {"type": "string", "pattern": ID},
+            "say": {"type": "string", "minLength": 1, "maxLength": 2000},
+        },
+    },
 }
 # The first retry's delay (then exponential): Airflow config [dubflow] retry_delay_seconds, e.g.
 # AIRFLOW__DUBFLOW__RETRY_DELAY_SECONDS (the e2e tests use 2 s).
 RETRY_DELAY = timedelta(seconds=conf.getint("dubflow", "retry_delay_seconds", fallback=20))
 # Prompt pickup (dubflow_airflow.inbox_watch): settings inbox.poll_seconds and inbox.daily_only.
 INBOX = inbox_asset(_SETTINGS.inbox.poll_seconds)
+LABEL = "{{ task.op_kwargs['item']['name'] }}"  # a mapped voice_script is named by its script file
 RETAKE_ENTRY = {"type": "object", "required": ["take"], "additionalProperties": False, "properties": RETAKE_FIELDS}
 
 DOC = """
@@ -45,17 +57,21 @@ DOC = """
 Voices every {kind} script that arrived in the **inbox** of a project during the run's data interval, or the
 one script you name, and publishes what passes QA to object storage.
 
-**Run it by hand** (▶ *Trigger DAG*): fill the form — *project*, and either leave *script_key* empty (all scripts
-of the interval) or paste one inbox key such as `demo/2026-11-23/zh_linesheet.csv`; pick a *delivery profile*;
-tick *dry_run* to only validate the script; tick *force* to re-synthesize lines that are already cached;
+**Run it by hand**: the DAG's **Voice scripts** tab lists the inbox's scripts of a project to pick (one run each,
+straight to its Review tab), with the same options. Or ▶ *Trigger DAG*: *project*, and either leave *script_key*
+empty (all scripts of the interval) or paste one inbox key such as `demo/2026-11-23/zh_linesheet.csv`
+(`dubflow inbox list --project P` prints the keys); pick a *delivery profile*; tick *dry_run* to only validate the
+script; tick *force* to synthesize every line again and publish a **new version** even when nothing changed;
 *voices* recasts speakers for this run (`{{"MAYA": "en-espeak"}}`) and *engine* speaks every line with one engine.
 Both are recorded in the manifest (`source.overrides`).
 
 **Retakes**: the review page triggers this DAG when a reviewer rejects lines of a published version: *script_key*
-names the script and *retake* maps each rejected line id to its next take, with the reviewer's note. Those lines
-are synthesized again with a new seed, and a new version is published whose manifest records each line's `take`
-and the reviews (`source.review`); the other lines are reused unchanged. Later runs keep the takes. espeak-ng
-voices have no randomness: their retake is the same audio.
+names the script and *retake* maps each rejected line id to its next take, with the reviewer's note and what to
+change: another seed (the default), a *style* instruction, a *speed*, another catalog *voice*, or what to *say*
+(markup, e.g. a pronunciation). Those lines are synthesized again, and a new version is published whose manifest
+records each line's `take` and the reviews (`source.review`); the other lines are reused unchanged. Later runs
+keep the takes and their changes. espeak-ng voices have no randomness: their retake is the same audio unless
+something else changes.
 
 **Where the results are**: each mapped *voice_script* instance is labelled with its script; its return value
 shows the version, the manifest URI and the QA counts. Quarantined lines are listed in the manifest's
@@ -109,10 +125,16 @@ def voicing_dag(dag_id: str, title: str, profile: str) -> DAG:
                 None,
                 type=["null", "string"],
                 pattern=f"^{INBOX_KEY_PATTERN}$",
-                description="One inbox key (project/YYYY-MM-DD/file) to voice; empty = the interval",
+                description="One inbox key to voice, project/YYYY-MM-DD/file (e.g. demo/2026-12-01/en_dub_ep01.srt; "
+                "the DAG's Voice scripts tab lists the inbox to pick from); empty = every script of the run's interval",
             ),
             "profile": Param(profile, type="string", enum=PROFILES, description="Delivery profile"),
-            "force": Param(False, type="boolean", description="Re-synthesize lines that are already cached"),
+            "force": Param(
+                False,
+                type="boolean",
+                description="Synthesize every line again, ignoring the cache, and publish the result as a NEW VERSION "
+                "even when nothing changed (its QA verdicts may differ from the last version's)",
+            ),
             "dry_run": Param(False, type="boolean", description="Only ingest and validate"),
             "voices": Param(
                 {},
@@ -126,7 +148,8 @@ def voicing_dag(dag_id: str, title: str, profile: str) -> DAG:
                 None,
                 type=["null", "string"],
                 enum=ENGINES,
-                description="Speak every line with this engine (empty = each voice's own)",
+                values_display={"null": "each voice's own engine"},  # Airflow's form would show the word "null"
+                description="Speak every line with this engine instead of each voice's own",
             ),
             "retake": Param(
                 {},
@@ -154,19 +177,21 @@ def voicing_dag(dag_id: str, title: str, profile: str) -> DAG:
                 interval = _interval() if not key else (None, None)
                 return discover_scripts(settings, project, *interval, key, kinds=[kind], retake=retake)
 
-        @task(pool="dubflow_synthesis", map_index_template="{{ script_label }}")
+        # The label is rendered from the task's own input, so Airflow shows it as soon as the task starts (a label
+        # set inside the task shows only once it ends). One return value, not one XCom per key (TaskFlow's default
+        # for a dict): the XCom tab shows it whole.
+        @task(pool="dubflow_synthesis", map_index_template=LABEL, multiple_outputs=False)
         def voice_script(item: dict[str, str]) -> dict[str, Any]:
             from pipeline.orchestrate import voice_script as run
 
             context = get_current_context()
-            context["script_label"] = item["name"]  # type: ignore[typeddict-unknown-key]
             params = context["params"]
             options = {k: params[k] for k in ("profile", "force", "dry_run", "engine")}
             options |= {k: params[k] or None for k in ("retake", "voices")}  # an empty mapping: none
             with in_repo(), bad_input_fails_fast():
                 return run(pipeline_settings(), item, context["run_id"], **options)
 
-        @task(outlets=[PUBLISHED], trigger_rule="all_done")
+        @task(outlets=[PUBLISHED], trigger_rule="all_done", multiple_outputs=False)
         def summarize(discovered: list[dict[str, str]] | None, results: list[dict[str, Any]]) -> dict[str, Any]:
             if discovered is None:  # discover failed (its error is the run's): nothing was voiced, nothing to say
                 raise AirflowSkipException("discover failed: no scripts were voiced")

@@ -9,7 +9,7 @@ is, and what one run reports.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,11 +26,13 @@ from pipeline.lexicon.lines import with_lexicon
 from pipeline.lexicon.load import LexiconError, project_lexicon
 from pipeline.qa.results import LineQa, ScriptQa
 from pipeline.scripts.ingest import ingest_bytes
-from pipeline.scripts.model import IngestResult
+from pipeline.scripts.model import IngestResult, Line
 from pipeline.settings import Settings
 from pipeline.storage.locks import Holder, script_lock
 from pipeline.storage.publish import PublishResult, list_versions, read_manifest
 from pipeline.storage.store import ObjectStore
+from pipeline.text.markup import MarkupError, parse, plain
+from pipeline.text.normalize import normalize
 from pipeline.voices.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -170,6 +172,9 @@ def voice(
         return outcome
     line_ids = {line.line_id for line in lines}
     outcome.review = check_retake(options.retake or {}, line_ids, inbox_key or script.name)
+    for line in lines:  # words to say instead hold for the script's text the reviewer heard, not a corrected one
+        if "say" in (change := outcome.review.get(line.line_id, {}).get("change") or {}):
+            change["for_text"] = line.text
     outcome.retakes = sorted(outcome.review)
     if options.dry_run:
         outcome.status = "validated (dry run)"
@@ -180,6 +185,7 @@ def voice(
         carried, carried_review = published_takes(store, project, script_id, line_ids)
         outcome.takes = {**carried, **{line_id: entry["take"] for line_id, entry in outcome.review.items()}}
         outcome.review = {**carried_review, **outcome.review}
+        lines = tuple(apply_changes(lines, outcome.review, catalog))
         watch.stage("synthesize")
         watched = {"client": client, "progress": watch.synthesized}
         asked = {"force": options.force, "takes": outcome.takes, "engine": options.engine, "run_id": options.run_id}
@@ -261,7 +267,60 @@ def check_retake(
             raise InputError(f"retake of line {line_id} in {script_key}: from_version must be an integer or null")
         note, reviewer = str(entry.get("note") or ""), str(entry.get("reviewer") or "")
         review[line_id] = {"take": take, "note": note, "reviewer": reviewer, "from_version": from_version}
+        if change := check_change(entry.get("change"), f"retake of line {line_id} in {script_key}"):
+            review[line_id]["change"] = change
     return review
+
+
+CHANGE_FIELDS = {"style": str, "speed": float, "voice": str, "say": str}
+
+
+def check_change(change: Any, where: str) -> dict[str, Any]:
+    """A reviewer's change for a retake: at most one of ``style`` (an instruction), ``speed`` (0.5–2),
+    ``voice`` (a catalog id, checked when it is applied) or ``say`` (markup to speak instead of the line's)."""
+    if not change:
+        return {}
+    if not isinstance(change, Mapping) or len(change) != 1 or next(iter(change)) not in CHANGE_FIELDS:
+        raise InputError(f"{where}: change must be one of {{{', '.join(CHANGE_FIELDS)}}}, not {change!r}")
+    ((name, value),) = change.items()
+    if name == "speed":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 <= value <= 2.0:
+            raise InputError(f"{where}: speed must be a number in 0.5–2.0, not {value!r}")
+        return {"speed": float(value)}
+    if not isinstance(value, str) or not value.strip() or len(value) > 2000:
+        raise InputError(f"{where}: {name} must be non-empty text of at most 2,000 characters")
+    if name == "say":
+        try:
+            parse(value)
+        except MarkupError as exc:
+            raise InputError(f"{where}: say: {exc}") from None
+    return {name: value.strip()}
+
+
+def apply_changes(lines: Sequence[Line], review: Mapping[str, Mapping[str, Any]], catalog: Catalog) -> list[Line]:
+    """Each line as its retake asked (carried takes keep their change, so a later run does not undo it): another
+    style, a speed on top of its style (``speed=…``, which time-fit may squeeze back into the slot), another voice
+    (it must speak the line's language), or other words to say (kept only while the script's text is the one
+    the reviewer heard: a corrected script wins)."""
+    changed = []
+    for line in lines:
+        change = (review.get(line.line_id) or {}).get("change") or {}
+        if "style" in change:
+            line = replace(line, style=change["style"])
+        elif "speed" in change:
+            line = replace(line, style=", ".join(filter(None, [line.style, f"speed={change['speed']:g}"])))
+        elif "voice" in change:
+            voice = catalog.voices.get(change["voice"])
+            if voice is None:
+                raise InputError(f"retake of line {line.line_id}: voice {change['voice']!r} is not in {catalog.path}")
+            if not voice.speaks(line.lang):
+                raise InputError(f"retake of line {line.line_id}: voice {voice.id} does not speak {line.lang}")
+            line = replace(line, voice=voice.id)
+        elif "say" in change and change.get("for_text", line.text) == line.text:
+            utterance = normalize(parse(change["say"]), line.lang)
+            line = replace(line, utterance=utterance, spoken_text=plain(utterance))
+        changed.append(line)
+    return changed
 
 
 def published_takes(

@@ -66,12 +66,14 @@ def package(
         end = None if start is None else start + (duration or 0)
         spoken = {"voice": result.voice, "engine": result.engine, "text": line.text, "start": start, "end": end}
         checked = {"loudness_lufs": result.loudness, "qa_verdict": result.verdict, "take": takes.get(line.line_id, 0)}
-        return DeliveryLine(line.line_id, line.lang, path, duration, rate, **spoken, **checked)
+        cue = {"speaker": line.speaker, "style": line.style, "cue_start": line.start, "cue_end": line.end}
+        return DeliveryLine(line.line_id, line.lang, path, duration, rate, **spoken, **checked, **cue)
 
     with ThreadPoolExecutor(max_workers=4) as pool:  # fetches overlap; decoding and encoding release the GIL
         delivered = [d for d in pool.map(deliver, [r for r in qa.lines if r.key]) if d is not None]
     extras = _assemble(lines, qa, audio, profile, folder)
-    html = report_html(qa, media=_media(store, qa.lines, audio)).encode()
+    programme = [f.name for f in extras if f.name.startswith(("stems/", "chapters/"))]
+    html = report_html(qa, media=_media(store, qa.lines, audio), programme=programme).encode()
     reports = {"qa/report.html": html, "qa/report.json": report_json(qa), "qa/report.parquet": report_parquet(qa)}
     extras += [_write(folder, name, data) for name, data in reports.items()]
     return Package(qa, delivered, extras)

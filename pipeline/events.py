@@ -1,7 +1,8 @@
 """Structured log events about lines: one line can be followed from the orchestrator's log to the worker that
 spoke it by grepping its id.
 
-Every event about a line is a stdlib log record whose message is ``<event> key=value …`` (logfmt) and which carries
+Every event about a line is a stdlib log record whose message is ``<script> <line> <event> [<verdict>] key=value …``
+(logfmt, the run's long ids last: ``message``) and which carries
 the same fields as record attributes (``extra=``): ``run_id``, ``project``, ``script_id``, ``line_id`` and the
 event's own fields (``engine``, ``worker``, ``seconds``, ``reason``, …). Plain-text handlers (Airflow's task log, a
 worker's stderr, Dask's worker log page) show the ids in the message; structured handlers (JSON) get the
@@ -63,6 +64,21 @@ def fields_of(tag: RunTag | None, script_id: str | None, line_id: str | None = N
     return {**ids, **{key: value for key, value in more.items() if value is not None}}
 
 
+_LEAD = ("script_id", "line_id")  # what a person scans a task log for, before the event
+_LAST = ("run_id", "project", "script_id", "line_id")  # long ids last: still greppable as key=value
+
+
+def message(event: str, fields: dict[str, Any]) -> str:
+    """``<script> <line> <event> <verdict> key=value … run_id=… project=… script_id=… line_id=…``: the words a
+    reader looks for first (an Airflow log line shows ~100 characters), the ids a grep needs after the details."""
+    head = [str(fields[key]) for key in _LEAD if fields.get(key)] + [event]
+    if fields.get("verdict"):
+        head.append(str(fields["verdict"]))
+    rest = {key: value for key, value in fields.items() if key not in _LAST and key != "verdict"}
+    rest |= {key: fields[key] for key in _LAST if key in fields}
+    return f"{' '.join(head)} {logfmt(rest)}".rstrip()
+
+
 def emit(
     logger: logging.Logger, event: str, fields: dict[str, Any], level: int = logging.INFO, stacklevel: int = 2
 ) -> None:
@@ -70,7 +86,7 @@ def emit(
     if not logger.isEnabledFor(level):
         return
     extra = {("dubflow_" + key if key in _RESERVED else key): value for key, value in fields.items()}
-    logger.log(level, "%s %s", event, logfmt(fields), extra={"dubflow_event": event, **extra}, stacklevel=stacklevel)
+    logger.log(level, "%s", message(event, fields), extra={"dubflow_event": event, **extra}, stacklevel=stacklevel)
 
 
 def line_event(

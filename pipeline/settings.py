@@ -231,6 +231,13 @@ class InboxSettings(_Section):
     poll_seconds: float = Field(60.0, ge=1)
 
 
+class ReviewSettings(_Section):
+    """Where people open the plugin's pages (Airflow's API server, its ``[api] base_url``): the stable links the
+    CLI prints, such as a version's QA report (``dubflow catalog show``)."""
+
+    base_url: str = "http://127.0.0.1:8080"
+
+
 class SynthesisSettings(_Section):
     """The fan-out: how lines become Dask tasks, and what happens when one fails."""
 
@@ -298,6 +305,7 @@ class Settings(BaseSettings):
     voices_file: Path = Path("configs/voices.yaml")
     storage: StorageSettings = Field(default_factory=StorageSettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     dask: DaskSettings = Field(default_factory=DaskSettings)
     synthesis: SynthesisSettings = Field(default_factory=SynthesisSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)

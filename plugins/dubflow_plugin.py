@@ -20,5 +20,12 @@ class DubflowPlugin(AirflowPlugin):
             "destination": "dag_run",
             "url_route": "dubflow-review",
             "category": "dubflow",
-        }
+        },
+        {
+            "name": "Voice scripts",
+            "href": "dubflow/trigger/{DAG_ID}",  # pick inbox scripts instead of typing keys: one run each
+            "destination": "dag",
+            "url_route": "dubflow-voice-scripts",
+            "category": "dubflow",
+        },
     ]

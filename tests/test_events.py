@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from pipeline import metrics
-from pipeline.events import RunTag, line_event, logfmt, new_run_id
+from pipeline.events import RunTag, emit, fields_of, line_event, logfmt, new_run_id
 from pipeline.scripts.model import Line
 
 
@@ -23,15 +23,27 @@ def test_a_line_event_carries_the_ids_in_the_message_and_as_attributes(caplog: p
     line_event(logging.getLogger("pipeline.test"), "line failed", tag, _line(), logging.WARNING, engine="piper",
                error='engine said "no" = bad', seconds=1.23456, module="clash", skipped=None)  # fmt: skip
     (record,) = caplog.records
-    assert record.getMessage() == ('line failed run_id=scheduled__2026-11-24T00:00:00+00:00 project=acme '
-                                   'script_id=ep01 line_id=ep01-0007 engine=piper '
-                                   'error="engine said \\"no\\" = bad" seconds=1.235 module=clash')  # fmt: skip
+    # What a reader scans for first (script, line, event), the details, then the long ids (still key=value).
+    assert record.getMessage() == ('ep01 ep01-0007 line failed engine=piper error="engine said \\"no\\" = bad" '
+                                   'seconds=1.235 module=clash run_id=scheduled__2026-11-24T00:00:00+00:00 '
+                                   'project=acme script_id=ep01 line_id=ep01-0007')  # fmt: skip
     assert (record.run_id, record.project, record.script_id, record.line_id) == (tag.run_id, "acme", "ep01",
                                                                                  "ep01-0007")  # fmt: skip
     assert record.dubflow_event == "line failed" and record.levelno == logging.WARNING
     # A field named like a LogRecord attribute does not clobber it (or raise): it gets a prefix.
     assert record.module == "test_events" and record.dubflow_module == "clash"
     assert not hasattr(record, "skipped")
+
+
+def test_a_verdict_leads_too_and_a_script_event_has_no_line(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="pipeline")
+    tag = RunTag("manual__2026-12-01T10:00:00.123456+00:00", "acme")
+    line_event(logging.getLogger("pipeline.test"), "line checked", tag, _line(), verdict="warn", engine="kokoro")
+    emit(logging.getLogger("pipeline.test"), "script published", fields_of(tag, "ep01", version=2))
+    checked, published = (r.getMessage() for r in caplog.records)
+    assert checked.startswith("ep01 ep01-0007 line checked warn engine=kokoro run_id=manual__"), checked
+    assert published.startswith("ep01 script published version=2 run_id="), published
+    assert caplog.records[0].verdict == "warn"  # the attribute stays for JSON handlers
 
 
 def test_logfmt_quotes_what_a_grep_would_split() -> None:

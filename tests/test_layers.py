@@ -15,7 +15,7 @@ LAYERS = [
     {"scripts", "engines", "storage"},
     {"voices", "lexicon"},
     {"qa"},
-    {"compute", "deliver", "review", "console", "enrollment"},
+    {"compute", "deliver", "review", "hand_trigger", "console", "enrollment"},
     {"chain", "progress"},
     {"orchestrate", "cli"},
 ]

@@ -113,8 +113,8 @@ def inbox_list(
     start = since or end - timedelta(days=7)
     with failing(StorageError, InvalidIdError, ValueError):
         items = discover(store, project, start, end)
-    rows = [(i.day, i.name, i.size, i.last_modified) for i in items]
-    frame = pd.DataFrame(rows, columns=["day", "script", "bytes", "arrived"])
+    rows = [(i.day, i.name, i.size, i.last_modified, i.key) for i in items]
+    frame = pd.DataFrame(rows, columns=["day", "script", "bytes", "arrived", "key (script_key)"])
     console.print(frame_table(frame, f"inbox {project} {start} .. {end}"))
     console.print(f"{len(items)} script(s)", highlight=False)
 
@@ -157,6 +157,10 @@ def catalog_show(
     columns = ["line_id", "lang", "duration_s", "voice", "engine", "qa_verdict", "sha256", "key"]
     shown = frame.assign(sha256=frame["sha256"].str[:12])
     console.print(frame_table(shown, f"{project}/{script_id} v{chosen}", columns))
+    from pipeline.review import report_path
+
+    link = settings_or_exit(config).review.base_url.rstrip("/") + report_path(project, script_id, chosen)
+    console.print(f"QA report: {link}  (Airflow login; the link does not expire)", highlight=False, soft_wrap=True)
     if presign:  # full URLs on their own lines: a table would cut them
         for line_id, key in zip(frame["line_id"], frame["key"], strict=True):
             console.print(f"{line_id}\t{store.presigned_get('assets', key)}", highlight=False, soft_wrap=True)

@@ -121,6 +121,17 @@ def cluster_spec(settings: DaskSettings, gpus: list[int] | None = None, cores: i
 
 
 PARENT_WATCH = "pipeline.compute.parent_watch"
+DASK_LOGGERS = ("distributed", "bokeh", "tornado")
+
+
+def quiet_dask_lifecycle() -> None:
+    """Dask's lifecycle lines (scheduler and workers starting, clients connecting, closing: ~60 per task) reach
+    the caller's log through the root handlers (``silence_logs`` only quiets Dask's own stream handler) and bury
+    the lines' events: they are kept below WARNING unless Dask's logger was set to DEBUG on purpose."""
+    for name in DASK_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level != logging.DEBUG:
+            logger.setLevel(logging.WARNING)
 
 
 def _security(settings: DaskSettings):  # -> distributed.Security | None
@@ -161,6 +172,7 @@ def open_client(settings: DaskSettings, spec: ClusterSpec | None = None, timeout
     from distributed import Client
 
     spec = spec or cluster_spec(settings)
+    quiet_dask_lifecycle()
     cluster = start_cluster(spec)
     try:
         if cluster is None:

@@ -45,6 +45,7 @@ class Capabilities:
     sample_rate: int = 22050
     needs_gpu: bool = False
     thread_safe: bool = False  # may one loaded instance serve concurrent synthesize() calls?
+    takes_vary: bool = True  # does another take (seed) give other audio? espeak-ng has no randomness at all
 
     def speaks(self, language: str) -> bool:
         primary = language.split("-", 1)[0]

@@ -11,6 +11,7 @@ import ctypes
 import os
 import threading
 from ctypes import c_char_p, c_int, c_short, c_size_t, c_uint, c_void_p
+from dataclasses import replace
 
 import numpy as np
 
@@ -62,7 +63,9 @@ class EspeakEngine(Engine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.capabilities = Capabilities(languages=voice_languages(), markup=frozenset({"pinyin", "phonemes", "break"}))
+        self.capabilities = Capabilities(
+            languages=voice_languages(), markup=frozenset({"pinyin", "phonemes", "break"}), takes_vary=False
+        )
         self._lib: ctypes.CDLL | None = None
         self._buffer: list[np.ndarray] = []
         self._callback = _SYNTH_CALLBACK(self._collect)  # must outlive every synth call
@@ -95,9 +98,7 @@ class EspeakEngine(Engine):
             lib.espeak_SetSynthCallback(self._callback)
         self._lib = lib
         self._version = f"espeak-ng-{lib.espeak_Info(None).decode()}"
-        self.capabilities = Capabilities(
-            languages=self.capabilities.languages, markup=frozenset({"pinyin", "phonemes", "break"}), sample_rate=rate
-        )
+        self.capabilities = replace(self.capabilities, sample_rate=rate)
 
     def _fingerprint(self) -> str:
         from importlib.metadata import PackageNotFoundError, version

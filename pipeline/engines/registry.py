@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.engines.base import Engine, EngineError
+from pipeline.engines.base import Capabilities, Engine, EngineError
 from pipeline.settings import EngineSettings
 
 KNOWN_ENGINES = ("cosyvoice", "piper", "mandarin", "kokoro", "espeak")
@@ -134,6 +134,10 @@ class EngineRegistry:
     def clones(self, name: str) -> bool:
         """Does engine ``name`` speak in the voice of a reference clip (rather than a voice of its own)?"""
         return self._instance(name).capabilities.cloning
+
+    def capabilities(self, name: str) -> Capabilities:
+        """What engine ``name`` can do, without loading its model."""
+        return self._instance(name).capabilities
 
     def needs_gpu(self, name: str) -> bool:
         return self._instance(name).capabilities.needs_gpu

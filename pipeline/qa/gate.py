@@ -211,7 +211,7 @@ def _settle(gate: Gate, item: Item, take: Take, heard: str | None) -> LineQa:
         checks=checks,
         attempts=attempts,
         quarantined=quarantined,
-        reasons=[f"{c.name}: {c.detail or c.value} ({c.threshold})" for c in failed] if quarantined else [],
+        reasons=[c.summary() for c in failed] if quarantined else [],  # measured vs wanted, and why
         key=key,
         duration_s=processed.samples.shape[0] / processed.rate,
         loudness=loud,

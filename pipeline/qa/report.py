@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import soxr
 
-from pipeline.qa.results import Check, LineQa, ScriptQa
+from pipeline.qa.results import Check, LineQa, ScriptQa, placement
 from pipeline.storage import keys
 from pipeline.storage.store import ObjectStore
 
@@ -81,10 +81,19 @@ Audio = dict[str, tuple[np.ndarray, int]]  # line id → its (processed) clip's 
 
 
 def report_html(
-    qa: ScriptQa, audio: Audio | None = None, preview_kbps: int = 64, media: dict[str, Media] | None = None
+    qa: ScriptQa,
+    audio: Audio | None = None,
+    preview_kbps: int = 64,
+    media: dict[str, Media] | None = None,
+    programme: list[str] | None = None,
 ) -> str:
     """``audio`` maps line_id to (float mono samples, sample rate); lines found there get a plot and a player.
-    ``media`` holds lines' plots and players made before (``card_media``), which are not made again."""
+    ``media`` holds lines' plots and players made before (``card_media``), which are not made again. ``programme``
+    names the version's stems and chapters (``stems/en.wav``): players that link to them beside the report.
+
+    The report is made before the version number exists and must be the same bytes when a killed publish is
+    completed, so it names no version, run or date: ``<p id="published">`` is left for whoever serves it (the
+    plugin's report route fills it from the manifest)."""
     made = media or {}
     media = made | {lid: card_media(*clip, preview_kbps) for lid, clip in (audio or {}).items() if lid not in made}
     counts = qa.counts()
@@ -109,6 +118,8 @@ def report_html(
 <body data-filter="all">
 <header class="summary">
 <h1>{_e(qa.project)} <span class="sep">/</span> {_e(qa.script_id)} <span class="profile">{_e(qa.profile)}</span></h1>
+<p class="published" id="published">project {_e(qa.project)} · script {_e(qa.script_id)} · profile {_e(qa.profile)}</p>
+{_programme(programme or [])}
 <div class="bar">
 <div class="chips">{chips}</div>
 <div class="filter" role="group" aria-label="Filter lines">
@@ -142,18 +153,48 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge v-{_e(verdict)}">{_e(verdict)}</span>'
 
 
-def _checks_table(checks: list[Check]) -> str:
+def _checks_table(checks: list[Check], collapse_passing: bool = False) -> str:
+    """The checks, measured against their thresholds; with ``collapse_passing`` the passing (and not-checked)
+    ones fold away under one line, so a card shows only what needs a look."""
     if not checks:
         return '<p class="muted">No checks.</p>'
+    flagged = [c for c in checks if c.verdict in ("fail", "warn")] if collapse_passing else checks
+    rest = [c for c in checks if c not in flagged]
+    out = _table(flagged) if flagged else ""
+    if rest:
+        passing = sum(c.verdict == "pass" for c in rest)
+        unchecked = f", {len(rest) - passing} not checked" if len(rest) > passing else ""
+        out += f'<details class="passing"><summary>{passing} passing{unchecked}</summary>{_table(rest)}</details>'
+    return out
+
+
+def _table(checks: list[Check]) -> str:
     rows = "".join(
-        f"<tr><td>{_e(c.name)}</td><td>{_badge(c.verdict)}</td><td class=num>{_e(_num(c.value, c.unit))}</td>"
+        f"<tr><td>{_e(c.name)}</td><td>{_badge(c.verdict)}</td><td class=num>{_e(c.measured())}</td>"
         f"<td>{_e(c.threshold)}</td><td class=detail>{_e(c.detail)}</td></tr>"
         for c in checks
     )
     return (
-        "<table class=checks><thead><tr><th>Check</th><th>Verdict</th><th>Value</th><th>Threshold</th>"
+        "<table class=checks><thead><tr><th>Check</th><th>Verdict</th><th>Measured</th><th>Wanted</th>"
         f"<th>Detail</th></tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+def _programme(files: list[str]) -> str:
+    """Players for the whole dialogue stem of each language (or each chapter): links beside the report."""
+    if not files:
+        return ""
+    players = "".join(
+        f'<div class="stem"><span>{_e(name)}</span>'
+        f'<audio controls preload="metadata" src="../{_e(name)}"></audio></div>'
+        for name in files
+    )
+    return f'<details class="programme" open><summary>The whole programme</summary>{players}</details>'
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds * 1000), 60_000)
+    return f"{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
 def card_media(x: np.ndarray, rate: int, preview_kbps: int = 64) -> Media:
@@ -179,7 +220,13 @@ def stored_media(store: ObjectStore, clip_key: str, audio: Callable[[], tuple[np
 
 
 def _card(line: LineQa, media: Media | None) -> str:
-    facts = [
+    where = placement(line.line)
+    facts = [("cue", f"#{where['cue']}")] if where else []
+    if where.get("speaker"):
+        facts.append(("speaker", _e(where["speaker"])))
+    if where.get("slot_start_s") is not None and where.get("slot_end_s") is not None:
+        facts.append(("slot", f"{_clock(where['slot_start_s'])}–{_clock(where['slot_end_s'])}"))
+    facts += [
         ("engine", _e(line.engine or "—")),
         ("voice", _e(line.voice or "—")),
         ("duration", _e(_num(line.duration_s, "s"))),
@@ -189,7 +236,7 @@ def _card(line: LineQa, media: Media | None) -> str:
         ("attempts", str(int(line.attempts))),
     ]
     if line.start_s is not None:
-        facts.append(("start", _e(_num(line.start_s, "s", 3))))
+        facts.append(("placed at", _clock(line.start_s)))
     facts_html = "".join(f"<span><i>{name}</i> {value}</span>" for name, value in facts)
     flags = ""
     if line.quarantined:
@@ -211,7 +258,7 @@ def _card(line: LineQa, media: Media | None) -> str:
 <p class="text" lang="{lang}">{_e(line.text)}</p>
 <div class="facts">{facts_html}</div>
 {reasons}{player}
-{_checks_table(line.checks)}
+{_checks_table(line.checks, collapse_passing=True)}
 </section>"""
 
 
@@ -321,6 +368,9 @@ body[data-filter=fail] .card:not(.v-fail) { display:none; }
 .facts { display:flex; flex-wrap:wrap; gap:4px 14px; font-size:12px; color:#2d3748; }
 .facts i { font-style:normal; color:#718096; }
 .reasons { font-size:12px; color:var(--fail); margin:4px 0; }
+.published { color:#555; margin:2px 0 6px; font-size:13px; }
+details.passing summary, details.programme summary { cursor:pointer; color:#555; font-size:12px; margin:4px 0; }
+.stem { display:flex; gap:8px; align-items:center; font-size:12px; } .stem audio { height:30px; }
 .media { display:flex; flex-wrap:wrap; align-items:center; gap:10px; margin:8px 0 4px; }
 .media img { width:480px; max-width:100%; height:auto; border:1px solid var(--line); border-radius:4px; }
 .media audio { height:32px; width:260px; }

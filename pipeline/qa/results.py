@@ -20,6 +20,24 @@ class Check:
     threshold: str = ""  # human-readable, e.g. "≤ -1.0 dBTP" or "-23.0 ± 1.0 LUFS"
     detail: str = ""  # why (for not-checked: why it could not run)
 
+    def measured(self) -> str:
+        """The value as a person reads it: "0.50 WER", "-31.2 LUFS", "542 ms short of the slot" (a duration "over"
+        its slot by a negative amount is short of it), or "—" when nothing was measured."""
+        if self.value is None:
+            return "—"
+        number = f"{self.value:.2f}".rstrip("0").rstrip(".") if isinstance(self.value, float) else str(self.value)
+        if self.unit.endswith(" over"):
+            unit = self.unit.removesuffix(" over")
+            if self.value < 0:
+                return f"{number.lstrip('-')} {unit} short of the slot"
+            return f"{number} {unit} over the slot"
+        return f"{number} {self.unit}".strip()
+
+    def summary(self) -> str:
+        """Measured against the threshold: "intelligibility 0.5 WER, wanted ≤ 0.15 (fail > 0.35): heard …"."""
+        wanted = f", wanted {self.threshold}" if self.threshold else ""
+        return f"{self.name} {self.measured()}{wanted}" + (f": {self.detail}" if self.detail else "")
+
 
 def overall(checks: list[Check]) -> Verdict:
     """The worst verdict among the checks that ran; not-checked never turns a line green or red."""
@@ -80,4 +98,13 @@ class ScriptQa:
     def to_dict(self) -> dict[str, Any]:
         named = {"project": self.project, "script_id": self.script_id, "profile": self.profile}
         checks = [asdict(c) for c in self.script_checks]
-        return {**named, "counts": self.counts(), "script_checks": checks, "lines": [q.to_dict() for q in self.lines]}
+        lines = [q.to_dict() | placement(q.line) for q in self.lines]
+        return {**named, "counts": self.counts(), "script_checks": checks, "lines": lines}
+
+
+def placement(line: Line | None) -> dict[str, Any]:
+    """Where a line sits in its script and who says it: what a reviewer needs beside the verdict."""
+    if line is None:
+        return {}
+    return {"cue": line.index + 1, "source_line": line.source_line, "speaker": line.speaker, "style": line.style,
+            "slot_start_s": line.start, "slot_end_s": line.end, "spoken_text": line.spoken_text}  # fmt: skip

@@ -41,6 +41,14 @@ SCHEMA = pa.schema(
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("published_at", pa.timestamp("s", tz="UTC"), nullable=False),
         pa.field("manifest_key", pa.string(), nullable=False),
+        # dubflow.catalog/2: what data engineers join on and filter by (null in parts of older manifests)
+        pa.field("speaker", pa.string()),
+        pa.field("cue_start_s", pa.float64()),
+        pa.field("cue_end_s", pa.float64()),
+        pa.field("take", pa.int32(), nullable=False),
+        pa.field("style", pa.string()),
+        pa.field("review_note", pa.bool_(), nullable=False),  # a reviewer's note made this take
+        pa.field("profile", pa.string()),
     ]
 )
 _PART = re.compile(r"^catalog/date=(\d{4}-\d{2}-\d{2})/project=([^/]+)/[^/]+\.parquet$")
@@ -50,6 +58,13 @@ _MANIFEST = re.compile(r"^[^/]+/[^/]+/v[1-9][0-9]*/manifest\.json$")
 def manifest_rows(manifest: dict[str, Any]) -> pa.Table:
     published = datetime.fromisoformat(manifest["published_at"])
     manifest_key = keys.manifest_key(manifest["project"], manifest["script_id"], manifest["version"])
+    source = manifest.get("source") or {}
+    reviews = source.get("review") or {}
+
+    def noted(line: dict[str, Any]) -> bool:
+        review = reviews.get(line["line_id"]) or {}
+        return bool(line.get("take")) and review.get("take") == line.get("take") and bool(review.get("note"))
+
     rows = [
         {
             "script_id": manifest["script_id"],
@@ -69,13 +84,20 @@ def manifest_rows(manifest: dict[str, Any]) -> pa.Table:
             "run_id": manifest["run_id"],
             "published_at": published,
             "manifest_key": manifest_key,
+            "speaker": line.get("speaker"),
+            "cue_start_s": line.get("cue_start"),
+            "cue_end_s": line.get("cue_end"),
+            "take": int(line.get("take") or 0),
+            "style": line.get("style"),
+            "review_note": noted(line),
+            "profile": source.get("profile"),
         }
         for line in manifest["lines"]
     ]
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
-CATALOG_SCHEMA = "dubflow.catalog/1"
+CATALOG_SCHEMA = "dubflow.catalog/2"  # bumped with SCHEMA: parts of the old one are rewritten
 
 
 def write_catalog_part(store: ObjectStore, manifest: dict[str, Any], force: bool = False) -> str:

@@ -68,6 +68,10 @@ class DeliveryLine:
     loudness_lufs: float | None = None
     qa_verdict: str = "not-checked"  # pass | warn | fail | not-checked (until the QA stage runs)
     take: int = 0  # a reviewer's retake number (source.review says why); 0 = the original take
+    speaker: str | None = None  # as the script names them
+    style: str | None = None  # the style instruction it was spoken with
+    cue_start: float | None = None  # the line's slot in the programme, as the script times it (start/end above:
+    cue_end: float | None = None  # where the clip was placed, which time-fit may move)
 
     @property
     def ext(self) -> str:

@@ -153,10 +153,31 @@ def bad_input_fails_fast() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
+        record_failure(str(exc))
         raise AirflowFailException(str(exc)) from None
     except (StorageError, ClusterError) as exc:
         log.debug("%s", exc, exc_info=True)
+        record_failure(f"{type(exc).__name__}: {exc}")
         raise AirflowException(f"{type(exc).__name__}: {exc}") from None
+    except AirflowException:  # Airflow's own control flow (skip, fail): not ours to record
+        raise
+    except Exception as exc:  # a bug of ours: the traceback stays in the log, its one line goes to the Review tab
+        record_failure(f"{type(exc).__name__}: {exc}")
+        raise
+
+
+FAILURE_KEY = "failure"  # the XCom with the message a dubflow task failed with
+
+
+def record_failure(message: str) -> None:
+    """The message as the task's ``failure`` XCom, for the Review tab: Airflow keeps a task's error only in its log
+    (the next try of a retried task starts without it)."""
+    from airflow.sdk import get_current_context
+
+    try:
+        get_current_context()["ti"].xcom_push(key=FAILURE_KEY, value=message[:4000])
+    except Exception:  # outside a running task, or the XCom backend is down: the task log still has the message
+        log.debug("could not record the failure for the Review tab", exc_info=True)
 
 
 def in_repo() -> chdir[Path]:

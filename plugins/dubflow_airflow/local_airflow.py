@@ -27,6 +27,9 @@ def airflow_env(home: Path, port: int, database: str) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # Voicing DAGs are meant to run (the daily safety net and the inbox watcher); paused, Airflow's trigger dialog
+        # ticks "Unpause on trigger" (no setting changes that), and a hand trigger would start the schedule too.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the Test button of the dubflow connection types
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),

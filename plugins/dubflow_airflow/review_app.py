@@ -1,4 +1,5 @@
-"""The review page: a FastAPI app the plugin mounts on Airflow's API server at ``/dubflow``.
+"""The plugin's FastAPI app, mounted on Airflow's API server at ``/dubflow``: the review page (here), the voice
+panels, and the *Voice scripts* page (``trigger_page``).
 
 Airflow does not protect plugin endpoints, so every route depends on Airflow's own authorization: reading a run's
 review needs GET on the DAG's runs; queueing a retake needs POST (trigger) on them. The retake is triggered through
@@ -11,48 +12,38 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import httpx
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
-from airflow.configuration import conf
 from airflow.models.dagrun import DagRun
 from airflow.models.taskinstance import TaskInstance
 from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
 from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from dubflow_airflow import web
+from dubflow_airflow.report_page import router as report_router
+from dubflow_airflow.trigger_page import router as trigger_router
+
 VOICING_TASK = "voice_script"
 RUNNING = {"none", "scheduled", "queued", "running", "up_for_retry", "restarting", "deferred"}  # not finished yet
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape())
 
 _AUDITION = threading.Lock()
 app = FastAPI(title="dubflow review", docs_url=None, redoc_url=None, openapi_url=None)
-CanRead = Depends(requires_access_dag("GET", DagAccessEntity.RUN))
-CanTrigger = Depends(requires_access_dag("POST", DagAccessEntity.RUN))
+app.add_exception_handler(HTTPException, web.login_first)
+app.include_router(trigger_router)
+app.include_router(report_router)
 ENROLLMENT_DAG = "dubflow_voice_enrollment"
 CanEnroll = Depends(requires_access_dag("POST", DagAccessEntity.RUN, param_dag_id=ENROLLMENT_DAG))
 
 
-@app.exception_handler(HTTPException)
-async def _login_first(request: Request, exc: HTTPException) -> Response:
-    """A browser without a (valid) session goes to Airflow's login and comes back; API clients get the status."""
-    if exc.status_code == status.HTTP_401_UNAUTHORIZED and request.method == "GET":
-        return RedirectResponse(get_auth_manager().get_url_login(next_url=str(request.url)), status.HTTP_303_SEE_OTHER)
-    return Response(json.dumps({"detail": exc.detail}), exc.status_code, media_type="application/json")
-
-
-@app.get("/audition/{dag_id}", dependencies=[CanRead])
+@app.get("/audition/{dag_id}", dependencies=[web.CanRead])
 def audition_clip(dag_id: str, voice: str, text: str, lang: str | None = None) -> Response:
     """A catalog voice saying ``text``, as WAV: the review page's audition panel (one at a time per API server, so
     auditions never crowd out the page itself)."""
@@ -82,7 +73,7 @@ async def voice_transcript(request: Request, user: GetUserDep) -> Response:
     """A reviewer corrects an enrolled voice's prompt transcript (form: ``voice``, ``text``, ``clip`` — the clip's
     sha256 they listened to — and ``dag``/``run``, the review page to return to). Transcripts are shared by every
     project, so this needs trigger permission on the enrollment DAG, not on the page's DAG."""
-    _same_origin(request)
+    web.same_origin(request)
     form = await request.form()
     voice, text, clip, dag, run = (str(form.get(key) or "") for key in ("voice", "text", "clip", "dag", "run"))
     page = f"../review/{quote(dag, safe='')}/{quote(run, safe='')}"
@@ -94,40 +85,53 @@ def _save_transcript(page: str, voice: str, text: str, clip: str | None, reviewe
     from pipeline.ids import InvalidIdError
     from pipeline.storage.errors import StorageError
 
-    store, problem = _store()
+    store, problem = web.store()
     if store is None:
-        return _back(page, error=problem or "object store unavailable")
+        return web.back(page, error=problem or "object store unavailable")
     try:
         record = correct_transcript(store, voice, text, reviewer, clip)
     except (EnrollmentError, InvalidIdError, StorageError) as exc:
-        return _back(page, error=str(exc))
-    return _back(page, saved=f"{record.voice}: the transcript is now {record.transcript!r} (by {reviewer})")
+        return web.back(page, error=str(exc))
+    return web.back(page, saved=f"{record.voice}: the transcript is now {record.transcript!r} (by {reviewer})")
 
 
-@app.get("/review/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[CanRead])
+@app.get("/review/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[web.CanRead])
 def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user: GetUserDep) -> HTMLResponse:
-    from pipeline.review import script_view
+    from pipeline.review import CHANGES, Filters, script_view
 
     rows = _voicing_results(session, dag_id, run_id)
-    store, problem = _store()
+    failures = _failures(session, dag_id, run_id)
+    store, problem = web.store()
     running = _run_state(session, dag_id, run_id) in RUNNING or any(state in RUNNING for _, state, _, _ in rows)
     scripts = [] if store is None else [script_view(store, *row) for row in rows if row[1] not in RUNNING]
+    for script in scripts:  # a script that failed before publishing: the message it failed with
+        if (VOICING_TASK, script.map_index) in failures and not script.version:
+            script.problem = failures[(VOICING_TASK, script.map_index)]
+    failed = [(task, message) for (task, index), message in failures.items() if task != VOICING_TASK]
+    query = request.query_params
+    filters = Filters(*(query.get(name) or "" for name in ("verdict", "speaker", "engine")))
+    choices = Filters.choices(scripts)
+    engines = sorted({line.engine for script in scripts for line in script.lines if line.engine})
+    for script in scripts:
+        script.paged(filters, _page(query.get(f"page{script.map_index}")))
     shown = {"dag_id": dag_id, "run_id": run_id, "scripts": scripts, "store_problem": problem, "root": "../../../"}
+    shown |= {"run_failures": failed, "filters": filters, "choices": choices, "limits": _retake_limits(engines)}
+    shown |= {"query": dict(query), "changes": CHANGES}
     shown |= {"running": running, "progress_url": f"{quote(run_id, safe='')}/progress"}
     shown |= {"reviewer": user.get_name(), "action": f"{quote(run_id, safe='')}/retake"}
-    shown |= {key: request.query_params.get(key) for key in ("queued", "error", "saved")}
+    shown |= {key: request.query_params.get(key) for key in ("queued", "error", "saved", "started")}
     shown |= _audition_panel(dag_id)
     shown |= _voices_panel(store)
-    page = TEMPLATES.get_template("review.html").render(shown)
+    page = web.TEMPLATES.get_template("review.html").render(shown)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
-@app.get("/review/{dag_id}/{run_id}/progress", dependencies=[CanRead])
+@app.get("/review/{dag_id}/{run_id}/progress", dependencies=[web.CanRead])
 def progress(dag_id: str, run_id: str) -> Response:
     """Each script's progress in this run (stage, lines done / failed / total, elapsed, ETA): the page polls it."""
     from pipeline.progress import run_progress
 
-    store, problem = _store()
+    store, problem = web.store()
     if store is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, problem)
     with create_session() as session:
@@ -136,47 +140,47 @@ def progress(dag_id: str, run_id: str) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-@app.post("/review/{dag_id}/{run_id}/retake", dependencies=[CanTrigger])
+@app.post("/review/{dag_id}/{run_id}/retake", dependencies=[web.CanTrigger])
 async def retake(dag_id: str, run_id: str, request: Request, user: GetUserDep) -> Response:
     """Queue a new run of the same DAG that re-voices the rejected lines of one script of this run.
 
     Form: ``script`` (the mapped task's index), ``reject`` (line ids, repeated), ``note:<line id>`` (free text)."""
-    _same_origin(request)
+    web.same_origin(request)
     form = await request.form()
     fields = {key: [str(v) for v in form.getlist(key)] for key in form}
     return await run_in_threadpool(_queue_retake, dag_id, run_id, request, user, fields)
 
 
 def _queue_retake(dag_id: str, run_id: str, request: Request, user: Any, form: dict[str, list[str]]) -> Response:
-    from pipeline.review import ReviewError, load_manifest, retake_conf
+    from pipeline.review import ReviewError, load_manifest, retake_asks, retake_conf
 
     page = f"../{quote(run_id, safe='')}"
     try:
         script = int((form.get("script") or [""])[0])
     except ValueError:
-        return _back(page, error="the form did not say which script the lines belong to")
+        return web.back(page, error="the form did not say which script the lines belong to")
     with create_session() as session:
         results = {row[2]: row[3] for row in _voicing_results(session, dag_id, run_id)}
     result = results.get(script)
-    store, problem = _store()
+    store, problem = web.store()
     if store is None or not result or not result.get("manifest"):
-        return _back(page, error=problem or f"script {script} of this run published nothing to review")
-    rejected = {line: (form.get(f"note:{line}") or [""])[0] for line in form.get("reject", [])}
+        return web.back(page, error=problem or f"script {script} of this run published nothing to review")
     try:
+        rejected = retake_asks(form)
         manifest = load_manifest(store, result["manifest"])
         conf = retake_conf(manifest, result.get("script_key"), rejected, user.get_name())
     except (ReviewError, ValueError) as exc:
-        return _back(page, error=str(exc))
+        return web.back(page, error=str(exc))
     digest = hashlib.sha256(json.dumps(conf["retake"], sort_keys=True).encode()).hexdigest()[:10]
     new_run = f"retake__{manifest['script_id']}__v{manifest['version']}__{digest}"
     source = f"{manifest['script_id']} v{manifest['version']} (run {run_id})"
     note = f"Retake of {', '.join(conf['retake'])} from {source}, requested by {user.get_name()} on the review page"
     body = {"dag_run_id": new_run, "logical_date": None, "conf": conf, "note": note}
-    answer = _as_reviewer(request, "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", body)
+    answer = web.as_user(request, "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", body)
     # 409: the same rejection was queued before, and that run is the one to show.
     if not answer.is_success and answer.status_code != status.HTTP_409_CONFLICT:
-        return _back(page, error=f"Airflow refused the retake run: HTTP {answer.status_code} {answer.text[:500]}")
-    return _back(page, queued=new_run)
+        return web.back(page, error=f"Airflow refused the retake run: HTTP {answer.status_code} {answer.text[:500]}")
+    return web.back(page, queued=new_run)
 
 
 def _voicing_results(session: Any, dag_id: str, run_id: str) -> list[tuple[str, str, int, dict[str, Any] | None]]:
@@ -193,6 +197,38 @@ def _voicing_results(session: Any, dag_id: str, run_id: str) -> list[tuple[str, 
     values = {x.map_index: XComModel.deserialize_value(x) for x in xcoms}
     # An empty expansion leaves one unmapped (map index -1), skipped instance.
     return [(label or f"script {i}", str(state or "none"), i, values.get(i)) for i, state, label in tis if i >= 0]
+
+
+def _page(value: str | None) -> int:
+    try:
+        return int(value or 1)
+    except ValueError:
+        return 1
+
+
+def _retake_limits(engines: list[str]) -> dict[str, str]:
+    """Engine → what a retake with it cannot change (the registry's capabilities; no model is loaded)."""
+    from dubflow_airflow.hooks import _audition_registry
+    from pipeline.review import retake_limits
+
+    limits = {}
+    for name in engines:
+        try:
+            limits[name] = retake_limits(name, _audition_registry().capabilities(name))
+        except Exception:  # an engine this API server cannot build (not installed here): nothing said
+            limits[name] = ""
+    return limits
+
+
+def _failures(session: Any, dag_id: str, run_id: str) -> dict[tuple[str, int], str]:
+    """(task, map index) → the message each failed task of the run recorded (``hooks.record_failure``)."""
+    from dubflow_airflow.hooks import FAILURE_KEY
+
+    ours = (XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.key == FAILURE_KEY)
+    return {
+        (x.task_id, x.map_index): str(XComModel.deserialize_value(x))
+        for x in session.scalars(select(XComModel).where(*ours))
+    }
 
 
 def _audition_panel(dag_id: str) -> dict[str, Any]:
@@ -228,35 +264,3 @@ def _run_state(session: Any, dag_id: str, run_id: str) -> str:
     tasks yet, but its Review tab already shows its progress."""
     state = session.scalar(select(DagRun.state).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
     return str(state) if state is not None else "missing"
-
-
-def _store() -> tuple[Any, str | None]:
-    from dubflow_airflow.hooks import review_store
-
-    try:
-        return review_store(), None
-    except Exception as exc:  # shown on the page: the reviewer (or operator) needs the reason, not a 500
-        return None, f"object store unavailable: {exc}"
-
-
-def _as_reviewer(request: Request, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
-    token = request.cookies.get(COOKIE_NAME_JWT_TOKEN)
-    header = request.headers.get("authorization", "")
-    auth = header if header.lower().startswith("bearer ") else f"Bearer {token}"
-    base = conf.get("api", "base_url", fallback="") or ""
-    if not base.startswith(("http://", "https://")):
-        base = f"{request.url.scheme}://{request.url.netloc}{base}"
-    with httpx.Client(base_url=base.rstrip("/"), timeout=30) as client:
-        return client.request(method, path, json=body, headers={"Authorization": auth, "Referer": str(request.url)})
-
-
-def _same_origin(request: Request) -> None:
-    """Defence in depth on top of the session cookie's SameSite=Lax: a form post must come from this host."""
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if origin and urlsplit(origin).netloc != request.url.netloc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"cross-site request from {urlsplit(origin).netloc} refused")
-
-
-def _back(page: str, **query: str) -> RedirectResponse:
-    ((key, value),) = query.items()
-    return RedirectResponse(f"{page}?{key}={quote(value, safe='')}", status.HTTP_303_SEE_OTHER)

@@ -65,3 +65,20 @@ def test_visible_gpus_follows_cuda_visible_devices(monkeypatch: pytest.MonkeyPat
     assert visible_gpus() == [1, 3]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert visible_gpus() == []
+
+
+def test_a_local_cluster_keeps_dasks_lifecycle_lines_out_of_the_callers_log(caplog: pytest.LogCaptureFixture) -> None:
+    """In an Airflow task, records reach the task log through the root handlers: Dask's INFO about its scheduler,
+    workers and clients (~60 lines a task) buried the lines' own events. A warning still gets through."""
+    import logging
+
+    from pipeline.compute.cluster import open_client
+    from pipeline.settings import DaskSettings
+
+    caplog.set_level(logging.INFO)
+    logging.getLogger("distributed").setLevel(logging.NOTSET)  # as in a fresh task process
+    with open_client(DaskSettings(mode="local", workers=1, engine_threads=1)) as client:
+        client.submit(sum, [1, 2]).result()
+        logging.getLogger("distributed.test").warning("still shown")
+    dask = [r for r in caplog.records if r.name.startswith("distributed")]
+    assert [r.getMessage() for r in dask] == ["still shown"], [r.getMessage() for r in dask][:10]

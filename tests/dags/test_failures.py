@@ -79,3 +79,30 @@ def test_a_broken_script_fails_its_instance_at_once_and_the_run_while_the_good_o
     assert "bad_timing.srt:6: error: malformed cue timing line: '00:00:0x,000 --> 00:00:08,000'" in logged, logged[
         -3000:
     ]
+    # And the Review tab reads it from the failed instance's `failure` XCom (Airflow keeps errors only in logs).
+    failure = broken_ti.xcom_pull(task_ids="voice_script", map_indexes=by_key[broken], key="failure")
+    assert "bad_timing.srt:6: error: malformed cue timing line" in failure, failure
+    assert good_ti.xcom_pull(task_ids="voice_script", map_indexes=by_key[good], key="failure") is None
+
+
+def test_a_mistyped_script_key_fails_the_run_in_seconds_and_records_why(
+    airflow_home: Any, s3_env: dict[str, str]
+) -> None:
+    """discover fails at once (no retry: a wrong key stays wrong), summarize is skipped instead of crashing on the
+    missing list and being retried with backoff, and the run is failed within seconds of the cause."""
+    import time
+
+    store = ObjectStore.from_settings(load_settings().storage)
+    store.ensure_buckets()
+    key = f"{PROJECT}/{DAY}/no_such_script.srt"
+    started = time.monotonic()
+    run = _dubbing_dag().test(logical_date=datetime(DAY.year, DAY.month, DAY.day, 6, tzinfo=UTC),
+                              run_conf={"project": PROJECT, "script_key": key})  # fmt: skip
+    took = time.monotonic() - started
+    states = {f"{ti.task_id}[{ti.map_index}]": (str(ti.state), ti.try_number) for ti in run.get_task_instances()}
+    assert states["discover[-1]"] == ("failed", 1), states
+    assert states["summarize[-1]"][0] == "skipped" and states["summarize[-1]"][1] <= 1, states
+    assert str(run.state) == "failed" and took < 60, (took, states)
+    discover = next(ti for ti in run.get_task_instances() if ti.task_id == "discover")
+    failure = discover.xcom_pull(task_ids="discover", key="failure")
+    assert f"script {key!r} is not in the inbox of project 'demo'" in failure, failure

@@ -123,11 +123,16 @@ def test_the_review_tab_shows_the_progress_of_a_run_while_it_goes_on(
     page.wait_for_url(f"{review}*", timeout=60_000)
     assert page.locator("#progress").count() == 1, page.content()[:2000]  # there before any script is voiced
     seen: list[tuple[str, int]] = []
+    labels: set[str] = set()  # the mapped voicing task's name in Airflow's grid while it runs
     shot = False
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         row = page.locator("tr.script-progress")
         if row.count():
+            if not labels:
+                tis = standalone.api("GET", f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances")
+                labels = {ti["rendered_map_index"] for ti in tis["task_instances"]
+                          if ti["task_id"] == "voice_script" and ti["state"] == "running"}  # fmt: skip
             stage, done = row.locator(".stage").inner_text(), int(row.locator(".done").inner_text().split("/")[0])
             if not seen or seen[-1] != (stage, done):
                 seen.append((stage, done))
@@ -143,5 +148,6 @@ def test_the_review_tab_shows_the_progress_of_a_run_while_it_goes_on(
     why += f"\npage: {page.url}\n{page.content()[:3000]}"
     assert len({done for _, done in moving}) >= 2, f"progress did not move while the run went on: {why}"
     assert any(stage == "finish" for stage, _ in seen), seen
+    assert labels == {"progress_ep.srt"}, labels  # named by its script from the start, not "voice_script [0]"
     assert page.locator("tr.line").count() == 48, seen
     standalone.wait_for_runs(DAG_ID, [run_id])

@@ -134,7 +134,11 @@ def test_the_page_lists_the_scripts_lines_verdicts_and_playable_clips(server: Se
     report_json = json.loads(server.store.get_bytes("assets", "demo/review_ep/v1/qa/report.json"))
     assert set(rows) == {line["line_id"] for line in report_json["lines"]}  # quarantined lines are shown too
     for line in manifest["lines"]:  # each published line plays exactly its published file
-        src = unescape(re.search(r'<audio controls preload="none" src="([^"]+)"', rows[line["line_id"]]).group(1))
+        src = unescape(
+            re.search(r'<audio controls preload="metadata" class="current" src="([^"]+)"', rows[line["line_id"]]).group(
+                1
+            )
+        )
         with urllib.request.urlopen(src, timeout=30) as response:
             assert response.read() == server.store.get_bytes("assets", line["key"])
     for line in report_json["lines"]:
@@ -145,9 +149,51 @@ def test_the_page_lists_the_scripts_lines_verdicts_and_playable_clips(server: Se
             assert server.store.bucket("staging") in src
             with urllib.request.urlopen(src, timeout=30) as response:
                 assert response.read() == server.store.get_bytes("staging", line["key"])
+    # The QA report's link is the plugin's own (behind the login, never expiring), with the version in its header.
     report = unescape(re.search(r'href="([^"]+)"[^>]*class="report"', html).group(1))
-    with urllib.request.urlopen(report, timeout=30) as response:
-        assert b"review_ep" in response.read()
+    assert "X-Amz" not in report and report.endswith("/dubflow/report/demo/review_ep/v1/qa/report.html"), report
+    with server.client("viewer") as client:
+        page = client.get(str(httpx.URL(server.url + server.page).join(report)))
+        assert page.status_code == 200 and "review_ep" in page.text, page.text[:500]
+        header = unescape(re.search(r'<p class="published" id="published">(.*?)</p>', page.text).group(1))
+        assert header.startswith("v1 · project demo · script review_ep · profile broadcast · run "), header
+        assert server.run_id in header and "published 20" in header, header
+        stem = client.get(
+            f"/dubflow/report/demo/review_ep/v1/stems/en.{manifest['lines'][0]['name'].rsplit('.', 1)[1]}"
+        )
+        assert stem.status_code == 200 and stem.headers["content-type"].startswith("audio/"), stem.text[:300]
+        assert 'src="../stems/en.' in page.text  # the report's own stem player plays exactly that file
+        assert client.get("/dubflow/report/demo/review_ep/v1/manifest.json").status_code == 404  # only listed files
+        assert client.get("/dubflow/report/demo/review_ep/v1/../../other/v1/qa/report.html").status_code == 404
+        assert client.get("/dubflow/report/demo/review_ep/v1/qa/nothing.html").status_code == 404
+    with server.client(None) as anonymous:
+        assert anonymous.get(report.replace("../../../", "/")).status_code in (303, 401)
+
+
+def test_a_run_that_failed_before_voicing_shows_why(server: Server) -> None:
+    """A mistyped key: the Review tab says which task failed and its message, not "This run voiced no scripts"."""
+    key = f"demo/{DAY}/review_eq.srt"
+    run = _dag(DAG_ID).test(logical_date=datetime(DAY.year, DAY.month, DAY.day, 7, tzinfo=UTC),
+                            run_conf={"project": "demo", "script_key": key})  # fmt: skip
+    assert str(run.state) == "failed"
+    with server.client("viewer") as client:
+        html = unescape(client.get(f"/dubflow/review/{DAG_ID}/{quote(run.run_id, safe='')}").text)
+    html = re.sub(r"<[^>]+>", "", html)  # the words a person reads
+    assert "This run failed in discover:" in html and f"script '{key}' is not in the inbox" in html, html[-3000:]
+    assert "This run voiced no scripts" not in html
+
+
+def test_the_voicing_tasks_result_is_one_readable_xcom(server: Server) -> None:
+    """What Airflow's XCom tab asks for (deserialize, not stringify): the whole result as an object, and no XCom
+    per key of it (TaskFlow's default for a task returning a dict, which the tab showed as empty values)."""
+    path = f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(server.run_id, safe='')}/taskInstances/voice_script/xcomEntries"
+    with server.client("viewer") as client:
+        keys = {e["key"] for e in client.get(path, params={"map_index": 0}).json()["xcom_entries"]}
+        entry = client.get(f"{path}/return_value", params={"map_index": 0, "deserialize": True, "stringify": False})
+    assert keys == {"return_value"}, keys
+    value = entry.json()["value"]
+    assert value["version"] == 1 and value["manifest"].endswith("/review_ep/v1/manifest.json"), value
+    assert value["qa"] and all(isinstance(n, int) for n in value["qa"].values()), value
 
 
 def test_an_unknown_run_is_404(server: Server) -> None:
@@ -320,3 +366,90 @@ def test_a_reviewer_hears_a_voices_reference_and_corrects_its_transcript(server:
     assert record.previous_transcript == whisper.transcript
     assert "by admin" in page.locator("#voice-en-clone").text_content()  # confirmed now: the panel starts closed
     assert page.locator("#voices-panel").get_attribute("open") is None
+
+
+# -- the Voice scripts tab: pick inbox scripts, one run each ------------------------------------------------------
+
+
+def _runs(server: Server, script_key: str) -> list[dict]:
+    """The runs triggered for one script (by its key in the conf)."""
+    with server.client("admin") as client:
+        runs = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 100}).json()["dag_runs"]
+    return [run for run in runs if (run.get("conf") or {}).get("script_key") == script_key]
+
+
+def _is_paused(server: Server) -> bool:
+    with server.client("admin") as client:
+        return client.get(f"/api/v2/dags/{DAG_ID}").json()["is_paused"]
+
+
+def test_the_voice_scripts_tab_offers_the_inbox_and_queues_one_run_per_picked_script(
+    server: Server, browser, tmp_path: Path
+) -> None:
+    """In chromium: today's dubbing script is offered (the narration one is not: it is the other DAG's), the engine
+    reads "each voice's own engine" (not "null"), force says it makes a new version; picking the script with force
+    and a recast queues one run with exactly that conf, as the signed-in user, and opens its Review tab. The DAG's
+    pause state is left as it was."""
+    script, other = tmp_path / "pick_me_ep.srt", tmp_path / "not_here.md"
+    script.write_text((SAMPLES / "en_dub_ep01.srt").read_text(encoding="utf-8"), encoding="utf-8")
+    other.write_text("# Chapter 1\n\nThe harbour lights came on.\n", encoding="utf-8")
+    key = put_script(server.store, script, "demo").key  # today's folder
+    put_script(server.store, other, "demo")
+    paused = _is_paused(server)
+
+    page = browser.new_context(extra_http_headers={"Authorization": f"Bearer {server.tokens['admin']}"}).new_page()
+    page.goto(f"{server.url}/dubflow/trigger/{DAG_ID}?project=demo")
+    offered = page.locator("tr.script").evaluate_all("rows => rows.map(r => r.dataset.key)")
+    assert key in offered and not any(k.endswith("not_here.md") for k in offered), offered
+    assert f"demo/{DAY}/review_ep.srt" not in offered  # arrived long before the last 7 days
+    assert page.locator("#engine option").first.inner_text() == "each voice's own engine"
+    assert "null" not in page.locator("#engine").inner_text()
+    assert "new version" in page.locator("#voice fieldset").inner_text()
+    assert (page.locator("#paused").count() == 1) == paused
+    page.check(f'tr.script[data-key="{key}"] input[type=checkbox]')
+    page.check("#force")
+    page.fill("#voices", "THEO = en-joe")
+    screenshot(page, "trigger-voice-scripts")
+    page.click("#submit")
+    page.wait_for_selector("#started", timeout=30_000)
+    assert "/dubflow/review/dubflow_dubbing/manual__" in page.url and "pick_me_ep.srt" in page.url
+
+    (run,) = _runs(server, key)
+    assert run["conf"] == {"project": "demo", "script_key": key, "profile": "broadcast", "force": True,
+                           "dry_run": False, "voices": {"THEO": "en-joe"}}  # fmt: skip
+    assert run["triggering_user_name"] == "admin" and run["state"] == "queued" and run["note"] == "voiced by hand"
+    assert _is_paused(server) == paused
+    # The same submission again (a double click) is the same run, not a second one.
+    page.goto(f"{server.url}/dubflow/trigger/{DAG_ID}?project=demo")
+    page.check(f'tr.script[data-key="{key}"] input[type=checkbox]')
+    page.check("#force")
+    page.fill("#voices", "THEO = en-joe")
+    page.click("#submit")
+    page.wait_for_selector("#started", timeout=30_000)
+    assert len(_runs(server, key)) == 1
+
+
+def test_the_voice_scripts_tab_names_the_field_at_fault(server: Server) -> None:
+    """Airflow's own form answers a bad key with "Bad Request"; this page names the field, and a viewer may look
+    but not queue."""
+    page = f"/dubflow/trigger/{DAG_ID}"
+    with server.client("admin") as client:
+        origin = {"Origin": server.url}
+
+        def error_of(form: dict) -> str:
+            answer = client.post(page, data={"project": "demo", **form}, headers=origin)
+            assert answer.status_code == 303, answer.text
+            return httpx.URL(answer.headers["location"]).params["error"]
+
+        assert error_of({}) == "script: pick at least one script from the inbox"
+        bad = error_of({"script": "demo/2026-12-01/x.srt", "voices": "THEO = en-joe\nMAYA en-espeak"})
+        assert bad.startswith("voices, line 2:") and "SPEAKER = voice-id" in bad, bad
+        refused = error_of({"script": "demo/yesterday/Bad Key.srt"})  # Airflow checks the key's pattern
+        assert refused.startswith("demo/yesterday/Bad Key.srt: script_key: ") and "does not match" in refused, refused
+        listed = client.get(page, params={"project": "no such/project"})
+        assert listed.status_code == 200 and "project: " in unescape(listed.text)
+        assert client.get("/dubflow/trigger/dubflow_voice_enrollment").status_code == 404  # not a voicing DAG
+    with server.client("viewer") as viewer:
+        assert viewer.get(page, params={"project": "demo"}).status_code == 200
+        assert viewer.post(page, data={"project": "demo", "script": "demo/2026-12-01/x.srt"}).status_code == 403
+    assert not _runs(server, "demo/yesterday/Bad Key.srt") and not _runs(server, "demo/2026-12-01/x.srt")
