@@ -54,6 +54,10 @@ def test_inbox_put_and_list(s3_env: dict[str, str]) -> None:
         app, ["inbox", "list", "--project", "acme", "--since", "2026-05-01", "--until", "2026-05-08"]
     )
     assert listed.exit_code == 0 and "zh_linesheet.csv" in listed.output and "1 script(s)" in listed.output
+    wide = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app, ["inbox", "list", "--project", "acme", "--since", "2026-05-01"]
+    )
+    assert "acme/2026-05-04/zh_linesheet.csv" in wide.output  # the key to paste into Airflow's trigger form
     bad = runner.invoke(app, ["inbox", "put", str(SAMPLES / "zh_linesheet.csv"), "--project", "../escape"])
     assert bad.exit_code == 1 and "project '../escape'" in bad.output
     bad_day = runner.invoke(app, ["inbox", "list", "--project", "acme", "--since", "May 1st"])
@@ -72,6 +76,8 @@ def test_catalog_show_and_rebuild(s3_env: dict[str, str], tmp_path: Path) -> Non
     shown = runner.invoke(app, ["catalog", "show", "acme", "ep01", "--presign"])
     assert shown.exit_code == 0, shown.output
     assert "acme/ep01/v1/en/en-000.wav" in shown.output and "X-Amz-Signature=" in shown.output
+    # The QA report's stable link through the plugin (review.base_url), not a presigned one that lapses.
+    assert "QA report: http://127.0.0.1:8080/dubflow/report/acme/ep01/v1/qa/report.html" in shown.output
     missing = runner.invoke(app, ["catalog", "show", "acme", "nope"])
     assert missing.exit_code == 1 and "acme/nope: not in the catalog" in missing.output
     rebuilt = runner.invoke(app, ["catalog", "rebuild", "--project", "acme"])

@@ -74,3 +74,54 @@ def test_a_retake_publishes_a_new_version_and_a_repeat_publishes_nothing(
         voice_script(on_cluster, item, "run-5", retake={"nope-2": REVIEW, "rt-0001": REVIEW, "nope-1": REVIEW})
     with pytest.raises(ValueError, match=r"take must be an integer 1\.\.99, not 0"):
         voice_script(on_cluster, item, "run-6", retake={"rt-0001": {**REVIEW, "take": 0}})
+
+
+def test_a_retake_applies_the_change_the_reviewer_asked_for_and_later_runs_keep_it(
+    on_cluster: Settings, store: ObjectStore, tmp_path: Path
+) -> None:
+    """Each kind of change reaches the audio: another voice speaks the line, a style and a speed are spoken with
+    (the speed as ``speed=…`` on top of its style), and words to say replace what is synthesized (the subtitle
+    text stays the script's); a plain re-run afterwards is the same version, not a revert."""
+    path = tmp_path / "changes.csv"
+    with path.open("w", newline="") as handle:
+        rows = [("ch-0001", "Good evening, harbour."), ("ch-0002", "The tide is turning."),
+                ("ch-0003", "Stay close to the light."), ("ch-0004", "Read the SQL aloud.")]  # fmt: skip
+        csv.writer(handle).writerows([("line_id", "text", "style"), *[(i, t, "") for i, t in rows]])
+    put_script(store, path, "t", date(2026, 11, 21))
+    [item] = discover_scripts(on_cluster, "t", None, None, "t/2026-11-21/changes.csv")
+    first = voice_script(on_cluster, item, "run-1")
+    v1 = {line["line_id"]: line for line in _manifest(store, first)["lines"]}
+
+    changes = {"ch-0001": {"voice": "en-espeak"}, "ch-0002": {"style": "slowly"}, "ch-0003": {"speed": 0.8},
+               "ch-0004": {"say": "Read the [S][IY1][K][W][AH0][L] aloud."}}  # fmt: skip
+    retake = {line: {**REVIEW, "change": change} for line, change in changes.items()}
+    second = voice_script(on_cluster, item, "run-2", retake=retake)
+    v2 = _manifest(store, second)
+    lines = {line["line_id"]: line for line in v2["lines"]}
+    assert set(lines) | set(v2["source"]["quarantined"]) == set(changes), v2["source"]
+    assert {line: v2["source"]["review"][line]["change"].get(next(iter(c))) for line, c in changes.items()} == {
+        line: value for line, c in changes.items() for value in c.values()}  # fmt: skip
+    if "ch-0001" in lines:
+        assert lines["ch-0001"]["voice"] == "en-espeak" != v1["ch-0001"]["voice"]
+        assert lines["ch-0001"]["engine"] == "espeak"
+    if "ch-0002" in lines:
+        assert lines["ch-0002"]["style"] == "slowly"
+    if "ch-0003" in lines:  # slower: a longer clip (no slot: nothing squeezes it back)
+        assert lines["ch-0003"]["style"] == "speed=0.8"
+        assert lines["ch-0003"]["duration"] > v1["ch-0003"]["duration"] * 1.1, (lines["ch-0003"], v1["ch-0003"])
+    if "ch-0004" in lines:  # said as asked; the published text is still the script's
+        assert (
+            lines["ch-0004"]["text"] == "Read the SQL aloud." and lines["ch-0004"]["sha256"] != v1["ch-0004"]["sha256"]
+        )
+        assert v2["source"]["review"]["ch-0004"]["change"]["for_text"] == "Read the SQL aloud."
+    again = voice_script(on_cluster, item, "run-3")  # a backfill of the day: the changes stick
+    assert (again["version"], again["already_published"]) == (second["version"], True), again
+
+    with pytest.raises(ValueError, match="voice 'nobody' is not in"):
+        voice_script(
+            on_cluster, item, "run-4", retake={"ch-0001": {**REVIEW, "take": 2, "change": {"voice": "nobody"}}}
+        )
+    with pytest.raises(ValueError, match=r"speed must be a number in 0\.5–2\.0"):
+        voice_script(on_cluster, item, "run-5", retake={"ch-0001": {**REVIEW, "take": 2, "change": {"speed": 5}}})
+    with pytest.raises(ValueError, match="say: column"):
+        voice_script(on_cluster, item, "run-6", retake={"ch-0001": {**REVIEW, "take": 2, "change": {"say": "[xyz"}}})

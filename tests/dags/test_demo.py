@@ -88,10 +88,15 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
             with closing(psycopg2.connect(database.url().replace("+psycopg2", ""))) as db, db.cursor() as cur:
                 cur.execute("SELECT dag_id, state FROM dag_run")
                 runs = set(cur.fetchall())
+                cur.execute("SELECT dag_id, is_paused FROM dag WHERE dag_id LIKE 'dubflow_%'")
+                paused = dict(cur.fetchall())
         finally:
             database.stop()
         voicing = {("dubflow_dubbing", "success"), ("dubflow_narration", "success")}
         assert runs == {*voicing, ("dubflow_voice_enrollment", "success")}, runs
+        # dags_are_paused_at_creation is off: the UI's trigger dialog never offers to unpause (and so start the
+        # schedule of) a voicing DAG as a side effect of a hand trigger.
+        assert paused["dubflow_dubbing"] is False and paused["dubflow_narration"] is False, paused
         from pipeline.enrollment.record import enrollments
         from pipeline.voices.catalog import load_catalog
 

@@ -67,9 +67,17 @@ def test_a_reviewer_logs_in_listens_rejects_a_line_and_the_retake_is_published(
                                " a.onerror = () => fail(a.error && a.error.code); a.load(); })")  # fmt: skip
     assert abs(duration - chosen["duration"]) < 0.05, (duration, chosen["duration"])
 
+    row = page.locator(f'tr.line[data-line="{first}"]')
+    # The row says where the line sits and who speaks it, as the script has it.
+    assert "#" in row.locator("td.where").inner_text() and row.locator(".speaker").count() == 1
+    assert "piper" in row.locator(".who").inner_text() and chosen["voice"] in row.locator(".who").inner_text()
     page.check(f'tr[data-line="{first}"] input[name=reject]')
     page.fill(f'input[name="note:{first}"]', "sounds rushed, slow down")
-    page.click("button[type=submit]")
+    page.select_option(f'select[name="change:{first}"]', "style")  # what the retake changes: its style
+    assert page.locator(f'input[name="style:{first}"]').is_visible()
+    assert not page.locator(f'input[name="speed:{first}"]').is_visible()
+    page.fill(f'input[name="style:{first}"]', "slowly")
+    page.click("button.queue-retake")
     page.wait_for_selector("#queued", timeout=60_000)
     retake_run = page.locator("#queued code").inner_text()
     assert retake_run.startswith("retake__review_ep02__v1__"), retake_run
@@ -77,12 +85,13 @@ def test_a_reviewer_logs_in_listens_rejects_a_line_and_the_retake_is_published(
     standalone.wait_for_runs(DAG_ID, [retake_run])
     v2 = json.loads(store.get_bytes("assets", f"{PROJECT}/review_ep02/v2/manifest.json"))
     assert v2["source"]["review"][first] == {"take": 1, "note": "sounds rushed, slow down", "reviewer": "admin",
-                                             "from_version": 1}  # fmt: skip
+                                             "from_version": 1, "change": {"style": "slowly"}}  # fmt: skip
     before = {line["line_id"]: line for line in v1["lines"]}
     after = {line["line_id"]: line for line in v2["lines"]}
     assert first in after or first in v2["source"]["quarantined"], "the rejected line was neither published nor held"
     if first in after:  # (a retake QA holds back is quarantined with its reasons, like any other line)
         assert after[first]["take"] == 1 and after[first]["sha256"] != before[first]["sha256"], "not a new take"
+        assert after[first]["style"] == "slowly", after[first]  # the change was applied, not only recorded
     for line_id, line in after.items():
         if line_id != first and line_id in before:
             assert line["take"] == 0 and line["sha256"] == before[line_id]["sha256"], line_id
@@ -91,7 +100,16 @@ def test_a_reviewer_logs_in_listens_rejects_a_line_and_the_retake_is_published(
 
     page.goto(f"{standalone.url}/dubflow/review/{DAG_ID}/{quote(retake_run, safe='')}")  # the retake's own review
     if first in after:
-        assert "take 1" in page.locator(f'tr[data-line="{first}"]').inner_text()
+        row = page.locator(f'tr.line[data-line="{first}"]')
+        assert "take 1" in row.inner_text()
+        note = row.locator(".review-note").inner_text()  # the next version shows the note and what changed
+        assert "sounds rushed, slow down" in note and "changed style → slowly" in note and "on v1" in note, note
+        # A/B: the take it replaced (v1's file) and this one, both playable.
+        a, b = row.locator("audio.previous"), row.locator("audio.current")
+        load = "a => new Promise((ok, fail) => { a.onloadedmetadata = () => ok(a.duration); a.onerror = () => fail(1); a.load(); })"
+        assert abs(a.evaluate(load) - before[first]["duration"]) < 0.05
+        assert abs(b.evaluate(load) - after[first]["duration"]) < 0.05
+        screenshot(page, "review-retake-ab")
 
 
 def _long_script(tmp_path: Path, lines: int = 48) -> Path:

@@ -453,3 +453,46 @@ def test_the_voice_scripts_tab_names_the_field_at_fault(server: Server) -> None:
         assert viewer.get(page, params={"project": "demo"}).status_code == 200
         assert viewer.post(page, data={"project": "demo", "script": "demo/2026-12-01/x.srt"}).status_code == 403
     assert not _runs(server, "demo/yesterday/Bad Key.srt") and not _runs(server, "demo/2026-12-01/x.srt")
+
+
+def test_each_line_shows_its_context_and_the_page_filters_by_verdict_speaker_and_engine(
+    server: Server, browser
+) -> None:
+    """In chromium: cue number, slot timecode, speaker, voice and engine per line, the flagged checks as measured
+    vs wanted, players that know their duration before a click; the verdict and speaker filters keep only matching
+    lines; the retake row shows only the field its change needs, and what a speed would do to the slot."""
+    report = json.loads(server.store.get_bytes("assets", "demo/review_ep/v1/qa/report.json"))
+    page = browser.new_context(extra_http_headers={"Authorization": f"Bearer {server.tokens['admin']}"}).new_page()
+    page.set_viewport_size({"width": 1100, "height": 900})  # about the Airflow tab's width on a laptop
+    page.goto(server.url + server.page)
+    for line in report["lines"]:
+        row = page.locator(f'tr.line[data-line="{line["line_id"]}"]')
+        assert f"#{line['cue']}" in row.locator("td.where").inner_text()
+        assert line["speaker"] and row.locator(".speaker").inner_text() == line["speaker"]
+        who = row.locator(".who").inner_text()
+        assert line["voice"] in who and line["engine"] in who, who
+        for check in line["checks"]:
+            if check["verdict"] in ("fail", "warn"):
+                assert check["name"] in row.locator("td.qa").inner_text()
+    first = page.locator("audio.current").first
+    page.wait_for_function("a => a.duration > 0", arg=first.element_handle(), timeout=30_000)  # preload=metadata
+    one = report["lines"][0]
+    page.select_option(f'select[name="change:{one["line_id"]}"]', "speed")
+    page.fill(f'input[name="speed:{one["line_id"]}"]', "0.7")
+    consequence = page.locator(f'tr.retake[data-line="{one["line_id"]}"] .consequence').inner_text()
+    assert "at 0.7×" in consequence and "slot" in consequence, consequence
+    screenshot(page, "review-context")
+
+    speaker = one["speaker"]
+    page.select_option("#filters select[name=speaker]", speaker)
+    page.click("#filters button")
+    page.wait_for_load_state()
+    shown = page.locator("tr.line").evaluate_all("rows => rows.map(r => r.dataset.line)")
+    assert shown == [line["line_id"] for line in report["lines"] if line["speaker"] == speaker], shown
+    verdict = report["lines"][0]["verdict"] if not report["lines"][0]["quarantined"] else "quarantined"
+    page.goto(f"{server.url}{server.page}?verdict={verdict}")
+    shown = page.locator("tr.line").evaluate_all(
+        "rows => rows.map(r => r.dataset.verdict || r.closest('tbody').dataset.verdict)"
+    )
+    assert shown and set(shown) == {verdict}, shown
+    assert f"of {len(report['lines'])} lines match the filters" in page.locator(".page-info").inner_text()

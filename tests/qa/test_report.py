@@ -155,3 +155,32 @@ def test_the_report_renders_in_a_real_browser(
         assert page.eval_on_selector_all(".card", shown) == qa.counts()["fail"]
     finally:
         page.close()
+
+
+def test_a_line_short_of_its_slot_says_so_and_passing_checks_fold_away() -> None:
+    """ "−542.00 ms over" read as an overrun: a negative overrun is a line short of its slot. A card lists the
+    checks that need a look, measured against what was wanted; the passing ones fold under one summary."""
+    from pipeline.scripts.model import Line
+
+    short = Check("duration_vs_cue", "pass", -542, "ms over", "≤ 120 ms over the cue")
+    assert short.measured() == "542 ms short of the slot"
+    assert Check("duration_vs_cue", "warn", 180, "ms over", "≤ 120 ms").measured() == "180 ms over the slot"
+    heard = Check("intelligibility", "fail", 0.5, "WER", "≤ 0.15 (fail > 0.35)", "heard 'the harbor'")
+    assert heard.summary() == "intelligibility 0.5 WER, wanted ≤ 0.15 (fail > 0.35): heard 'the harbor'"
+    assert Check("speaker_similarity", "not-checked").measured() == "—"
+
+    line = Line(script_id="ep01", line_id="L9", index=12, source_line=40, text="Hi.", spoken_text="Hi.",
+                text_hash="x", lang="en", speaker="MAYA", start=13.12, end=15.52)  # fmt: skip
+    checks = [short, heard, *(Check(f"edge_{n}", "pass", 3, "ms", "≤ 50 ms") for n in range(10))]
+    qa = ScriptQa("demo", "ep01", "broadcast", [LineQa("L9", "en", "Hi.", "fail", checks, line=line)])
+    page = report_html(qa, programme=["stems/en.wav"])
+    card = page[page.index('id="line-L9"') :]
+    flagged, folded = card.split('<details class="passing">', 1)
+    assert "intelligibility" in flagged and "0.5 WER" in flagged and "edge_3" not in flagged
+    assert "<summary>11 passing</summary>" in folded and "542 ms short of the slot" in folded
+    assert "#13" in card and "MAYA" in card and "00:13.120–00:15.520" in card  # cue, speaker, slot
+    assert '<audio controls preload="metadata" src="../stems/en.wav">' in page  # the whole stem
+    assert 'id="published"' in page and "project demo · script ep01 · profile broadcast" in page
+    assert {"cue": 13, "speaker": "MAYA", "slot_start_s": 13.12}.items() <= json.loads(report_json(qa))["lines"][
+        0
+    ].items()

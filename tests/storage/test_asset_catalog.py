@@ -79,3 +79,34 @@ def test_rebuild_repairs_a_corrupt_part(store: ObjectStore, tmp_path: Path) -> N
     store.put_bytes("assets", part, b"not parquet", metadata=dict(info.metadata))  # same metadata, bad bytes
     rebuild(store, project="acme")
     assert _rows(read_catalog(store)) == before
+
+
+def test_the_catalog_carries_what_data_engineers_join_on(store: ObjectStore, tmp_path: Path) -> None:
+    """dubflow.catalog/2: speaker, the cue's slot, take, style, whether a reviewer's note made the take, profile.
+    A part written under the old schema is rewritten with them (its parquet says which schema it is)."""
+    from dataclasses import replace
+
+    from pipeline.storage.asset_catalog import CATALOG_SCHEMA, SCHEMA
+
+    clips = _clips(tmp_path / "a", 2)
+    clips = [replace(clips[0], speaker="MAYA", style="slowly", cue_start=1.0, cue_end=2.5, take=1),
+             replace(clips[1], speaker="THEO")]  # fmt: skip
+    review = {clips[0].line_id: {"take": 1, "note": "too fast", "reviewer": "ann", "from_version": 1}}
+    publish(store, Delivery("acme", "ep02", clips, "run-a", source={"profile": "broadcast", "review": review}))
+    frame = read_catalog(store, project="acme").set_index("line_id")
+    first, second = frame.loc[clips[0].line_id], frame.loc[clips[1].line_id]
+    columns = ["speaker", "cue_start_s", "cue_end_s", "take", "style"]
+    assert [first[c] for c in columns] == ["MAYA", 1.0, 2.5, 1, "slowly"]
+    assert bool(first["review_note"]) and not bool(second["review_note"]) and second["take"] == 0
+    assert set(frame["profile"]) == {"broadcast"} and second["speaker"] == "THEO"
+    assert {f.name for f in SCHEMA} >= {
+        "speaker",
+        "cue_start_s",
+        "cue_end_s",
+        "take",
+        "style",
+        "review_note",
+        "profile",
+    }
+    (part,) = [o.key for o in store.list("assets", "catalog/") if "/project=acme/" in o.key]
+    assert store.stat("assets", part).metadata["schema"] == CATALOG_SCHEMA == "dubflow.catalog/2"
