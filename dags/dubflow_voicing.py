@@ -31,9 +31,8 @@ RETAKE_FIELDS = {
     "note": {"type": "string", "maxLength": 1000},
     "reviewer": {"type": "string", "maxLength": 200},
     "from_version": {"type": ["integer", "null"], "minimum": 1},
-    "change": {  # what the reviewer asked this take to change (pipeline.chain.check_change): one of
+    "change": {  # what the reviewer asked this take to change (pipeline.review.check_change)
         "type": "object",
-        "maxProperties": 1,
         "additionalProperties": False,
         "properties": {
             "style": {"type": "string", "minLength": 1, "maxLength": 2000},

@@ -25,14 +25,15 @@ from pipeline.ids import MAX_TAKE
 from pipeline.lexicon.lines import with_lexicon
 from pipeline.lexicon.load import LexiconError, project_lexicon
 from pipeline.qa.results import LineQa, ScriptQa
-from pipeline.scripts.ingest import ingest_bytes
+from pipeline.review import ReviewError, check_change
+from pipeline.scripts.ingest import ingest_bytes, speech_of
 from pipeline.scripts.model import IngestResult, Line
 from pipeline.settings import Settings
 from pipeline.storage.locks import Holder, script_lock
 from pipeline.storage.publish import PublishResult, list_versions, read_manifest
 from pipeline.storage.store import ObjectStore
-from pipeline.text.markup import MarkupError, parse, plain
-from pipeline.text.normalize import normalize
+from pipeline.text.markup import parse
+from pipeline.text.style import EXPLICIT_SPEED, parse_style
 from pipeline.voices.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def voice(
         return outcome
     line_ids = {line.line_id for line in lines}
     outcome.review = check_retake(options.retake or {}, line_ids, inbox_key or script.name)
+    check_changes(outcome.review, lines, catalog)
     for line in lines:  # words to say instead hold for the script's text the reviewer heard, not a corrected one
         if "say" in (change := outcome.review.get(line.line_id, {}).get("change") or {}):
             change["for_text"] = line.text
@@ -184,8 +186,9 @@ def voice(
     with script_lock(store, project, script_id, options.run_id, wait=wait, on_wait=watch.waiting):
         carried, carried_review = published_takes(store, project, script_id, line_ids)
         outcome.takes = {**carried, **{line_id: entry["take"] for line_id, entry in outcome.review.items()}}
+        merge_changes(carried_review, outcome.review)
         outcome.review = {**carried_review, **outcome.review}
-        lines = tuple(apply_changes(lines, outcome.review, catalog))
+        lines = tuple(apply_changes(lines, outcome.review, catalog, settings.ingest.normalize))
         watch.stage("synthesize")
         watched = {"client": client, "progress": watch.synthesized}
         asked = {"force": options.force, "takes": outcome.takes, "engine": options.engine, "run_id": options.run_id}
@@ -267,58 +270,75 @@ def check_retake(
             raise InputError(f"retake of line {line_id} in {script_key}: from_version must be an integer or null")
         note, reviewer = str(entry.get("note") or ""), str(entry.get("reviewer") or "")
         review[line_id] = {"take": take, "note": note, "reviewer": reviewer, "from_version": from_version}
-        if change := check_change(entry.get("change"), f"retake of line {line_id} in {script_key}"):
+        try:
+            change = check_change(entry.get("change"), f"retake of line {line_id} in {script_key}")
+        except ReviewError as exc:
+            raise InputError(str(exc)) from None
+        if change:
             review[line_id]["change"] = change
     return review
 
 
-CHANGE_FIELDS = {"style": str, "speed": float, "voice": str, "say": str}
+def merge_changes(carried: Mapping[str, Mapping[str, Any]], asked: Mapping[str, Mapping[str, Any]]) -> None:
+    """A line retaken again keeps what its earlier retakes changed, with the new change on top (another take of a
+    recast line stays recast); ``asked`` is updated in place."""
+    for line_id, review in asked.items():
+        before = (carried.get(line_id) or {}).get("change") or {}
+        if before:
+            review["change"] = {**before, **(review.get("change") or {})}
 
 
-def check_change(change: Any, where: str) -> dict[str, Any]:
-    """A reviewer's change for a retake: at most one of ``style`` (an instruction), ``speed`` (0.5–2),
-    ``voice`` (a catalog id, checked when it is applied) or ``say`` (markup to speak instead of the line's)."""
-    if not change:
-        return {}
-    if not isinstance(change, Mapping) or len(change) != 1 or next(iter(change)) not in CHANGE_FIELDS:
-        raise InputError(f"{where}: change must be one of {{{', '.join(CHANGE_FIELDS)}}}, not {change!r}")
-    ((name, value),) = change.items()
-    if name == "speed":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 <= value <= 2.0:
-            raise InputError(f"{where}: speed must be a number in 0.5–2.0, not {value!r}")
-        return {"speed": float(value)}
-    if not isinstance(value, str) or not value.strip() or len(value) > 2000:
-        raise InputError(f"{where}: {name} must be non-empty text of at most 2,000 characters")
-    if name == "say":
-        try:
-            parse(value)
-        except MarkupError as exc:
-            raise InputError(f"{where}: say: {exc}") from None
-    return {name: value.strip()}
+def check_changes(review: Mapping[str, Mapping[str, Any]], lines: Sequence[Line], catalog: Catalog) -> None:
+    """This run's changes against the catalog, before anything runs (a dry run too): the voice must exist and
+    speak the line's language."""
+    by_id = {line.line_id: line for line in lines}
+    for line_id, entry in review.items():
+        if voice_id := (entry.get("change") or {}).get("voice"):
+            voice = catalog.voices.get(voice_id)
+            if voice is None:
+                raise InputError(f"retake of line {line_id}: voice {voice_id!r} is not in {catalog.path}")
+            if not voice.speaks(by_id[line_id].lang):
+                raise InputError(f"retake of line {line_id}: voice {voice_id} does not speak {by_id[line_id].lang}")
 
 
-def apply_changes(lines: Sequence[Line], review: Mapping[str, Mapping[str, Any]], catalog: Catalog) -> list[Line]:
-    """Each line as its retake asked (carried takes keep their change, so a later run does not undo it): another
-    style, a speed on top of its style (``speed=…``, which time-fit may squeeze back into the slot), another voice
-    (it must speak the line's language), or other words to say (kept only while the script's text is the one
-    the reviewer heard: a corrected script wins)."""
+def apply_changes(
+    lines: Sequence[Line], review: dict[str, dict[str, Any]], catalog: Catalog, spell_out: bool
+) -> list[Line]:
+    """Each line as its retakes asked, combined: another voice, a style, a speed on top of the line's style (its
+    own, else its voice's default; time-fit may still squeeze it back into the slot), other words to say (kept
+    only while the script's text is the one the reviewer heard: a corrected script wins). A carried change that no
+    longer applies (its voice left the catalog, the text changed) is dropped with a warning, and from ``review``,
+    so the manifest records only what this version was made with."""
     changed = []
     for line in lines:
-        change = (review.get(line.line_id) or {}).get("change") or {}
+        entry = review.get(line.line_id) or {}
+        change = dict(entry.get("change") or {})
+        voice = catalog.voices.get(change.get("voice") or "")
+        if "voice" in change and (voice is None or not voice.speaks(line.lang)):
+            log.warning("retake of %s: voice %s no longer applies; the line's own voice speaks it", line.line_id,
+                        change.pop("voice"))  # fmt: skip
+        elif voice is not None:
+            line = replace(line, voice=voice.id)
         if "style" in change:
             line = replace(line, style=change["style"])
-        elif "speed" in change:
-            line = replace(line, style=", ".join(filter(None, [line.style, f"speed={change['speed']:g}"])))
-        elif "voice" in change:
-            voice = catalog.voices.get(change["voice"])
-            if voice is None:
-                raise InputError(f"retake of line {line.line_id}: voice {change['voice']!r} is not in {catalog.path}")
-            if not voice.speaks(line.lang):
-                raise InputError(f"retake of line {line.line_id}: voice {voice.id} does not speak {line.lang}")
-            line = replace(line, voice=voice.id)
-        elif "say" in change and change.get("for_text", line.text) == line.text:
-            utterance = normalize(parse(change["say"]), line.lang)
-            line = replace(line, utterance=utterance, spoken_text=plain(utterance))
+        if "speed" in change:
+            own = catalog.voices.get(line.voice or "")
+            base = line.style or (own.default_style if own else None) or ""
+            factor = parse_style(base).speed * change["speed"]
+            unspeeded = EXPLICIT_SPEED.sub("", base).strip(" ,，")
+            line = replace(line, style=", ".join(filter(None, [unspeeded, f"speed={factor:.3g}"])))
+        if "say" in change:
+            if change.get("for_text", line.text) != line.text:
+                log.warning("retake of %s: the script's text changed; its words to say are dropped", line.line_id)
+                change.pop("say")
+                change.pop("for_text", None)
+            else:
+                speech, spoken = speech_of(parse(change["say"]), line.lang, spell_out)
+                line = replace(line, utterance=speech, spoken_text=spoken, lexicon=())
+        if entry:
+            entry["change"] = change
+            if not change:
+                entry.pop("change")
         changed.append(line)
     return changed
 

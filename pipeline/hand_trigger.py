@@ -82,13 +82,22 @@ def run_conf(project: str, script_key: str, options: dict[str, Any]) -> dict[str
     return conf
 
 
+def conf_digest(conf: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(conf, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def run_id(conf: dict[str, Any], now: datetime | None = None) -> str:
-    """``manual__<time>__<script>__<digest>``: the runs list names the script, and the same submission sent twice
-    (a double click) is one run, not two."""
+    """``manual__<time>__<script>__<digest of the conf>``: the runs list names the script; the same submission
+    within a minute is the same id, and one still queued or running is found by its digest (``pending_twin``)."""
     moment = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M")
     name = re.sub(r"[^A-Za-z0-9_.~:+-]", "-", conf["script_key"].rsplit("/", 1)[-1])[:80]  # Airflow's run id rule
-    digest = hashlib.sha256(json.dumps(conf, sort_keys=True).encode()).hexdigest()[:8]
-    return f"manual__{moment}__{name}__{digest}"
+    return f"manual__{moment}__{name}__{conf_digest(conf)}"
+
+
+def pending_twin(conf: dict[str, Any], runs: list[dict[str, Any]]) -> str | None:
+    """A run of the same submission that has not finished (a double click, a second tab): that one, not another."""
+    suffix = f"__{conf_digest(conf)}"
+    return next((r["dag_run_id"] for r in runs if r["dag_run_id"].endswith(suffix) and r.get("conf") == conf), None)
 
 
 def explain_refusal(status: int, detail: str) -> str:

@@ -177,7 +177,9 @@ def script_view(
     earlier: dict[int, dict[str, Any]] = {}  # from_version → its lines, read once
     for line in view.lines:
         review = reviews.get(line.line_id)
-        if not review or review.get("take") != line.take:  # a take carried from before: not this version's news
+        # A take carried from before is not this version's news; a quarantined retake has no published take to
+        # compare, and is exactly the one a reviewer needs to see.
+        if not review or (line.published and review.get("take") != line.take):
             continue
         line.review = review
         before = review.get("from_version")
@@ -225,7 +227,40 @@ CHANGES = {  # what a retake may change, as the review page offers it
     "voice": "another voice",
     "say": "how it is said (markup)",
 }
-SPEED_LIMITS = (0.5, 2.0)
+MAX_CHANGE_TEXT = 2000
+
+
+def check_change(change: Any, where: str) -> dict[str, Any]:
+    """A reviewer's change for a retake, any of: ``style`` (an instruction), ``speed`` (a factor in
+    ``SPEED_RANGE`` on top of the line's style), ``voice`` (a catalog id, checked against the catalog by the chain)
+    and ``say`` (valid markup to speak instead of the line's words). The one rule for the review page, the DAG's
+    conf and the chain; raises ``ReviewError`` naming ``where``."""
+    from pipeline.text.markup import MarkupError, parse
+    from pipeline.text.style import SPEED_RANGE
+
+    if not change:
+        return {}
+    fields = set(CHANGES) - {"take"}
+    if not isinstance(change, Mapping) or not set(change) <= fields | {"for_text"}:
+        raise ReviewError(f"{where}: a change names only {', '.join(sorted(fields))}, not {change!r}")
+    checked: dict[str, Any] = {}
+    for name, value in change.items():
+        if name == "speed":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ReviewError(f"{where}: speed {value!r} is not a number (e.g. 0.9 for slower)")
+            if not SPEED_RANGE[0] <= value <= SPEED_RANGE[1]:
+                raise ReviewError(f"{where}: speed {value:g} is outside {SPEED_RANGE[0]:g}–{SPEED_RANGE[1]:g}")
+            checked["speed"] = float(value)
+            continue
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_CHANGE_TEXT:
+            raise ReviewError(f"{where}: {name} must be non-empty text of at most {MAX_CHANGE_TEXT:,} characters")
+        if name == "say":
+            try:
+                parse(value)
+            except MarkupError as exc:
+                raise ReviewError(f"{where}: how it is said: {exc}") from None
+        checked[name] = value.strip() if name != "for_text" else value
+    return checked
 
 
 def retake_asks(form: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]:
@@ -237,29 +272,18 @@ def retake_asks(form: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]:
         def value(name: str, line: str = line) -> str:
             return (form.get(f"{name}:{line}") or [""])[0].strip()
 
-        kind, change = value("change") or "take", {}
+        kind = value("change") or "take"
         if kind not in CHANGES:
             raise ReviewError(f"{line}: unknown change {kind!r} (one of {', '.join(CHANGES)})")
         if kind != "take" and not value(kind):
             raise ReviewError(f"{line}: {CHANGES[kind]} was chosen but left empty")
+        asked: Any = value(kind)
         if kind == "speed":
             try:
-                speed = float(value("speed"))
+                asked = float(asked)
             except ValueError:
-                raise ReviewError(f"{line}: speed {value('speed')!r} is not a number (e.g. 0.9 for slower)") from None
-            if not SPEED_LIMITS[0] <= speed <= SPEED_LIMITS[1]:
-                raise ReviewError(f"{line}: speed {speed:g} is outside {SPEED_LIMITS[0]:g}–{SPEED_LIMITS[1]:g}")
-            change = {"speed": speed}
-        elif kind == "say":
-            from pipeline.text.markup import MarkupError, parse
-
-            try:
-                parse(value("say"))
-            except MarkupError as exc:
-                raise ReviewError(f"{line}: how it is said: {exc}") from None
-            change = {"say": value("say")}
-        elif kind != "take":
-            change = {kind: value(kind)}
+                raise ReviewError(f"{line}: speed {asked!r} is not a number (e.g. 0.9 for slower)") from None
+        change = check_change({kind: asked}, line) if kind != "take" else {}
         asks[line] = {"note": value("note"), "change": change}
     return asks
 

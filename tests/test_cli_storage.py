@@ -72,7 +72,11 @@ def test_catalog_show_and_rebuild(s3_env: dict[str, str], tmp_path: Path) -> Non
 
     store = ObjectStore.from_settings(load_settings().storage)
     store.ensure_buckets()
-    publish(store, Delivery("acme", "ep01", _clips(tmp_path, 2), "run-1"))
+    from pipeline.storage.publish import DeliveryFile
+
+    (tmp_path / "report.html").write_text("<html>QA</html>")
+    extras = [DeliveryFile("qa/report.html", tmp_path / "report.html")]
+    publish(store, Delivery("acme", "ep01", _clips(tmp_path, 2), "run-1", extras))
     shown = runner.invoke(app, ["catalog", "show", "acme", "ep01", "--presign"])
     assert shown.exit_code == 0, shown.output
     assert "acme/ep01/v1/en/en-000.wav" in shown.output and "X-Amz-Signature=" in shown.output

@@ -44,3 +44,13 @@ def test_airflows_refusal_leads_with_the_field() -> None:
     detail = "Invalid input for param script_key: 'x' does not match '^demo/...$'\n\nFailed validating..."
     assert explain_refusal(400, detail).startswith("script_key: 'x' does not match")
     assert explain_refusal(409, "exists") == "Airflow refused the run (HTTP 409): exists"
+
+
+def test_a_submission_still_queued_is_found_instead_of_queued_again() -> None:
+    from pipeline.hand_trigger import pending_twin
+
+    conf = run_conf("acme", "acme/2026-11-30/ep.srt", {"profile": "broadcast"})
+    earlier = run_id(conf, datetime(2026, 12, 1, 10, 29, 59, tzinfo=UTC))  # a minute boundary in between
+    runs = [{"dag_run_id": earlier, "conf": conf}, {"dag_run_id": "manual__x__other", "conf": {"project": "acme"}}]
+    assert pending_twin(conf, runs) == earlier
+    assert pending_twin({**conf, "force": True}, runs) is None

@@ -159,8 +159,10 @@ def catalog_show(
     console.print(frame_table(shown, f"{project}/{script_id} v{chosen}", columns))
     from pipeline.review import report_path
 
-    link = settings_or_exit(config).review.base_url.rstrip("/") + report_path(project, script_id, chosen)
-    console.print(f"QA report: {link}  (Airflow login; the link does not expire)", highlight=False, soft_wrap=True)
+    path = report_path(project, script_id, chosen)
+    if store.exists("assets", f"{project}/{script_id}/v{chosen}/qa/report.html"):
+        link = settings_or_exit(config).review.base_url.rstrip("/") + path
+        console.print(f"QA report: {link}  (Airflow login; the link does not expire)", highlight=False, soft_wrap=True)
     if presign:  # full URLs on their own lines: a table would cut them
         for line_id, key in zip(frame["line_id"], frame["key"], strict=True):
             console.print(f"{line_id}\t{store.presigned_get('assets', key)}", highlight=False, soft_wrap=True)

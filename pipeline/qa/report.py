@@ -1,7 +1,8 @@
 """QA reports: JSON for machines, Parquet for analysis across runs, and one self-contained HTML file for reviewers.
 
-The HTML report must open from an e-mail attachment or an air-gapped share, so everything (CSS, JS, plots, audio
-previews) is inlined; nothing is fetched from the network.
+The HTML report must open from an e-mail attachment or an air-gapped share, so everything (CSS, JS, plots, line
+previews) is inlined; nothing is fetched from the network. Only the whole-stem players link to files beside it
+(``../stems/…``): they play where the report is served with its version (the plugin's report link).
 """
 
 from __future__ import annotations
@@ -192,9 +193,14 @@ def _programme(files: list[str]) -> str:
     return f'<details class="programme" open><summary>The whole programme</summary>{players}</details>'
 
 
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds * 1000), 60_000)
-    return f"{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+def timecode(seconds: float | None) -> str:
+    """A slot's time as editors read it: ``00:13.120``, ``1:02:03.040`` (the report and the review page)."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(round(seconds * 1000), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    clock = f"{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+    return f"{hours}:{clock}" if hours else clock
 
 
 def card_media(x: np.ndarray, rate: int, preview_kbps: int = 64) -> Media:
@@ -225,7 +231,7 @@ def _card(line: LineQa, media: Media | None) -> str:
     if where.get("speaker"):
         facts.append(("speaker", _e(where["speaker"])))
     if where.get("slot_start_s") is not None and where.get("slot_end_s") is not None:
-        facts.append(("slot", f"{_clock(where['slot_start_s'])}–{_clock(where['slot_end_s'])}"))
+        facts.append(("slot", f"{timecode(where['slot_start_s'])}–{timecode(where['slot_end_s'])}"))
     facts += [
         ("engine", _e(line.engine or "—")),
         ("voice", _e(line.voice or "—")),
@@ -236,7 +242,7 @@ def _card(line: LineQa, media: Media | None) -> str:
         ("attempts", str(int(line.attempts))),
     ]
     if line.start_s is not None:
-        facts.append(("placed at", _clock(line.start_s)))
+        facts.append(("placed at", timecode(line.start_s)))
     facts_html = "".join(f"<span><i>{name}</i> {value}</span>" for name, value in facts)
     flags = ""
     if line.quarantined:

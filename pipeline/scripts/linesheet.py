@@ -258,7 +258,7 @@ def parse_xlsx(data: bytes, report: Report, settings: IngestSettings) -> list[Ra
             report.warning(None, "extra-sheets", f"only the first sheet '{sheet.title}' is read")
         rows = ((i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), start=1))
         return _rows_to_raw(rows, report, settings)
-    except ParseError as exc:  # read-only mode parses the sheet's XML while rows are read
+    except (ParseError, ValueError) as exc:  # read-only mode parses the sheet's XML while rows are read
         report.error(None, "unreadable", f"not a readable XLSX workbook: the sheet's XML is broken ({exc})")
         return []
     finally:

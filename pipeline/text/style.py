@@ -103,9 +103,7 @@ _CUES: tuple[tuple[Cue, tuple[str, ...]], ...] = (
     (Cue("low", pitch=0.9, group="pitch"), ("low-pitched", "low pitch", "deep voice", "deep", "低沉")),
 )
 _INTENSIFIERS = ("very", "really", "extremely", "super", "非常", "特别", "十分", "极其", "很")
-_EXPLICIT_SPEED = re.compile(
-    r"(?:speed|rate|语速)\s*[=:：]?\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:x|×|倍速?)(?![a-z])"
-)
+EXPLICIT_SPEED = re.compile(r"(?:speed|rate|语速)\s*[=:：]?\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:x|×|倍速?)(?![a-z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +191,7 @@ def parse_style(instruction: str | None) -> Style:
         if cue.group:
             groups.setdefault(cue.group, set()).add(cue.name)
     warnings += [f"contradictory cues {sorted(names)}" for names in groups.values() if len(names) > 1]
-    if match := _EXPLICIT_SPEED.search(low):
+    if match := EXPLICIT_SPEED.search(low):
         speed = float(match.group(1) or match.group(2))
         style = replace(style, cues=(*style.cues, f"speed={speed:g}"))
         if not SPEED_RANGE[0] <= speed <= SPEED_RANGE[1]:

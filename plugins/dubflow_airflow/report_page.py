@@ -3,15 +3,14 @@
 
 A presigned S3 link lapses after ``storage.presign_expiry`` and cannot be shared; this one can, with whoever may
 read assets in Airflow. The report's header gets the version, run and date from the manifest (the stored report is
-made before its version exists); the stems and clips it links to are served from the same place. Only files the
-manifest lists are served: a path cannot reach anything else in the bucket.
+made before its version exists); the stems and clips it links to are reached through the same place (a redirect to
+a fresh presigned URL: S3 serves the bytes, with ranges). Only files the manifest lists: a path reaches nothing else.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import mimetypes
 import re
 from typing import Any
 
@@ -43,14 +42,11 @@ def report_file(project: str, script_id: str, version: int, path: str) -> Respon
     listed = {entry["name"] for entry in [*manifest.get("files", []), *manifest.get("lines", [])]}
     if path not in listed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{project}/{script_id} v{version} has no file {path!r}")
-    data = store.get_bytes("assets", prefix + path)
-    headers = {"Cache-Control": "private, max-age=300"}
-    if path == "qa/report.html":
-        header = f'<p class="published" id="published">{html.escape(published_header(manifest))}</p>'
-        page = _PUBLISHED.sub(lambda _: header, data.decode("utf-8"), count=1)
-        return HTMLResponse(page, headers=headers)
-    kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    return Response(data, media_type=kind, headers=headers)
+    if path != "qa/report.html":  # a stem can be hundreds of MB: S3 serves it (with ranges, for seeking)
+        return RedirectResponse(store.presigned_get("assets", prefix + path), status.HTTP_307_TEMPORARY_REDIRECT)
+    header = f'<p class="published" id="published">{html.escape(published_header(manifest))}</p>'
+    page = _PUBLISHED.sub(lambda _: header, store.get_bytes("assets", prefix + path).decode("utf-8"), count=1)
+    return HTMLResponse(page, headers={"Cache-Control": "private, max-age=300"})
 
 
 def _prefix(project: str, script_id: str, version: int) -> str:

@@ -62,7 +62,15 @@ async def trigger_runs(dag_id: str, request: Request) -> Response:
 
 
 def _queue(dag_id: str, request: Request, form: dict[str, list[str]]) -> Response:
-    from pipeline.hand_trigger import MAX_PICKED, TriggerError, explain_refusal, parse_recast, run_conf, run_id
+    from pipeline.hand_trigger import (
+        MAX_PICKED,
+        TriggerError,
+        explain_refusal,
+        parse_recast,
+        pending_twin,
+        run_conf,
+        run_id,
+    )
 
     project = (form.get("project") or [""])[0]
     page = f"{quote(dag_id, safe='')}?project={quote(project, safe='')}"
@@ -83,8 +91,12 @@ def _queue(dag_id: str, request: Request, form: dict[str, list[str]]) -> Respons
         return web.back(page, error=str(exc))
     options = {k: v for k, v in options.items() if v is not None}
     queued, now = [], datetime.now(UTC)
+    pending = _pending_runs(request, dag_id)
     for key in picked:
         conf = run_conf(project, key, options)
+        if twin := pending_twin(conf, pending):
+            queued.append(twin)
+            continue
         body = {"dag_run_id": run_id(conf, now), "logical_date": None, "conf": conf, "note": "voiced by hand"}
         answer = web.as_user(request, "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", body)
         if answer.status_code == status.HTTP_409_CONFLICT:  # the same submission again: that run is the one
@@ -98,6 +110,12 @@ def _queue(dag_id: str, request: Request, form: dict[str, list[str]]) -> Respons
     if len(queued) == 1:  # straight to the run's Review tab, which shows its progress
         return web.back(f"../review/{quote(dag_id, safe='')}/{quote(queued[0], safe='')}", started=queued[0])
     return web.back(page, queued=queued)
+
+
+def _pending_runs(request: Request, dag_id: str) -> list[dict[str, Any]]:
+    path = f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns"
+    answer = web.as_user(request, "GET", f"{path}?state=queued&state=running&limit=100&order_by=-run_after")
+    return answer.json().get("dag_runs", []) if answer.is_success else []
 
 
 def _dag_details(request: Request, dag_id: str) -> dict[str, Any]:

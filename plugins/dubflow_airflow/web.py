@@ -21,20 +21,20 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape())
 
 
-def timecode(seconds: float | None) -> str:
-    """A slot's time as editors read it: ``00:13.120``, ``1:02:03.040``."""
-    if seconds is None:
-        return ""
-    ms = round(seconds * 1000)
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    clock = f"{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
-    return f"{hours}:{clock}" if hours else clock
+ONCE = ("queued", "error", "saved", "started")  # what happened, shown once: a page link must not repeat it
 
 
 def with_query(query: dict[str, str], **changed: Any) -> str:
-    """This page's query string with some values changed (paging keeps the filters)."""
-    return "?" + urlencode({**query, **{key: str(value) for key, value in changed.items()}})
+    """This page's query string with some values changed (paging keeps the filters, not the banners)."""
+    kept = {key: value for key, value in query.items() if key not in ONCE}
+    return "?" + urlencode({**kept, **{key: str(value) for key, value in changed.items()}})
+
+
+def timecode(seconds: float | None) -> str:
+    """The QA report's timecode (imported on first use: plugins load in every Airflow process)."""
+    from pipeline.qa.report import timecode as written
+
+    return written(seconds)
 
 
 TEMPLATES.filters |= {"timecode": timecode}

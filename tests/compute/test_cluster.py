@@ -76,9 +76,14 @@ def test_a_local_cluster_keeps_dasks_lifecycle_lines_out_of_the_callers_log(capl
     from pipeline.settings import DaskSettings
 
     caplog.set_level(logging.INFO)
-    logging.getLogger("distributed").setLevel(logging.NOTSET)  # as in a fresh task process
-    with open_client(DaskSettings(mode="local", workers=1, engine_threads=1)) as client:
-        client.submit(sum, [1, 2]).result()
-        logging.getLogger("distributed.test").warning("still shown")
+    dask_logger = logging.getLogger("distributed")
+    before = dask_logger.level
+    dask_logger.setLevel(logging.NOTSET)  # as in a fresh task process
+    try:
+        with open_client(DaskSettings(mode="local", workers=1, engine_threads=1)) as client:
+            client.submit(sum, [1, 2]).result()
+            logging.getLogger("distributed.test").warning("still shown")
+    finally:
+        dask_logger.setLevel(before)
     dask = [r for r in caplog.records if r.name.startswith("distributed")]
     assert [r.getMessage() for r in dask] == ["still shown"], [r.getMessage() for r in dask][:10]
