@@ -113,13 +113,13 @@ def review(dag_id: str, run_id: str, request: Request, session: SessionDep, user
     choices = Filters.choices(scripts)
     engines = sorted({line.engine for script in scripts for line in script.lines if line.engine})
     for script in scripts:
-        script.paged(filters, _page(query.get(f"page{script.map_index}")))
+        script.paged(filters, web.int_param(query.get(f"page{script.map_index}"), 1))
     shown = {"dag_id": dag_id, "run_id": run_id, "scripts": scripts, "store_problem": problem, "root": "../../../"}
     shown |= {"run_failures": failed, "filters": filters, "choices": choices, "limits": _retake_limits(engines)}
     shown |= {"query": dict(query), "changes": CHANGES}
     shown |= {"running": running, "progress_url": f"{quote(run_id, safe='')}/progress"}
     shown |= {"reviewer": user.get_name(), "action": f"{quote(run_id, safe='')}/retake"}
-    shown |= {key: request.query_params.get(key) for key in ("queued", "error", "saved", "started")}
+    shown |= {key: request.query_params.get(key) for key in web.ONCE}
     shown |= _audition_panel(dag_id)
     shown |= _voices_panel(store)
     page = web.TEMPLATES.get_template("review.html").render(shown)
@@ -197,13 +197,6 @@ def _voicing_results(session: Any, dag_id: str, run_id: str) -> list[tuple[str, 
     values = {x.map_index: XComModel.deserialize_value(x) for x in xcoms}
     # An empty expansion leaves one unmapped (map index -1), skipped instance.
     return [(label or f"script {i}", str(state or "none"), i, values.get(i)) for i, state, label in tis if i >= 0]
-
-
-def _page(value: str | None) -> int:
-    try:
-        return int(value or 1)
-    except ValueError:
-        return 1
 
 
 def _retake_limits(engines: list[str]) -> dict[str, str]:

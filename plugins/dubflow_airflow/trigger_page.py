@@ -31,7 +31,7 @@ def trigger_page(dag_id: str, request: Request, user: GetUserDep) -> HTMLRespons
     details = _dag_details(request, dag_id)
     params = details.get("params") or {}
     project = request.query_params.get("project") or _default(params, "project") or ""
-    days = _int(request.query_params.get("days"), 7)
+    days = web.int_param(request.query_params.get("days"), 7)
     kinds = _kinds(dag_id)
     store, problem = web.store()
     offered: list[Any] = []
@@ -147,13 +147,6 @@ def _field(params: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _default(params: dict[str, Any], name: str) -> Any:
     return (params.get(name) or {}).get("value")
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default
 
 
 def _detail(answer: Any) -> str:

@@ -24,6 +24,14 @@ TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templa
 ONCE = ("queued", "error", "saved", "started")  # what happened, shown once: a page link must not repeat it
 
 
+def int_param(value: str | None, default: int) -> int:
+    """A number from the query string; anything else is the default (a hand-edited URL must not be a 500)."""
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
 def with_query(query: dict[str, str], **changed: Any) -> str:
     """This page's query string with some values changed (paging keeps the filters, not the banners)."""
     kept = {key: value for key, value in query.items() if key not in ONCE}
