@@ -85,14 +85,14 @@ def test_a_retake_applies_the_change_the_reviewer_asked_for_and_later_runs_keep_
     path = tmp_path / "changes.csv"
     with path.open("w", newline="") as handle:
         rows = [("ch-0001", "Good evening, harbour."), ("ch-0002", "The tide is turning."),
-                ("ch-0003", "Stay close to the light."), ("ch-0004", "Read the SQL aloud.")]  # fmt: skip
+                ("ch-0003", "Stay close to the light until the boats come home."), ("ch-0004", "Read the SQL aloud.")]  # fmt: skip
         csv.writer(handle).writerows([("line_id", "text", "style"), *[(i, t, "") for i, t in rows]])
     put_script(store, path, "t", date(2026, 11, 21))
     [item] = discover_scripts(on_cluster, "t", None, None, "t/2026-11-21/changes.csv")
     first = voice_script(on_cluster, item, "run-1")
     v1 = {line["line_id"]: line for line in _manifest(store, first)["lines"]}
 
-    changes = {"ch-0001": {"voice": "en-espeak"}, "ch-0002": {"style": "slowly"}, "ch-0003": {"speed": 0.8},
+    changes = {"ch-0001": {"voice": "en-espeak"}, "ch-0002": {"style": "slowly"}, "ch-0003": {"speed": 0.6},
                "ch-0004": {"say": "Read the [S][IY1][K][W][AH0][L] aloud."}}  # fmt: skip
     retake = {line: {**REVIEW, "change": change} for line, change in changes.items()}
     second = voice_script(on_cluster, item, "run-2", retake=retake)
@@ -107,8 +107,10 @@ def test_a_retake_applies_the_change_the_reviewer_asked_for_and_later_runs_keep_
     if "ch-0002" in lines:
         assert lines["ch-0002"]["style"] == "slowly"
     if "ch-0003" in lines:  # slower: a longer clip (no slot: nothing squeezes it back)
-        assert lines["ch-0003"]["style"] == "speed=0.8"
-        assert lines["ch-0003"]["duration"] > v1["ch-0003"]["duration"] * 1.1, (lines["ch-0003"], v1["ch-0003"])
+        assert lines["ch-0003"]["style"] == "speed=0.6"
+        # 1/0.6 = 1.67× as long at take 0. A retake samples Piper's phoneme durations (noise_w): -5 % to +8 % of
+        # a short line's raw length in 40 takes, and one trimmed clip in CI came out 13 % short of its 1/0.8.
+        assert lines["ch-0003"]["duration"] > v1["ch-0003"]["duration"] * 1.3, (lines["ch-0003"], v1["ch-0003"])
     if "ch-0004" in lines:  # said as asked; the published text is still the script's
         assert (
             lines["ch-0004"]["text"] == "Read the SQL aloud." and lines["ch-0004"]["sha256"] != v1["ch-0004"]["sha256"]
