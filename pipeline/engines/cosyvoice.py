@@ -59,6 +59,7 @@ from pipeline.engines.base import (
     UnsupportedInputError,
     silence,
 )
+from pipeline.engines.cosyvoice_guards import decode_steps_take_turns, llm_failures_raise
 from pipeline.text.katakana import to_katakana
 from pipeline.text.markup import EVENTS, Break, Event, Phonemes, Pinyin, Segment, Span, Text, Utterance, features
 from pipeline.text.style import DIALECTS, Style
@@ -180,7 +181,7 @@ class CosyVoiceEngine(Engine):
     # ------------------------------------------------------------------------------------------------ loading
 
     @staticmethod
-    def _make_capabilities(v3: bool, sample_rate: int) -> Capabilities:
+    def _make_capabilities(v3: bool, sample_rate: int, thread_safe: bool = True) -> Capabilities:
         return Capabilities(
             languages=V3_LANGUAGES if v3 else V2_LANGUAGES,
             cloning=True,
@@ -190,8 +191,10 @@ class CosyVoiceEngine(Engine):
             needs_gpu=True,
             # Non-streaming calls only (the adapter never streams): upstream's model keeps per-request state
             # under its own lock and runs the LLM on its own CUDA stream; its gRPC server runs 4 threads on one
-            # model. How many lines a GPU worker runs at once is dask.cuda.lines_per_gpu.
-            thread_safe=True,
+            # model. Its LLM's decode steps take turns (cosyvoice_guards: transformers' hidden-state recorder is
+            # not thread-safe); a model without that guard serves one line at a time. How many lines a GPU
+            # worker runs at once is dask.cuda.lines_per_gpu.
+            thread_safe=thread_safe,
         )
 
     @property
@@ -261,9 +264,12 @@ class CosyVoiceEngine(Engine):
         sample_rate = getattr(model, "sample_rate", None)
         if not isinstance(sample_rate, int) or sample_rate <= 0:
             raise EngineError(f"{self.name}: loaded model reports no sample_rate ({sample_rate!r})")
+        shareable = decode_steps_take_turns(model)
+        if not llm_failures_raise(model):
+            log.warning("%s: this CosyVoice has no llm_job/token2wav: a failed LLM thread goes unseen", self.name)
         self._model = model
         self._v3 = "CosyVoice3" in names
-        self._capabilities = self._make_capabilities(v3=self._v3, sample_rate=sample_rate)
+        self._capabilities = self._make_capabilities(v3=self._v3, sample_rate=sample_rate, thread_safe=shareable)
         self._speakers.clear()
 
     def _compiled_overlay(self) -> Path:

@@ -91,7 +91,8 @@ def test_load_passes_upstream_options_and_reads_sample_rate(model_dir: Path):
     )
     assert engine.model_version == "CosyVoice3/Fun-CosyVoice3-0.5B"
     caps = engine.capabilities
-    assert caps.sample_rate == 24000 and caps.cloning and caps.instruct and caps.needs_gpu and caps.thread_safe
+    assert caps.sample_rate == 24000 and caps.cloning and caps.instruct and caps.needs_gpu
+    assert not caps.thread_safe  # the stand-in has no LLM decode step to make take turns (upstream's: contract test)
     assert caps.languages == frozenset("zh en ja ko de es fr it ru yue".split())
     assert caps.markup == {"pinyin", "phonemes", "break", "span:strong", "span:laughter"} | {
         f"event:{e}" for e in EVENTS

@@ -230,6 +230,31 @@ def _speech_tokenizer(path: Path, classes: int = 64) -> None:
           [weight, starts, ends, axes, steps])  # fmt: skip
 
 
+def _stop_at_min_len(llm: object) -> None:
+    """Make the random LM end every line where upstream first lets it, as a trained model ends a line once said.
+
+    Upstream's CosyVoice3LM breaks on any of its 200 ids from ``speech_token_size`` up, but before ``min_len``
+    (two tokens per text token) it masks only ``speech_token_size`` itself (``Qwen2LM.sampling_ids``). Random weights
+    then end about one step in thirty: a line of no tokens or two makes a mel too short for the vocoder's causal
+    convolution ("Kernel size can't be greater than actual input size"), by chance, in whichever test drew it.
+
+    So one hidden dimension carries a constant: every speech-token embedding (all the LM is fed while it decodes)
+    has it, and it dominates the residual stream, so after the final RMSNorm it is nearly the same for every step.
+    The decoder reads it only in the stop rows: up for ``speech_token_size`` (masked until ``min_len``, then the top
+    choice), down for the other stop ids (never drawn). Speech tokens stay random; every line is ``min_len`` long."""
+    import torch
+
+    dim, level, weight = 0, 50.0, 2.0
+    stops = slice(SPEECH_TOKENS, None)
+    with torch.no_grad():
+        llm.speech_embedding.weight[:, dim] = level  # type: ignore[attr-defined]
+        decoder = llm.llm_decoder.weight  # type: ignore[attr-defined]
+        decoder[:, dim] = 0.0
+        decoder[stops] = 0.0
+        decoder[SPEECH_TOKENS, dim] = weight
+        decoder[SPEECH_TOKENS + 1 :, dim] = -weight
+
+
 def build(model_dir: Path) -> Path:
     """Write a loadable CosyVoice3 model directory into ``model_dir`` (upstream must be importable)."""
     import torch
@@ -245,6 +270,7 @@ def build(model_dir: Path) -> Path:
     (model_dir / "cosyvoice3.yaml").write_text(yaml)
     torch.manual_seed(0)
     configs = load_hyperpyyaml(yaml, overrides={"qwen_pretrain_path": str(blank)})
+    _stop_at_min_len(configs["llm"])
     for name in ("llm", "flow", "hift"):
         torch.save(configs[name].state_dict(), model_dir / f"{name}.pt")
     _campplus(model_dir / "campplus.onnx")
