@@ -190,6 +190,39 @@ def open_client(settings: DaskSettings, spec: ClusterSpec | None = None, timeout
             cluster.close()
 
 
+@contextmanager
+def shared_cluster(settings: DaskSettings) -> Iterator[str | None]:
+    """Start the configured local (or CUDA) cluster once for everything this process runs in the block.
+
+    Each voicing task opens its own client, and in local mode its own cluster: its workers start and load every
+    engine and QA model again. A process that runs several tasks in turn (``make demo``'s ``dag.test()`` runs)
+    would pay that per task; here they share one cluster, as a deployment's tasks share its scheduler: settings
+    loaded in the block read ``dask.mode: external`` at its address (``DUBFLOW_DASK__…``, restored after). Yields
+    the address; None, with nothing started, when the settings already name an external scheduler."""
+    spec = cluster_spec(settings)
+    if spec.mode == "external":
+        yield None
+        return
+    quiet_dask_lifecycle()
+    cluster = start_cluster(spec)
+    env = {
+        "DUBFLOW_DASK__MODE": "external",
+        "DUBFLOW_DASK__EXTERNAL__SCHEDULER_ADDRESS": cluster.scheduler_address,
+        "DUBFLOW_DASK__ENGINE_THREADS": str(spec.engine_threads),
+    }
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        cluster.close()
+
+
 class LazyClient:
     """Opens the configured cluster on first use only: a fully cached re-run never starts Dask at all."""
 

@@ -217,6 +217,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _run_demo(args: argparse.Namespace, started: float) -> int:
     from dubflow_airflow.hooks import in_repo, pipeline_settings
+    from pipeline.compute.cluster import shared_cluster
     from pipeline.console import make_console
     from pipeline.storage.connect import connect_store
     from pipeline.storage.errors import StorageError
@@ -242,9 +243,12 @@ def _run_demo(args: argparse.Namespace, started: float) -> int:
             say(f"inbox: s3://{store.bucket('inbox')}/{key}")
         console.rule(f"{ENROLLMENT_DAG}: dag.test() for the cast of {args.project}")
         runs = [enroll_cast(settings.voices_file, args.project, args.day)]
-        for dag_id in DAG_IDS:
-            console.rule(f"{dag_id}: dag.test() for {args.day}")
-            runs.append(run_dag(dag_id, args.day, {"project": args.project}))
+        with shared_cluster(settings.dask) as address:  # the voicing tasks load the engines once, not each
+            if address is not None:
+                say(f"one local Dask cluster for the voicing runs: {address}")
+            for dag_id in DAG_IDS:
+                console.rule(f"{dag_id}: dag.test() for {args.day}")
+                runs.append(run_dag(dag_id, args.day, {"project": args.project}))
         for script in _published(runs):
             folder = args.out / "delivery" / script.result["script_id"] / f"v{script.result['version']}"
             script.local = download_version(store, script.result["manifest"], folder)

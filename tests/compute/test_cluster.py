@@ -87,3 +87,27 @@ def test_a_local_cluster_keeps_dasks_lifecycle_lines_out_of_the_callers_log(capl
         dask_logger.setLevel(before)
     dask = [r for r in caplog.records if r.name.startswith("distributed")]
     assert [r.getMessage() for r in dask] == ["still shown"], [r.getMessage() for r in dask][:10]
+
+
+def test_a_shared_cluster_serves_every_run_in_the_block_and_is_gone_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``make demo``'s voicing runs share one cluster: settings loaded in the block name it, nothing after does."""
+    from distributed import Client
+
+    from pipeline.compute.cluster import open_client, shared_cluster
+    from pipeline.settings import load_settings
+
+    monkeypatch.setenv("DUBFLOW_DASK__ENGINE_THREADS", "3")  # restored to this, not dropped
+    with shared_cluster(DaskSettings(mode="local", workers=1, engine_threads=1)) as address:
+        assert address is not None and address.startswith("tcp://127.0.0.1:")
+        inside = load_settings().dask
+        assert (inside.mode, inside.external.scheduler_address, inside.engine_threads) == ("external", address, 1)
+        for _ in range(2):  # two runs, one cluster: each client finds the same worker
+            with open_client(inside) as client:
+                assert len(client.scheduler_info()["workers"]) == 1
+    after = load_settings().dask
+    assert (after.mode, after.external.scheduler_address, after.engine_threads) == ("auto", None, 3)
+    with pytest.raises(OSError):  # the scheduler it started is closed
+        Client(address, timeout="2s")
+    external = DaskSettings(mode="external", external={"scheduler_address": "tcp://127.0.0.1:1"})
+    with shared_cluster(external) as nothing:
+        assert nothing is None and load_settings().dask.mode == "auto"  # an external scheduler: nothing started
