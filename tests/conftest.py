@@ -27,6 +27,42 @@ FIXTURES = REPO / "tests" / "fixtures"
 SAMPLES = REPO / "samples"
 
 
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """The suite's one real two-worker LocalCluster: the fan-out tests' client, and (through ``on_suite_cluster``)
+    the cluster the CLI and ``dag.test()`` runs voice on, so its workers load the engines and QA models once."""
+    from distributed import Client, LocalCluster
+
+    from pipeline.compute.cluster import PARENT_WATCH
+
+    # The parent watch: a suite killed mid-run (a CI timeout) must not leave its workers behind.
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address="127.0.0.1:0", memory_limit="4GiB", silence_logs=40,
+                           preload=[PARENT_WATCH])  # fmt: skip
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def suite_cluster_env(client: Any) -> dict[str, str]:
+    """Settings loaded with these variables voice on the suite's cluster (``dask.mode: external``)."""
+    address = client.scheduler_info()["address"]
+    return {"DUBFLOW_DASK__MODE": "external", "DUBFLOW_DASK__EXTERNAL__SCHEDULER_ADDRESS": address,
+            "DUBFLOW_DASK__ENGINE_THREADS": "1"}  # fmt: skip
+
+
+@pytest.fixture
+def on_suite_cluster(dask_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test's runs voice on the suite's cluster instead of starting a LocalCluster of their own: for tests of
+    what a run does, not of how a cluster starts (``make demo``, ``dubflow demo``, tests/compute/test_cluster.py
+    and the e2e tests start their own)."""
+    for key, value in suite_cluster_env(dask_client).items():
+        monkeypatch.setenv(key, value)
+
+
 @pytest.fixture
 def ingest_settings() -> IngestSettings:
     return Settings().ingest

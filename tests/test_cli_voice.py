@@ -14,7 +14,9 @@ runner = CliRunner()
 
 
 @pytest.mark.timeout(900)
-def test_a_hundred_line_script_without_publishing_keeps_its_delivery(tmp_path: Path, s3_env: dict[str, str]) -> None:
+def test_a_hundred_line_script_without_publishing_keeps_its_delivery(
+    tmp_path: Path, s3_env: dict[str, str], on_suite_cluster: None
+) -> None:
     script = tmp_path / "long_sheet.csv"
     rows = [f"L{i:03d},This is line number {i} of the long sheet." for i in range(100)]
     script.write_text("line_id,text\n" + "\n".join(rows) + "\n")
@@ -30,7 +32,9 @@ def test_a_hundred_line_script_without_publishing_keeps_its_delivery(tmp_path: P
     assert "long_sheet" not in listed.output  # nothing was published
 
 
-def test_a_refused_script_fails_the_run_and_the_others_still_run(tmp_path: Path, s3_env: dict[str, str]) -> None:
+def test_a_refused_script_fails_the_run_and_the_others_still_run(
+    tmp_path: Path, s3_env: dict[str, str], on_suite_cluster: None
+) -> None:
     good = SAMPLES / "zh_linesheet.csv"
     bad = FIXTURES / "malformed" / "bad_sheet.csv"
     result = runner.invoke(app, ["voice", str(bad), str(good), "--project", "demo", "--no-publish"])

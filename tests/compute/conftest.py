@@ -1,10 +1,11 @@
-"""A real two-worker LocalCluster for the fan-out tests, and settings/catalogs that route lines to test voices."""
+"""Settings and catalogs that route lines to test voices, for the fan-out tests on the suite's cluster
+(``dask_client`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,24 +28,6 @@ projects:
   t:
     defaults: {en: en-joe, zh: zh-baker}
 """
-
-
-@pytest.fixture(scope="session")
-def dask_client() -> Iterator[object]:
-    from distributed import Client, LocalCluster
-
-    from pipeline.compute.cluster import PARENT_WATCH
-
-    # The parent watch: a suite killed mid-run (a CI timeout) must not leave its workers behind.
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address="127.0.0.1:0", memory_limit="4GiB", silence_logs=40,
-                           preload=[PARENT_WATCH])  # fmt: skip
-    client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 @pytest.fixture

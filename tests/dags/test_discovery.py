@@ -29,7 +29,7 @@ def _states(run) -> dict[str, str]:
     return {f"{ti.task_id}[{ti.map_index}]": str(ti.state) for ti in run.get_task_instances()}
 
 
-def test_each_voicing_dag_voices_only_its_kind_of_script(airflow_home, s3_env) -> None:
+def test_each_voicing_dag_voices_only_its_kind_of_script(airflow_home, s3_env, on_suite_cluster) -> None:
     store = ObjectStore.from_settings(load_settings().storage)
     store.ensure_buckets()
     for sample in ("en_dub_ep01.srt", "narration_harbour.md"):

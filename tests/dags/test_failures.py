@@ -33,7 +33,7 @@ def _dubbing_dag() -> Any:
 
 
 def test_a_broken_script_fails_its_instance_at_once_and_the_run_while_the_good_one_is_published(
-    airflow_home: Any, s3_env: dict[str, str], capfd: pytest.CaptureFixture[str]
+    airflow_home: Any, s3_env: dict[str, str], capfd: pytest.CaptureFixture[str], on_suite_cluster: None
 ) -> None:
     store = ObjectStore.from_settings(load_settings().storage)
     store.ensure_buckets()

@@ -24,7 +24,7 @@ import pytest
 from pipeline.settings import load_settings
 from pipeline.storage.inbox import put_script
 from pipeline.storage.store import ObjectStore
-from tests.conftest import REPO, SAMPLES, remove_env_buckets, s3_env_vars, screenshot
+from tests.conftest import REPO, SAMPLES, remove_env_buckets, s3_env_vars, screenshot, suite_cluster_env
 
 DAY = date(2026, 10, 5)
 DAG_ID = "dubflow_dubbing"
@@ -54,14 +54,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(airflow_home: Path, s3_settings, local_s3_server, tmp_path_factory) -> Iterator[Server]:
+def server(airflow_home: Path, s3_settings, local_s3_server, tmp_path_factory, dask_client) -> Iterator[Server]:
     import uvicorn
 
     port = _free_port()
     url, env = f"http://127.0.0.1:{port}", s3_env_vars(s3_settings)
     with pytest.MonkeyPatch.context() as patch:
         airflow = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS, "AIRFLOW__API__BASE_URL": url}
-        for key, value in {**env, **airflow}.items():
+        for key, value in {**env, **airflow, **suite_cluster_env(dask_client)}.items():
             patch.setenv(key, value)
         store = ObjectStore.from_settings(load_settings().storage)
         store.ensure_buckets()
