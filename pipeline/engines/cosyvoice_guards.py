@@ -58,7 +58,7 @@ def llm_failures_raise(model: Any) -> bool:
         uuid = kwargs["uuid"] if "uuid" in kwargs else args[-1]
         try:
             job(*args, **kwargs)
-        except BaseException as exc:
+        except BaseException as exc:  # anything: the thread's end is its only report, and join() hides it
             failures[uuid] = exc
             inner.llm_end_dict[uuid] = True  # a streaming caller waits on this flag, not on the thread
 
