@@ -179,18 +179,19 @@ def _settle(gate: Gate, item: Item, take: Take, heard: str | None) -> LineQa:
     (job, raw_key, engine_used, slot), (samples, rate, processed) = item, take
     profile, qa = gate.profile, gate.qa
     reference = reference_file(job.reference, gate.store)
-    attempts = 1
+    attempts, spoken_by = 1, {engine_used}
     while True:
         checks = run_checks(processed, job, profile, qa, reference, heard)
         verdict = overall(checks)
         failed = [c for c in checks if c.verdict == "fail"]
         if verdict != "fail" or attempts > qa.max_resynth or not any(c.name in RETRYABLE for c in failed):
             break
-        again = _resynthesize(gate, job, attempts, reference)
-        if isinstance(again, str):  # the engine could not run here: say so, do not pretend the new take failed
+        again = _resynthesize(gate, job, attempts, reference, spoken_by)
+        if isinstance(again, str):  # no new take could be made: say so, do not pretend the new take failed
             checks.append(Check("resynthesis", "not-checked", detail=again))
             break
         samples, rate, engine_used = again
+        spoken_by.add(engine_used)
         processed, heard = process_clip(samples, rate, profile, slot.cue_s, slot.gap_after_s), None
         attempts += 1
     quarantined = verdict == "fail"
@@ -226,11 +227,23 @@ def _settle(gate: Gate, item: Item, take: Take, heard: str | None) -> LineQa:
     )
 
 
-def _resynthesize(gate: Gate, job: Job, attempt: int, reference: Path | None) -> tuple[np.ndarray, int, str] | str:
-    """QA's new take: a new seed with the planned engine, and from the second one the next planned engine. (Not a
-    reviewer's retake, which is a new take number and cache key planned before synthesis.)"""
-    fallback = attempt >= 2 and len(job.engines) > 1
-    engines = job.engines[1:] if fallback else job.engines
+def _take_engines(gate: Gate, job: Job, attempt: int, spoken_by: set[str]) -> list[str]:
+    """Who may speak QA's new take: the planned engines, from the second new take those after the first. An engine
+    whose takes do not vary (espeak-ng) and that already spoke the line is passed over: a new seed would give it
+    the very audio that failed, heard by Whisper once more for nothing."""
+    planned = job.engines[1:] if attempt >= 2 and len(job.engines) > 1 else job.engines
+    return [n for n in planned if n not in spoken_by or gate.registry.get(n).capabilities.takes_vary]
+
+
+def _resynthesize(
+    gate: Gate, job: Job, attempt: int, reference: Path | None, spoken_by: set[str]
+) -> tuple[np.ndarray, int, str] | str:
+    """QA's new take with a new seed (see ``_take_engines`` for by whom). (Not a reviewer's retake, which is a new
+    take number and cache key planned before synthesis.)"""
+    engines = _take_engines(gate, job, attempt, spoken_by)
+    if not engines:
+        same = ", ".join(sorted(spoken_by))
+        return f"no new take: {same} speaks this line the same way every time, and no other engine is planned for it"
     seed = (job.seed + 7919 * attempt) % 2**32
     # take > 0 also tells engines without a usable seed (Piper) to sample their noise: a new seed alone would
     # give Piper's seeded, noise-free output again, the very audio that just failed.

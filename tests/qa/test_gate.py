@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -98,3 +99,37 @@ def test_a_garbled_neighbour_does_not_fail_a_good_line(store: ObjectStore) -> No
     items = [(job, key, "piper", Slot(None, None)) for job, key in zip(jobs, raw, strict=True)]
     second = finish_lines(Gate(registry, store, profile, qa), items)[1]
     assert not isinstance(second, Exception) and second.verdict != "fail", second
+
+
+ESPEAK_VOICES = """
+voices:
+  en-espeak: {engine: espeak, engine_voice: en-us, languages: [en]}
+  en-espeak-alone: {engine: espeak, engine_voice: en-us, languages: [en], fallback: false}
+projects:
+  t: {defaults: {en: en-espeak}}
+"""
+
+
+def test_an_engine_whose_takes_do_not_vary_is_not_asked_for_another(store: ObjectStore, tmp_path: Path) -> None:
+    """espeak-ng says a line the same way every time: QA's new take of a failed espeak clip comes from the next
+    planned engine, and where none is planned there is no new take (said, and the line quarantined)."""
+    settings = Settings()
+    qa = settings.qa.model_copy(update={"asr": False, "similarity": False})
+    (tmp_path / "voices.yaml").write_text(ESPEAK_VOICES)
+    catalog = load_catalog(tmp_path / "voices.yaml")
+    sheet = "line_id,text,voice\ne-1,Stay close.,en-espeak\ne-2,Stay close.,en-espeak-alone\n"
+    registry = EngineRegistry(settings.engines)
+    jobs, failures = plan_jobs(ingest_text(sheet, "e.csv", settings.ingest).lines, catalog, "t", registry, 0)
+    assert not failures and jobs[0].engines[0] == "espeak" and len(jobs[0].engines) > 1
+    assert jobs[1].engines == ("espeak",)
+    profile = resolve_profile(REPO / "configs/profiles.yaml", "broadcast")
+    silent = keys.cache_key("1" * 64)  # what espeak "said": a clip that fails the audio check
+    store.put_bytes("staging", silent, _wav(np.zeros(22050, dtype=np.float32), 22050))
+
+    renewed = finish_line(Gate(registry, store, profile, qa), jobs[0], silent, "espeak", Slot(None, None))
+    assert renewed.attempts == 2 and renewed.engine == jobs[0].engines[1] and not renewed.quarantined, renewed
+
+    alone = finish_line(Gate(registry, store, profile, qa), jobs[1], silent, "espeak", Slot(None, None))
+    assert alone.attempts == 1 and alone.quarantined and alone.engine == "espeak", alone
+    said = {c.name: c for c in alone.checks}["resynthesis"]
+    assert said.verdict == "not-checked" and "espeak speaks this line the same way every time" in said.detail
