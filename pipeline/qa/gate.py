@@ -232,7 +232,14 @@ def _take_engines(gate: Gate, job: Job, attempt: int, spoken_by: set[str]) -> li
     whose takes do not vary (espeak-ng) and that already spoke the line is passed over: a new seed would give it
     the very audio that failed, heard by Whisper once more for nothing."""
     planned = job.engines[1:] if attempt >= 2 and len(job.engines) > 1 else job.engines
-    return [n for n in planned if n not in spoken_by or gate.registry.get(n).capabilities.takes_vary]
+    return [n for n in planned if n not in spoken_by or _takes_vary(gate, n)]
+
+
+def _takes_vary(gate: Gate, engine: str) -> bool:
+    try:
+        return gate.registry.get(engine).capabilities.takes_vary
+    except EngineError:  # not loadable on this worker: speak() says why when it is asked
+        return True
 
 
 def _resynthesize(
