@@ -22,6 +22,7 @@ import json
 import logging
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -217,7 +218,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _run_demo(args: argparse.Namespace, started: float) -> int:
     from dubflow_airflow.hooks import in_repo, pipeline_settings
-    from pipeline.compute.cluster import shared_cluster
+    from pipeline.compute.cluster import ClusterError, shared_cluster
     from pipeline.console import make_console
     from pipeline.storage.connect import connect_store
     from pipeline.storage.errors import StorageError
@@ -241,11 +242,16 @@ def _run_demo(args: argparse.Namespace, started: float) -> int:
             say(f"local S3 server {server.describe()}")
         for key in keys:
             say(f"inbox: s3://{store.bucket('inbox')}/{key}")
-        console.rule(f"{ENROLLMENT_DAG}: dag.test() for the cast of {args.project}")
-        runs = [enroll_cast(settings.voices_file, args.project, args.day)]
-        with shared_cluster(settings.dask) as address:  # the voicing tasks load the engines once, not each
+        with ExitStack() as stack:
+            try:  # started before anything slow: a cluster that cannot start is said at once
+                address = stack.enter_context(shared_cluster(settings.dask))  # engines load once, not per task
+            except ClusterError as exc:
+                say(f"Dask cluster: {exc}", style="red", markup=False)
+                return 2
             if address is not None:
                 say(f"one local Dask cluster for the voicing runs: {address}")
+            console.rule(f"{ENROLLMENT_DAG}: dag.test() for the cast of {args.project}")
+            runs = [enroll_cast(settings.voices_file, args.project, args.day)]
             for dag_id in DAG_IDS:
                 console.rule(f"{dag_id}: dag.test() for {args.day}")
                 runs.append(run_dag(dag_id, args.day, {"project": args.project}))

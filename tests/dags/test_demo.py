@@ -32,9 +32,9 @@ HEARD = {"en_dub_ep01": {"en"}, "ja_dub_ep01": {"ja"}, "zh_linesheet": {"zh"}, "
 MANIFEST = re.compile(r"s3://[a-z0-9.-]+/demo/([A-Za-z0-9._-]+)/v(\d+)/manifest\.json")
 
 
-def _demo(tmp_path: Path, postgres: Path) -> subprocess.CompletedProcess[str]:
+def _demo(tmp_path: Path, postgres: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     # No AIRFLOW_* (another test's home) and no DUBFLOW_S3_* (the suite's server): the demo's own defaults decide.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DUBFLOW_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DUBFLOW_"))} | extra
     env |= {"PYTHONPATH": str(REPO / "plugins"), "DUBFLOW_STORAGE__LOCAL__DATA_DIR": str(tmp_path / "s3")}
     env["DUBFLOW_STORAGE__LOCAL__S3_PORT"] = "0"
     argv = ["-m", "dubflow_airflow.demo", "--out", str(tmp_path / "out"), "--airflow-home", str(tmp_path / "airflow")]
@@ -119,6 +119,16 @@ def test_make_demo_runs_the_dags_publishes_every_sample_and_says_where(tmp_path:
         # running Postgres by tests/plugins/test_postgres.py.
     finally:
         LocalS3Server(tmp_path / "s3").stop()  # started by the demo, detached: stopped by its recorded PID
+
+
+def test_make_demo_names_a_cluster_it_cannot_start_before_voicing_anything(tmp_path: Path, postgres_dir: Path) -> None:
+    try:
+        run = _demo(tmp_path, postgres_dir, DUBFLOW_DASK__MODE="cuda", CUDA_VISIBLE_DEVICES="")
+        assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "Dask cluster: dask.mode is cuda but no GPU is visible" in run.stdout, run.stdout[-3000:]
+        assert "Traceback" not in run.stderr and "dag.test()" not in run.stdout  # said first, nothing run
+    finally:
+        LocalS3Server(tmp_path / "s3").stop()
 
 
 def test_make_demo_and_make_airflow_share_one_airflow() -> None:
